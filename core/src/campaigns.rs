@@ -1,0 +1,136 @@
+//! Campaigns as the list and report pages read them. Numbers come from the per-recipient
+//! `message` rows: each of `sent`, `delivered`, `bounced`, `opened`, `clicked` counts the rows
+//! whose matching timestamp is set, which `COUNT(column)` does the same way on every database.
+
+use crate::domain::{CampaignDetail, CampaignStatus, CampaignSummary, DeliveryStats};
+use crate::entity::{app_user, campaign, campaign_send, message, template};
+use crate::{Error, Result};
+use sea_orm::sea_query::{Expr, NullOrdering, Order};
+use sea_orm::ExprTrait;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CampaignFilter {
+    pub status: Option<CampaignStatus>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StatsRow {
+    campaign_id: i64,
+    recipients: i64,
+    sent: i64,
+    delivered: i64,
+    bounced: i64,
+    opened: i64,
+    clicked: i64,
+}
+
+impl From<&StatsRow> for DeliveryStats {
+    fn from(r: &StatsRow) -> Self {
+        DeliveryStats {
+            recipients: r.recipients,
+            sent: r.sent,
+            delivered: r.delivered,
+            bounced: r.bounced,
+            opened: r.opened,
+            clicked: r.clicked,
+        }
+    }
+}
+
+/// Delivery statistics per campaign of the organisation, for the given campaigns.
+async fn stats(db: &DatabaseConnection, org_id: i64, campaign_ids: &[i64]) -> Result<HashMap<i64, DeliveryStats>> {
+    if campaign_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    use message::Column as M;
+    let rows = message::Entity::find()
+        .select_only()
+        .column(M::CampaignId)
+        .column_as(Expr::col(M::Id).count(), "recipients")
+        .column_as(Expr::col(M::SentAt).count(), "sent")
+        .column_as(Expr::col(M::DeliveredAt).count(), "delivered")
+        .column_as(Expr::col(M::BouncedAt).count(), "bounced")
+        .column_as(Expr::col(M::FirstOpenedAt).count(), "opened")
+        .column_as(Expr::col(M::FirstClickedAt).count(), "clicked")
+        .filter(M::OrgId.eq(org_id))
+        .filter(M::CampaignId.is_in(campaign_ids.iter().copied()))
+        .group_by(M::CampaignId)
+        .into_model::<StatsRow>()
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(|r| (r.campaign_id, DeliveryStats::from(r))).collect())
+}
+
+fn summary(c: &campaign::Model, stats: DeliveryStats) -> Result<CampaignSummary> {
+    Ok(CampaignSummary {
+        id: c.id,
+        name: c.name.clone(),
+        kind: c.kind.parse()?,
+        message_type: c.message_type.parse()?,
+        channel: c.channel.parse()?,
+        status: c.status.parse()?,
+        last_sent_at: c.last_sent_at,
+        stats,
+    })
+}
+
+/// The organisation's campaigns, most recently sent first (never-sent ones last, newest first).
+pub async fn list(db: &DatabaseConnection, org_id: i64, filter: CampaignFilter) -> Result<Vec<CampaignSummary>> {
+    let mut query = campaign::Entity::find().filter(campaign::Column::OrgId.eq(org_id));
+    if let Some(status) = filter.status {
+        query = query.filter(campaign::Column::Status.eq(status.as_str()));
+    }
+    let campaigns = query
+        .order_by_with_nulls(campaign::Column::LastSentAt, Order::Desc, NullOrdering::Last)
+        .order_by_desc(campaign::Column::CreatedAt)
+        .order_by_desc(campaign::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
+    let stats = stats(db, org_id, &ids).await?;
+    campaigns
+        .iter()
+        .map(|c| summary(c, stats.get(&c.id).copied().unwrap_or_default()))
+        .collect()
+}
+
+/// One campaign of the organisation, or `NotFound` (also when it belongs to another one).
+pub async fn get(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<CampaignDetail> {
+    let c = campaign::Entity::find_by_id(id)
+        .filter(campaign::Column::OrgId.eq(org_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("campaign"))?;
+    let stats = stats(db, org_id, &[c.id]).await?.remove(&c.id).unwrap_or_default();
+    let template = match c.template_id {
+        Some(t) => template::Entity::find_by_id(t)
+            .filter(template::Column::OrgId.eq(org_id))
+            .one(db)
+            .await?,
+        None => None,
+    };
+    let created_by = match c.created_by {
+        Some(u) => app_user::Entity::find_by_id(u).one(db).await?.map(|u| u.name),
+        None => None,
+    };
+    let sends = campaign_send::Entity::find()
+        .filter(campaign_send::Column::CampaignId.eq(c.id))
+        .count(db)
+        .await?;
+    Ok(CampaignDetail {
+        summary: summary(&c, stats)?,
+        description: c.description,
+        goal: c.goal,
+        template_name: template.as_ref().map(|t| t.name.clone()),
+        subject: template.map(|t| t.subject),
+        created_by,
+        created_at: c.created_at,
+        activated_at: c.activated_at,
+        sends: sends as i64,
+    })
+}

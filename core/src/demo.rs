@@ -1,0 +1,330 @@
+//! `herald demo`: a believable organisation, so that a new user sees a living product. A school
+//! and credential issuer with staff, a few thousand contacts, templates, and campaigns whose
+//! history is real message rows (the same rows delivery and tracking will write).
+//!
+//! Deterministic: the same seed gives the same data, so screenshots and tests can rely on it.
+
+use crate::accounts::{self, NewUser};
+use crate::domain::{CampaignKind, CampaignStatus, Channel, DeliveryState, MessageType, Role};
+use crate::entity::{campaign, campaign_send, contact, message, template};
+use crate::{Error, Result};
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+
+pub const DEMO_ORG: &str = "demo";
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.herald.test";
+pub const DEMO_PASSWORD: &str = "herald-demo";
+pub const DEMO_CONTACTS: usize = 3000;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Loaded { contacts: usize, campaigns: usize, messages: usize },
+    AlreadyLoaded,
+}
+
+const FIRST: &[&str] = &[
+    "Ada", "Alan", "Amira", "Ana", "Ben", "Carla", "Chen", "Dario", "Elena", "Emeka", "Eva", "Farah",
+    "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jonas", "Julia", "Kai", "Karin", "Leila",
+    "Liam", "Lucia", "Malik", "Maya", "Mei", "Nadia", "Noah", "Olga", "Omar", "Paula", "Priya",
+    "Rafael", "Rosa", "Sami", "Sofia", "Tariq", "Theo", "Uma", "Victor", "Wen", "Yara", "Zoe",
+];
+const LAST: &[&str] = &[
+    "Almeida", "Andersen", "Bakker", "Becker", "Bianchi", "Costa", "Dubois", "Eriksson", "Fischer",
+    "Garcia", "Haddad", "Hansen", "Ito", "Jansen", "Kowalski", "Larsen", "Lopez", "Martin", "Meyer",
+    "Moreau", "Nakamura", "Novak", "Okafor", "Olsen", "Petrov", "Rossi", "Santos", "Schmidt",
+    "Silva", "Tanaka", "Varga", "Weber", "Yilmaz", "Zhang",
+];
+const LANGUAGES: &[(&str, &str)] = &[
+    ("en", "Europe/London"),
+    ("en", "America/New_York"),
+    ("fr", "Europe/Paris"),
+    ("de", "Europe/Berlin"),
+    ("es", "Europe/Madrid"),
+    ("nl", "Europe/Amsterdam"),
+];
+
+struct DemoTemplate {
+    name: &'static str,
+    kind: &'static str,
+    subject: &'static str,
+    preheader: &'static str,
+}
+
+const TEMPLATES: &[DemoTemplate] = &[
+    DemoTemplate { name: "Welcome to Northwind", kind: "welcome", subject: "Welcome to Northwind Academy, {{ contact.first_name }}", preheader: "Everything you need for your first week" },
+    DemoTemplate { name: "Credential issued", kind: "credential_issued", subject: "Your {{ credential.name }} credential is ready", preheader: "Share it on your profile in one click" },
+    DemoTemplate { name: "Credential expires soon", kind: "credential_expiry", subject: "Your {{ credential.name }} expires on {{ credential.expires_on }}", preheader: "Renew now to stay certified" },
+    DemoTemplate { name: "Course starts next week", kind: "enrollment_reminder", subject: "{{ enrollment.course }} starts next week", preheader: "Your room, your trainer and what to bring" },
+    DemoTemplate { name: "Monthly newsletter", kind: "newsletter", subject: "Northwind news: what is new this month", preheader: "New courses, alumni stories and events" },
+    DemoTemplate { name: "Spring offer", kind: "promotion", subject: "15 % off every spring course", preheader: "Until the end of the month" },
+];
+
+struct DemoCampaign {
+    name: Option<&'static str>,
+    kind: CampaignKind,
+    message_type: MessageType,
+    status: CampaignStatus,
+    template: usize,
+    goal: &'static str,
+    /// Days ago of each send (empty: never sent).
+    sends: &'static [i64],
+    /// Share of contacts reached by each send.
+    reach: f64,
+    open: f64,
+    click: f64,
+}
+
+const CAMPAIGNS: &[DemoCampaign] = &[
+    DemoCampaign { name: Some("Welcome series"), kind: CampaignKind::EventTriggered, message_type: MessageType::Operational, status: CampaignStatus::Active, template: 0, goal: "Onboarding", sends: &[84, 56, 28, 7, 1], reach: 0.04, open: 0.68, click: 0.31 },
+    DemoCampaign { name: Some("Credential issued: spring cohort"), kind: CampaignKind::OneTime, message_type: MessageType::Operational, status: CampaignStatus::Completed, template: 1, goal: "Credential sharing", sends: &[61], reach: 0.22, open: 0.74, click: 0.42 },
+    DemoCampaign { name: Some("Expiry reminder, 30 days before"), kind: CampaignKind::EventTriggered, message_type: MessageType::Operational, status: CampaignStatus::Active, template: 2, goal: "Renewals", sends: &[60, 30, 2], reach: 0.05, open: 0.58, click: 0.27 },
+    DemoCampaign { name: Some("Course starts next week"), kind: CampaignKind::EventTriggered, message_type: MessageType::Operational, status: CampaignStatus::Active, template: 3, goal: "Attendance", sends: &[21, 14, 7, 0], reach: 0.03, open: 0.71, click: 0.22 },
+    DemoCampaign { name: Some("March newsletter"), kind: CampaignKind::Recurring, message_type: MessageType::Newsletter, status: CampaignStatus::Active, template: 4, goal: "Engagement", sends: &[90, 59, 31], reach: 0.85, open: 0.36, click: 0.07 },
+    DemoCampaign { name: Some("Spring offer"), kind: CampaignKind::OneTime, message_type: MessageType::Marketing, status: CampaignStatus::Completed, template: 5, goal: "Sales", sends: &[45], reach: 0.6, open: 0.29, click: 0.05 },
+    DemoCampaign { name: None, kind: CampaignKind::OneTime, message_type: MessageType::Marketing, status: CampaignStatus::Completed, template: 5, goal: "Sales", sends: &[38], reach: 0.1, open: 0.25, click: 0.04 },
+    DemoCampaign { name: Some("Alumni survey"), kind: CampaignKind::OneTime, message_type: MessageType::Marketing, status: CampaignStatus::Inactive, template: 4, goal: "Feedback", sends: &[12], reach: 0.3, open: 0.41, click: 0.12 },
+    DemoCampaign { name: Some("Evening classes announcement"), kind: CampaignKind::OneTime, message_type: MessageType::Newsletter, status: CampaignStatus::Active, template: 4, goal: "Enrollments", sends: &[0], reach: 0.4, open: 0.18, click: 0.03 },
+    DemoCampaign { name: Some("Renewal offer (draft)"), kind: CampaignKind::EventTriggered, message_type: MessageType::Marketing, status: CampaignStatus::Draft, template: 2, goal: "Renewals", sends: &[], reach: 0.0, open: 0.0, click: 0.0 },
+    DemoCampaign { name: None, kind: CampaignKind::Recurring, message_type: MessageType::Newsletter, status: CampaignStatus::Draft, template: 4, goal: "", sends: &[], reach: 0.0, open: 0.0, click: 0.0 },
+];
+
+/// Loads the demo organisation unless it already has campaigns.
+pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
+    let org = accounts::ensure_org(db, DEMO_ORG, "Northwind Academy").await?;
+    let existing = campaign::Entity::find().filter(campaign::Column::OrgId.eq(org.id)).count(db).await?;
+    if existing > 0 {
+        return Ok(Outcome::AlreadyLoaded);
+    }
+    let mut rng = StdRng::seed_from_u64(2026);
+    let now = Utc::now();
+
+    let mut admin_id = None;
+    for (email, name, role) in [
+        (DEMO_ADMIN_EMAIL, "Ada Admin", Role::Admin),
+        ("marketer@demo.herald.test", "Mark Marketer", Role::Marketer),
+        ("manager@demo.herald.test", "Maria Manager", Role::Member),
+    ] {
+        let user = match accounts::create_user(db, org.id, NewUser { email, name, role, password: DEMO_PASSWORD }).await {
+            Ok(user) => user,
+            Err(Error::Invalid(msg)) if msg.contains("already exists") => continue,
+            Err(e) => return Err(e),
+        };
+        if role == Role::Admin {
+            admin_id = Some(user.id);
+        }
+    }
+
+    let txn = db.begin().await?;
+
+    // Contacts.
+    let mut contacts = Vec::with_capacity(DEMO_CONTACTS);
+    for i in 0..DEMO_CONTACTS {
+        let first = FIRST[rng.gen_range(0..FIRST.len())];
+        let last = LAST[rng.gen_range(0..LAST.len())];
+        let (language, time_zone) = LANGUAGES[rng.gen_range(0..LANGUAGES.len())];
+        let created = now - Duration::days(rng.gen_range(1..720)) - Duration::minutes(rng.gen_range(0..1440));
+        let email = format!("{}.{}.{}@example.org", first.to_lowercase(), last.to_lowercase(), i + 1);
+        contacts.push(contact::ActiveModel {
+            org_id: Set(org.id),
+            email: Set(Some(email)),
+            phone: Set((rng.gen_bool(0.6)).then(|| format!("+4420{:08}", rng.gen_range(0..100_000_000)))),
+            first_name: Set(first.to_owned()),
+            last_name: Set(last.to_owned()),
+            language: Set(language.to_owned()),
+            time_zone: Set(time_zone.to_owned()),
+            status: Set(if rng.gen_bool(0.93) { "active" } else { "inactive" }.to_owned()),
+            created_at: Set(created),
+            updated_at: Set(created),
+            ..Default::default()
+        });
+    }
+    for chunk in contacts.chunks(500) {
+        contact::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    let contacts: Vec<contact::Model> = contact::Entity::find()
+        .filter(contact::Column::OrgId.eq(org.id))
+        .all(&txn)
+        .await?;
+
+    // Templates.
+    let mut template_ids = Vec::new();
+    for t in TEMPLATES {
+        let created = now - Duration::days(120);
+        let html = format!(
+            "<h1>{}</h1>\n<p>Hello {{{{ contact.first_name }}}},</p>\n<p>{}.</p>\n<p><a href=\"https://northwind.example/account\">Open your account</a></p>",
+            t.subject, t.preheader
+        );
+        let text = format!("Hello {{{{ contact.first_name }}}},\n\n{}.\n\nhttps://northwind.example/account", t.preheader);
+        let model = template::ActiveModel {
+            org_id: Set(org.id),
+            name: Set(t.name.to_owned()),
+            kind: Set(t.kind.to_owned()),
+            subject: Set(t.subject.to_owned()),
+            preheader: Set(t.preheader.to_owned()),
+            html_body: Set(html),
+            text_body: Set(text),
+            is_system: Set(false),
+            created_at: Set(created),
+            updated_at: Set(created),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        template_ids.push(model.id);
+    }
+
+    // Campaigns, their sends, and one message row per recipient per send.
+    let mut message_count = 0;
+    for (n, spec) in CAMPAIGNS.iter().enumerate() {
+        let created = now - Duration::days(spec.sends.iter().copied().max().unwrap_or(3) + 2) - Duration::hours(n as i64);
+        let last_sent = spec.sends.iter().copied().min().map(|d| send_time(now, d, n));
+        let c = campaign::ActiveModel {
+            org_id: Set(org.id),
+            name: Set(spec.name.map(str::to_owned)),
+            description: Set(String::new()),
+            goal: Set(spec.goal.to_owned()),
+            kind: Set(spec.kind.as_str().to_owned()),
+            message_type: Set(spec.message_type.as_str().to_owned()),
+            channel: Set(Channel::Email.as_str().to_owned()),
+            status: Set(spec.status.as_str().to_owned()),
+            template_id: Set(Some(template_ids[spec.template])),
+            created_by: Set(admin_id),
+            created_at: Set(created),
+            updated_at: Set(created),
+            activated_at: Set((spec.status != CampaignStatus::Draft).then_some(created + Duration::hours(1))),
+            last_sent_at: Set(last_sent),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+
+        for &days_ago in spec.sends {
+            let started = send_time(now, days_ago, n);
+            let send = campaign_send::ActiveModel {
+                org_id: Set(org.id),
+                campaign_id: Set(c.id),
+                started_at: Set(started),
+                completed_at: Set(Some(started + Duration::minutes(rng.gen_range(2..9)))),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let mut rows = Vec::new();
+            for contact in contacts.iter().filter(|c| c.status == "active") {
+                if !rng.gen_bool(spec.reach) {
+                    continue;
+                }
+                rows.push(demo_message(&mut rng, spec, org.id, c.id, send.id, contact, started, now));
+            }
+            message_count += rows.len();
+            for chunk in rows.chunks(400) {
+                message::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(Outcome::Loaded { contacts: contacts.len(), campaigns: CAMPAIGNS.len(), messages: message_count })
+}
+
+/// Sends go out mid-morning UTC; today's send went out an hour ago.
+fn send_time(now: DateTime<Utc>, days_ago: i64, n: usize) -> DateTime<Utc> {
+    if days_ago == 0 {
+        return now - Duration::minutes(50 + n as i64);
+    }
+    let day = (now - Duration::days(days_ago)).date_naive();
+    day.and_hms_opt(9, 0, 0).expect("valid time").and_utc() + Duration::minutes(n as i64 * 7)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn demo_message(
+    rng: &mut StdRng,
+    spec: &DemoCampaign,
+    org_id: i64,
+    campaign_id: i64,
+    send_id: i64,
+    contact: &contact::Model,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> message::ActiveModel {
+    let at = |rng: &mut StdRng, from: DateTime<Utc>, max_minutes: i64| {
+        (from + Duration::minutes(rng.gen_range(1..max_minutes.max(2)))).min(now)
+    };
+    let queued_at = started;
+    let mut m = message::ActiveModel {
+        org_id: Set(org_id),
+        campaign_id: Set(campaign_id),
+        send_id: Set(send_id),
+        contact_id: Set(Some(contact.id)),
+        channel: Set(Channel::Email.as_str().to_owned()),
+        recipient: Set(contact.email.clone().unwrap_or_default()),
+        state: Set(DeliveryState::Queued.as_str().to_owned()),
+        provider_message_id: Set(None),
+        error: Set(None),
+        attempts: Set(0),
+        queued_at: Set(queued_at),
+        sent_at: Set(None),
+        delivered_at: Set(None),
+        bounced_at: Set(None),
+        bounce_type: Set(None),
+        complained_at: Set(None),
+        failed_at: Set(None),
+        opens: Set(0),
+        first_opened_at: Set(None),
+        last_opened_at: Set(None),
+        clicks: Set(0),
+        first_clicked_at: Set(None),
+        last_clicked_at: Set(None),
+        ..Default::default()
+    };
+    let minutes_since_start = (now - started).num_minutes();
+    // Today's sends are still in progress: some rows queued, some awaiting a delivery notice.
+    let fresh = minutes_since_start < 180;
+    if fresh && rng.gen_bool(0.08) {
+        return m;
+    }
+    m.attempts = Set(1);
+    if rng.gen_bool(0.012) {
+        m.state = Set(DeliveryState::Failed.as_str().to_owned());
+        m.failed_at = Set(Some(at(rng, started, 5)));
+        m.error = Set(Some("550 5.1.1 mailbox unavailable".to_owned()));
+        return m;
+    }
+    let sent_at = at(rng, started, 8);
+    m.sent_at = Set(Some(sent_at));
+    m.provider_message_id = Set(Some(format!("demo-{send_id}-{}", contact.id)));
+    m.state = Set(DeliveryState::Sent.as_str().to_owned());
+    if fresh && rng.gen_bool(0.1) {
+        return m;
+    }
+    if rng.gen_bool(0.025) {
+        m.state = Set(DeliveryState::Bounced.as_str().to_owned());
+        m.bounced_at = Set(Some(at(rng, sent_at, 3)));
+        m.bounce_type = Set(Some(if rng.gen_bool(0.7) { "permanent" } else { "transient" }.to_owned()));
+        return m;
+    }
+    m.state = Set(DeliveryState::Delivered.as_str().to_owned());
+    m.delivered_at = Set(Some(at(rng, sent_at, 2)));
+    if rng.gen_bool(spec.open) {
+        let opens = rng.gen_range(1..6);
+        let first = at(rng, sent_at, 60 * 48);
+        m.opens = Set(opens);
+        m.first_opened_at = Set(Some(first));
+        m.last_opened_at = Set(Some(at(rng, first, 60 * 24 * 5)));
+        if rng.gen_bool((spec.click / spec.open).min(1.0)) {
+            let first_click = at(rng, first, 30);
+            m.clicks = Set(rng.gen_range(1..4));
+            m.first_clicked_at = Set(Some(first_click));
+            m.last_clicked_at = Set(Some(at(rng, first_click, 60 * 24)));
+        }
+    }
+    if rng.gen_bool(0.0008) {
+        m.state = Set(DeliveryState::Complained.as_str().to_owned());
+        m.complained_at = Set(Some(at(rng, sent_at, 60 * 24)));
+    }
+    m
+}

@@ -1,0 +1,230 @@
+//! The closed vocabularies of Herald. Stored as short strings, shown with labels.
+
+use serde::{Deserialize, Serialize};
+
+/// A stored string that names no known value (a corrupt row or a bad request).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $s:literal, $label:literal;)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $s)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            /// The form shown to people.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($s => Ok($name::$variant),)+
+                    _ => Err(UnknownValue { kind: stringify!($name), value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// What a user may do inside their organisation.
+    Role {
+        /// Everything, including managing users and approving campaigns.
+        Admin = "admin", "Admin";
+        /// Builds and runs campaigns and templates.
+        Marketer = "marketer", "Marketer";
+        /// An account manager: sees and reaches only the contacts assigned to them.
+        Member = "member", "Account manager";
+    }
+}
+
+string_enum! {
+    CampaignStatus {
+        Draft = "draft", "Draft";
+        Active = "active", "Active";
+        Inactive = "inactive", "Inactive";
+        Completed = "completed", "Completed";
+    }
+}
+
+string_enum! {
+    CampaignKind {
+        OneTime = "one_time", "One-time";
+        Recurring = "recurring", "Recurring";
+        EventTriggered = "event_triggered", "Event-triggered";
+        Subscription = "subscription", "Subscribe/unsubscribe";
+    }
+}
+
+string_enum! {
+    /// Why a message is sent; marketing and newsletter messages carry unsubscribe links.
+    MessageType {
+        Operational = "operational", "Operational";
+        Marketing = "marketing", "Marketing";
+        Newsletter = "newsletter", "Newsletter";
+    }
+}
+
+impl MessageType {
+    /// Whether the message must offer an unsubscribe link and RFC 8058 one-click unsubscribe.
+    pub fn requires_unsubscribe(self) -> bool {
+        !matches!(self, MessageType::Operational)
+    }
+}
+
+string_enum! {
+    Channel {
+        Email = "email", "Email";
+        Sms = "sms", "SMS";
+    }
+}
+
+string_enum! {
+    ContactStatus {
+        Active = "active", "Active";
+        Inactive = "inactive", "Inactive";
+    }
+}
+
+string_enum! {
+    /// Where one message (one recipient of one send) stands.
+    DeliveryState {
+        /// Created with its send, waiting for a worker.
+        Queued = "queued", "Queued";
+        /// Claimed by a worker; the provider has not answered yet.
+        Sending = "sending", "Sending";
+        /// Accepted by the provider.
+        Sent = "sent", "Sent";
+        /// The provider confirmed delivery to the recipient's server.
+        Delivered = "delivered", "Delivered";
+        Bounced = "bounced", "Bounced";
+        Complained = "complained", "Complained";
+        /// Could not be sent; becomes a manual action for the campaign's creator.
+        Failed = "failed", "Failed";
+        /// Never sent: the address is on a suppression list or unsubscribed.
+        Suppressed = "suppressed", "Suppressed";
+    }
+}
+
+impl DeliveryState {
+    /// The transitions delivery workers and provider webhooks may make. Anything else is a
+    /// late or duplicate notification and is ignored.
+    pub fn can_become(self, next: DeliveryState) -> bool {
+        use DeliveryState::*;
+        matches!(
+            (self, next),
+            (Queued, Sending | Suppressed | Failed)
+                | (Sending, Sent | Failed | Queued)
+                | (Sent, Delivered | Bounced | Complained | Failed)
+                | (Delivered, Complained | Bounced)
+        )
+    }
+
+    pub fn is_final(self) -> bool {
+        DeliveryState::ALL.iter().all(|next| !self.can_become(*next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn every_value_round_trips_through_its_stored_form() {
+        fn check<T: Copy + PartialEq + std::fmt::Debug + FromStr<Err = UnknownValue>>(
+            all: &[T],
+            as_str: fn(T) -> &'static str,
+        ) {
+            for v in all {
+                assert_eq!(T::from_str(as_str(*v)).unwrap(), *v);
+            }
+        }
+        check(Role::ALL, Role::as_str);
+        check(CampaignStatus::ALL, CampaignStatus::as_str);
+        check(CampaignKind::ALL, CampaignKind::as_str);
+        check(MessageType::ALL, MessageType::as_str);
+        check(Channel::ALL, Channel::as_str);
+        check(ContactStatus::ALL, ContactStatus::as_str);
+        check(DeliveryState::ALL, DeliveryState::as_str);
+    }
+
+    #[test]
+    fn unknown_values_are_errors_that_name_the_kind() {
+        let err = Role::from_str("root").unwrap_err();
+        assert_eq!(err.to_string(), "unknown Role \"root\"");
+        assert!(MessageType::from_str("Marketing").is_err(), "stored forms are exact");
+    }
+
+    #[test]
+    fn serde_uses_the_stored_form() {
+        assert_eq!(serde_json::to_string(&CampaignKind::OneTime).unwrap(), "\"one_time\"");
+        let back: DeliveryState = serde_json::from_str("\"complained\"").unwrap();
+        assert_eq!(back, DeliveryState::Complained);
+    }
+
+    #[test]
+    fn delivery_state_transitions() {
+        use DeliveryState::*;
+        let table = [
+            (Queued, Sending, true),
+            (Queued, Suppressed, true),
+            (Queued, Sent, false),
+            (Queued, Delivered, false),
+            (Sending, Sent, true),
+            (Sending, Queued, true), // a retry after a transient failure
+            (Sending, Delivered, false),
+            (Sent, Delivered, true),
+            (Sent, Bounced, true),
+            (Sent, Complained, true),
+            (Sent, Queued, false), // never send twice
+            (Sent, Sending, false),
+            (Delivered, Complained, true),
+            (Delivered, Sent, false), // a late "sent" after the delivery notice
+            (Bounced, Delivered, false),
+            (Failed, Sent, false),
+            (Suppressed, Sending, false),
+        ];
+        for (from, to, allowed) in table {
+            assert_eq!(from.can_become(to), allowed, "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn final_states() {
+        use DeliveryState::*;
+        let finals: Vec<_> = DeliveryState::ALL.iter().copied().filter(|s| s.is_final()).collect();
+        assert_eq!(finals, vec![Bounced, Complained, Failed, Suppressed]);
+    }
+
+    #[test]
+    fn only_operational_messages_skip_unsubscribe() {
+        assert!(!MessageType::Operational.requires_unsubscribe());
+        assert!(MessageType::Marketing.requires_unsubscribe());
+        assert!(MessageType::Newsletter.requires_unsubscribe());
+    }
+}

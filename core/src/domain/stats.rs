@@ -1,0 +1,102 @@
+//! Delivery and engagement counts of a campaign (or a send), and the rates derived from them.
+
+use serde::{Deserialize, Serialize};
+
+/// Counts over the per-recipient message rows. Each counts messages, not events: a recipient who
+/// opened five times counts once in `opened` (unique opens).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryStats {
+    /// Intended recipients (one message row each).
+    pub recipients: i64,
+    /// Handed off to the email provider.
+    pub sent: i64,
+    /// Confirmed delivered by the provider.
+    pub delivered: i64,
+    /// Permanent and transient bounces.
+    pub bounced: i64,
+    pub opened: i64,
+    pub clicked: i64,
+}
+
+/// A share of a whole, with the whole kept so that "no data" differs from 0 %.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    pub part: i64,
+    pub whole: i64,
+}
+
+impl Rate {
+    /// The rate in percent, or `None` when there is nothing to divide by.
+    pub fn percent(self) -> Option<f64> {
+        (self.whole > 0).then(|| self.part as f64 * 100.0 / self.whole as f64)
+    }
+
+    /// "42.5 %", "100 %", or "–" when there is nothing to divide by.
+    pub fn display(self) -> String {
+        match self.percent() {
+            None => "–".to_owned(),
+            Some(p) if (p - p.round()).abs() < 0.05 => format!("{} %", p.round()),
+            Some(p) => format!("{p:.1} %"),
+        }
+    }
+}
+
+impl DeliveryStats {
+    /// Sent out of the intended recipients.
+    pub fn sent_rate(&self) -> Rate {
+        Rate { part: self.sent, whole: self.recipients }
+    }
+    /// Delivered, bounced, opened and clicked are shares of what was sent: with SMTP no
+    /// delivery confirmation arrives, so "delivered" cannot be the base.
+    pub fn delivered_rate(&self) -> Rate {
+        Rate { part: self.delivered, whole: self.sent }
+    }
+    pub fn bounce_rate(&self) -> Rate {
+        Rate { part: self.bounced, whole: self.sent }
+    }
+    pub fn open_rate(&self) -> Rate {
+        Rate { part: self.opened, whole: self.sent }
+    }
+    pub fn click_rate(&self) -> Rate {
+        Rate { part: self.clicked, whole: self.sent }
+    }
+    /// Sent but with no delivery, bounce or failure notice yet.
+    pub fn pending(&self) -> i64 {
+        (self.sent - self.delivered - self.bounced).max(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_display() {
+        let table = [
+            (0, 0, "–"),
+            (0, 10, "0 %"),
+            (10, 10, "100 %"),
+            (1, 3, "33.3 %"),
+            (2, 3, "66.7 %"),
+            (1, 8, "12.5 %"),
+            (999, 1000, "99.9 %"),
+            (1, 1000, "0.1 %"),
+            (1, 100000, "0 %"),
+        ];
+        for (part, whole, shown) in table {
+            assert_eq!(Rate { part, whole }.display(), shown, "{part}/{whole}");
+        }
+    }
+
+    #[test]
+    fn rates_use_the_right_base() {
+        let s = DeliveryStats { recipients: 200, sent: 100, delivered: 90, bounced: 4, opened: 45, clicked: 9 };
+        assert_eq!(s.sent_rate().percent(), Some(50.0));
+        assert_eq!(s.delivered_rate().percent(), Some(90.0));
+        assert_eq!(s.bounce_rate().percent(), Some(4.0));
+        assert_eq!(s.open_rate().percent(), Some(45.0));
+        assert_eq!(s.click_rate().percent(), Some(9.0));
+        assert_eq!(s.pending(), 6);
+        assert_eq!(DeliveryStats::default().open_rate().percent(), None);
+    }
+}

@@ -1,0 +1,34 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "message")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub org_id: i64,
+    pub campaign_id: i64,
+    pub send_id: i64,
+    pub contact_id: Option<i64>,
+    pub channel: String,
+    pub recipient: String,
+    pub state: String,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub queued_at: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    pub bounced_at: Option<DateTimeUtc>,
+    pub bounce_type: Option<String>,
+    pub complained_at: Option<DateTimeUtc>,
+    pub failed_at: Option<DateTimeUtc>,
+    pub opens: i32,
+    pub first_opened_at: Option<DateTimeUtc>,
+    pub last_opened_at: Option<DateTimeUtc>,
+    pub clicks: i32,
+    pub first_clicked_at: Option<DateTimeUtc>,
+    pub last_clicked_at: Option<DateTimeUtc>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

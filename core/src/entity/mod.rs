@@ -1,0 +1,12 @@
+//! sea-orm entities, one per table (see the migrations crate for the schema and its indexes).
+//! Closed vocabularies are stored as strings and typed by the modules that read them.
+
+pub mod app_user;
+pub mod campaign;
+pub mod campaign_send;
+pub mod contact;
+pub mod login_attempt;
+pub mod message;
+pub mod organisation;
+pub mod session;
+pub mod template;

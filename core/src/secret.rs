@@ -1,0 +1,81 @@
+//! The instance's secret key, used to sign tokens (tracking links, unsubscribe links). Given by
+//! `HERALD_SECRET_KEY`, or generated once and kept in the data directory, never in the repository.
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use std::path::Path;
+
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn from_text(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.len() < 32 {
+            return Err("HERALD_SECRET_KEY must be at least 32 characters".into());
+        }
+        Ok(SecretKey(text.as_bytes().to_vec()))
+    }
+
+    /// Reads `dir/secret.key`, creating it (readable by its owner only) when missing.
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
+        let path = dir.join("secret.key");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Self::from_text(&text).map_err(std::io::Error::other);
+        }
+        std::fs::create_dir_all(dir)?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        use std::io::Write;
+        options.open(&path)?.write_all(text.as_bytes())?;
+        Self::from_text(&text).map_err(std::io::Error::other)
+    }
+
+    /// HMAC-SHA256 of `data` under this key, for signing tokens.
+    pub fn sign(&self, data: &[u8]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_then_reused() {
+        let dir = std::env::temp_dir().join(format!("herald-secret-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let a = SecretKey::load_or_create(&dir).unwrap();
+        let b = SecretKey::load_or_create(&dir).unwrap();
+        assert_eq!(a.sign(b"x"), b.sign(b"x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn short_keys_are_refused_and_keys_differ() {
+        assert!(SecretKey::from_text("too short").is_err());
+        let a = SecretKey::from_text(&"a".repeat(32)).unwrap();
+        let b = SecretKey::from_text(&"b".repeat(32)).unwrap();
+        assert_ne!(a.sign(b"x"), b.sign(b"x"));
+    }
+}

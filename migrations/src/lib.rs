@@ -1,0 +1,15 @@
+//! Herald's schema, as an ordered list of sea-orm migrations. Every migration must run on both
+//! SQLite and PostgreSQL; the server runs them on start and `herald migrate` runs them alone.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}

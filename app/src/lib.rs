@@ -1,1 +1,59 @@
+//! Herald's user interface: routes, pages and components, shared by server-side rendering (the
+//! `ssr` feature) and the browser (`hydrate`). Server functions live in [`api`] and stay thin:
+//! the rules are in `herald_core`.
 
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.png" type="image/png" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="herald" href="/pkg/herald.css" />
+        <Title formatter=|text: String| if text.is_empty() { "Herald".to_owned() } else { format!("{text} · Herald") } />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=pages::LoginPage />
+                <ParentRoute path=path!("") view=pages::AppShell>
+                    <Route path=path!("") view=|| view! { <Redirect path="/campaigns" /> } />
+                    <Route path=path!("campaigns") view=pages::campaigns::CampaignListPage />
+                    <Route path=path!("campaigns/new") view=pages::campaigns::NewCampaignPage />
+                    <Route path=path!("campaigns/:id") view=pages::campaigns::CampaignPage />
+                    <Route path=path!("templates") view=pages::TemplatesPage />
+                    <Route path=path!("contacts") view=pages::ContactsPage />
+                    <Route path=path!("actions") view=pages::ActionsPage />
+                    <Route path=path!("reports") view=pages::ReportsPage />
+                    <Route path=path!("settings") view=pages::settings::SettingsPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

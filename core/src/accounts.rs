@@ -5,20 +5,22 @@
 //! limited per address and per client address, in the database so that several instances share
 //! the limit.
 
-use crate::domain::{CurrentUser, EmailAddress, Role, UserSummary, check_new_password, check_org_slug};
+use crate::domain::{
+    CurrentUser, EmailAddress, Role, UserSummary, check_new_password, check_org_slug,
+};
 use crate::entity::{app_user, login_attempt, organisation, session};
 use crate::{Error, Result};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, RngCore};
+use sea_orm::ExprTrait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
-use sea_orm::ExprTrait;
 
 pub const SESSION_COOKIE: &str = "herald_session";
 /// Sessions end after this long without use.
@@ -33,7 +35,11 @@ pub const LOGIN_WINDOW_MINUTES: i64 = 15;
 // Organisations
 
 /// Finds the organisation with `slug`, creating it (named `name`) when missing.
-pub async fn ensure_org(db: &impl ConnectionTrait, slug: &str, name: &str) -> Result<organisation::Model> {
+pub async fn ensure_org(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    name: &str,
+) -> Result<organisation::Model> {
     check_org_slug(slug).map_err(Error::Invalid)?;
     if let Some(org) = find_org(db, slug).await? {
         return Ok(org);
@@ -48,7 +54,10 @@ pub async fn ensure_org(db: &impl ConnectionTrait, slug: &str, name: &str) -> Re
     .await?)
 }
 
-pub async fn find_org(db: &impl ConnectionTrait, slug: &str) -> Result<Option<organisation::Model>> {
+pub async fn find_org(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<organisation::Model>> {
     Ok(organisation::Entity::find()
         .filter(organisation::Column::Slug.eq(slug))
         .one(db)
@@ -75,7 +84,11 @@ async fn verify_password(hash: String, password: &str) -> bool {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -87,7 +100,9 @@ async fn verify_password(hash: String, password: &str) -> bool {
 pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,14 +117,25 @@ pub struct NewUser<'a> {
 
 /// Creates a user in `org_id`. The address must be free across all organisations: it is what
 /// people sign in with.
-pub async fn create_user(db: &impl ConnectionTrait, org_id: i64, new: NewUser<'_>) -> Result<app_user::Model> {
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    new: NewUser<'_>,
+) -> Result<app_user::Model> {
     let email = EmailAddress::parse(new.email)?;
     check_new_password(new.password, None)?;
     if find_user_by_email(db, email.as_str()).await?.is_some() {
-        return Err(Error::Invalid(format!("A user with the address {email} already exists.")));
+        return Err(Error::Invalid(format!(
+            "A user with the address {email} already exists."
+        )));
     }
     let name = match new.name.trim() {
-        "" => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        "" => email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         name => name.to_owned(),
     };
     let now = Utc::now();
@@ -128,13 +154,18 @@ pub async fn create_user(db: &impl ConnectionTrait, org_id: i64, new: NewUser<'_
     .await?)
 }
 
-async fn find_user_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<app_user::Model>> {
+async fn find_user_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<app_user::Model>> {
     // Addresses are stored normalised; compare case-insensitively all the same.
     Ok(app_user::Entity::find()
-        .filter(sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-            sea_orm::sea_query::Expr::col(app_user::Column::Email),
-        ))
-        .eq(email.to_lowercase()))
+        .filter(
+            sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                sea_orm::sea_query::Expr::col(app_user::Column::Email),
+            ))
+            .eq(email.to_lowercase()),
+        )
         .one(db)
         .await?)
 }
@@ -151,7 +182,11 @@ fn summary(u: app_user::Model) -> Result<UserSummary> {
 }
 
 fn require_admin(acting: &CurrentUser) -> Result<()> {
-    if acting.is_admin() { Ok(()) } else { Err(Error::Forbidden) }
+    if acting.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
 }
 
 /// The users of the acting admin's organisation.
@@ -180,7 +215,17 @@ pub async fn add_user(
     require_admin(acting)?;
     let generated = password.is_none().then(generate_password);
     let password = password.or(generated.as_deref()).unwrap_or_default();
-    let user = create_user(db, acting.org_id, NewUser { email, name, role, password }).await?;
+    let user = create_user(
+        db,
+        acting.org_id,
+        NewUser {
+            email,
+            name,
+            role,
+            password,
+        },
+    )
+    .await?;
     Ok((summary(user)?, generated))
 }
 
@@ -200,11 +245,21 @@ async fn admins_in(db: &DatabaseConnection, org_id: i64) -> Result<u64> {
         .await?)
 }
 
-pub async fn set_role(db: &DatabaseConnection, acting: &CurrentUser, user_id: i64, role: Role) -> Result<()> {
+pub async fn set_role(
+    db: &DatabaseConnection,
+    acting: &CurrentUser,
+    user_id: i64,
+    role: Role,
+) -> Result<()> {
     require_admin(acting)?;
     let user = org_user(db, acting.org_id, user_id).await?;
-    if user.role == Role::Admin.as_str() && role != Role::Admin && admins_in(db, acting.org_id).await? <= 1 {
-        return Err(Error::Invalid("An organisation needs at least one admin.".into()));
+    if user.role == Role::Admin.as_str()
+        && role != Role::Admin
+        && admins_in(db, acting.org_id).await? <= 1
+    {
+        return Err(Error::Invalid(
+            "An organisation needs at least one admin.".into(),
+        ));
     }
     let mut active: app_user::ActiveModel = user.into();
     active.role = Set(role.as_str().to_owned());
@@ -212,7 +267,11 @@ pub async fn set_role(db: &DatabaseConnection, acting: &CurrentUser, user_id: i6
     Ok(())
 }
 
-pub async fn remove_user(db: &DatabaseConnection, acting: &CurrentUser, user_id: i64) -> Result<()> {
+pub async fn remove_user(
+    db: &DatabaseConnection,
+    acting: &CurrentUser,
+    user_id: i64,
+) -> Result<()> {
     require_admin(acting)?;
     if user_id == acting.user_id {
         return Err(Error::Invalid("You cannot remove your own account.".into()));
@@ -233,7 +292,10 @@ fn new_token() -> String {
 }
 
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 async fn start_session(db: &impl ConnectionTrait, user: &app_user::Model) -> Result<String> {
@@ -292,7 +354,12 @@ async fn failures_since(
 
 /// Checks `email` and `password`; on success starts a session. `ip` is the client's address,
 /// used only for rate limiting.
-pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str, ip: &str) -> Result<SignedIn> {
+pub async fn sign_in(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<SignedIn> {
     let email = email.trim().to_lowercase();
     let now = Utc::now();
     let window_start = now - Duration::minutes(LOGIN_WINDOW_MINUTES);
@@ -306,17 +373,26 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str, ip: &
         .one(db)
         .await?
         .map(|a| a.attempted_at);
-    let email_failures =
-        failures_since(db, login_attempt::Column::Email, &email, last_success.unwrap_or(window_start)).await?;
+    let email_failures = failures_since(
+        db,
+        login_attempt::Column::Email,
+        &email,
+        last_success.unwrap_or(window_start),
+    )
+    .await?;
     let ip_failures = failures_since(db, login_attempt::Column::Ip, ip, window_start).await?;
     if email_failures >= MAX_FAILURES_PER_EMAIL || ip_failures >= MAX_FAILURES_PER_IP {
-        return Err(Error::RateLimited { minutes: LOGIN_WINDOW_MINUTES });
+        return Err(Error::RateLimited {
+            minutes: LOGIN_WINDOW_MINUTES,
+        });
     }
 
     let user = find_user_by_email(db, &email).await?;
     // Verify against a fixed hash when the user is unknown, so timing does not reveal accounts.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Gq4D9cYhG0uRi2E4tP2rRxIuR5dK4h1n2Uo8o1HJm3k";
-    let hash = user.as_ref().map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
+    let hash = user
+        .as_ref()
+        .map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
     let ok = verify_password(hash, password).await && user.is_some();
 
     login_attempt::ActiveModel {
@@ -339,7 +415,10 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str, ip: &
             let mut active: app_user::ActiveModel = user.clone().into();
             active.last_login_at = Set(Some(now));
             let user = active.update(db).await?;
-            Ok(SignedIn { token, user: current_user(db, user).await? })
+            Ok(SignedIn {
+                token,
+                user: current_user(db, user).await?,
+            })
         }
         _ => Err(Error::Invalid("Wrong email address or password.".into())),
     }
@@ -359,7 +438,10 @@ pub async fn user_for_session(db: &DatabaseConnection, token: &str) -> Result<Op
         session::Entity::delete_by_id(session.id).exec(db).await?;
         return Ok(None);
     }
-    let Some(user) = app_user::Entity::find_by_id(session.user_id).one(db).await? else {
+    let Some(user) = app_user::Entity::find_by_id(session.user_id)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     // Sliding expiry, written at most every few minutes rather than on every request.
@@ -382,10 +464,17 @@ pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<()> {
 
 /// Changes the user's password and ends all their sessions, then starts a new one for the
 /// browser that made the change; returns its token.
-pub async fn change_password(db: &DatabaseConnection, acting: &CurrentUser, current: &str, new: &str) -> Result<String> {
+pub async fn change_password(
+    db: &DatabaseConnection,
+    acting: &CurrentUser,
+    current: &str,
+    new: &str,
+) -> Result<String> {
     let user = org_user(db, acting.org_id, acting.user_id).await?;
     if !verify_password(user.password_hash.clone(), current).await {
-        return Err(Error::Invalid("The current password is not correct.".into()));
+        return Err(Error::Invalid(
+            "The current password is not correct.".into(),
+        ));
     }
     check_new_password(new, Some(current))?;
     let hash = hash_password(new).await?;

@@ -5,11 +5,11 @@
 use crate::domain::{CampaignDetail, CampaignStatus, CampaignSummary, DeliveryStats};
 use crate::entity::{app_user, campaign, campaign_send, message, template};
 use crate::{Error, Result};
-use sea_orm::sea_query::{Expr, NullOrdering, Order};
 use sea_orm::ExprTrait;
+use sea_orm::sea_query::{Expr, NullOrdering, Order};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 
@@ -43,7 +43,11 @@ impl From<&StatsRow> for DeliveryStats {
 }
 
 /// Delivery statistics per campaign of the organisation, for the given campaigns.
-async fn stats(db: &DatabaseConnection, org_id: i64, campaign_ids: &[i64]) -> Result<HashMap<i64, DeliveryStats>> {
+async fn stats(
+    db: &DatabaseConnection,
+    org_id: i64,
+    campaign_ids: &[i64],
+) -> Result<HashMap<i64, DeliveryStats>> {
     if campaign_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -63,7 +67,10 @@ async fn stats(db: &DatabaseConnection, org_id: i64, campaign_ids: &[i64]) -> Re
         .into_model::<StatsRow>()
         .all(db)
         .await?;
-    Ok(rows.iter().map(|r| (r.campaign_id, DeliveryStats::from(r))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.campaign_id, DeliveryStats::from(r)))
+        .collect())
 }
 
 fn summary(c: &campaign::Model, stats: DeliveryStats) -> Result<CampaignSummary> {
@@ -80,13 +87,21 @@ fn summary(c: &campaign::Model, stats: DeliveryStats) -> Result<CampaignSummary>
 }
 
 /// The organisation's campaigns, most recently sent first (never-sent ones last, newest first).
-pub async fn list(db: &DatabaseConnection, org_id: i64, filter: CampaignFilter) -> Result<Vec<CampaignSummary>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    org_id: i64,
+    filter: CampaignFilter,
+) -> Result<Vec<CampaignSummary>> {
     let mut query = campaign::Entity::find().filter(campaign::Column::OrgId.eq(org_id));
     if let Some(status) = filter.status {
         query = query.filter(campaign::Column::Status.eq(status.as_str()));
     }
     let campaigns = query
-        .order_by_with_nulls(campaign::Column::LastSentAt, Order::Desc, NullOrdering::Last)
+        .order_by_with_nulls(
+            campaign::Column::LastSentAt,
+            Order::Desc,
+            NullOrdering::Last,
+        )
         .order_by_desc(campaign::Column::CreatedAt)
         .order_by_desc(campaign::Column::Id)
         .all(db)
@@ -106,16 +121,24 @@ pub async fn get(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<Campai
         .one(db)
         .await?
         .ok_or(Error::NotFound("campaign"))?;
-    let stats = stats(db, org_id, &[c.id]).await?.remove(&c.id).unwrap_or_default();
+    let stats = stats(db, org_id, &[c.id])
+        .await?
+        .remove(&c.id)
+        .unwrap_or_default();
     let template = match c.template_id {
-        Some(t) => template::Entity::find_by_id(t)
-            .filter(template::Column::OrgId.eq(org_id))
-            .one(db)
-            .await?,
+        Some(t) => {
+            template::Entity::find_by_id(t)
+                .filter(template::Column::OrgId.eq(org_id))
+                .one(db)
+                .await?
+        }
         None => None,
     };
     let created_by = match c.created_by {
-        Some(u) => app_user::Entity::find_by_id(u).one(db).await?.map(|u| u.name),
+        Some(u) => app_user::Entity::find_by_id(u)
+            .one(db)
+            .await?
+            .map(|u| u.name),
         None => None,
     };
     let sends = campaign_send::Entity::find()

@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 
 pub const DEMO_ORG: &str = "demo";
@@ -23,21 +23,26 @@ pub const DEMO_CONTACTS: usize = 3000;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Loaded { contacts: usize, campaigns: usize, messages: usize },
+    Loaded {
+        contacts: usize,
+        campaigns: usize,
+        messages: usize,
+    },
     AlreadyLoaded,
 }
 
 const FIRST: &[&str] = &[
-    "Ada", "Alan", "Amira", "Ana", "Ben", "Carla", "Chen", "Dario", "Elena", "Emeka", "Eva", "Farah",
-    "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jonas", "Julia", "Kai", "Karin", "Leila",
-    "Liam", "Lucia", "Malik", "Maya", "Mei", "Nadia", "Noah", "Olga", "Omar", "Paula", "Priya",
-    "Rafael", "Rosa", "Sami", "Sofia", "Tariq", "Theo", "Uma", "Victor", "Wen", "Yara", "Zoe",
+    "Ada", "Alan", "Amira", "Ana", "Ben", "Carla", "Chen", "Dario", "Elena", "Emeka", "Eva",
+    "Farah", "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jonas", "Julia", "Kai", "Karin",
+    "Leila", "Liam", "Lucia", "Malik", "Maya", "Mei", "Nadia", "Noah", "Olga", "Omar", "Paula",
+    "Priya", "Rafael", "Rosa", "Sami", "Sofia", "Tariq", "Theo", "Uma", "Victor", "Wen", "Yara",
+    "Zoe",
 ];
 const LAST: &[&str] = &[
     "Almeida", "Andersen", "Bakker", "Becker", "Bianchi", "Costa", "Dubois", "Eriksson", "Fischer",
-    "Garcia", "Haddad", "Hansen", "Ito", "Jansen", "Kowalski", "Larsen", "Lopez", "Martin", "Meyer",
-    "Moreau", "Nakamura", "Novak", "Okafor", "Olsen", "Petrov", "Rossi", "Santos", "Schmidt",
-    "Silva", "Tanaka", "Varga", "Weber", "Yilmaz", "Zhang",
+    "Garcia", "Haddad", "Hansen", "Ito", "Jansen", "Kowalski", "Larsen", "Lopez", "Martin",
+    "Meyer", "Moreau", "Nakamura", "Novak", "Okafor", "Olsen", "Petrov", "Rossi", "Santos",
+    "Schmidt", "Silva", "Tanaka", "Varga", "Weber", "Yilmaz", "Zhang",
 ];
 const LANGUAGES: &[(&str, &str)] = &[
     ("en", "Europe/London"),
@@ -56,12 +61,42 @@ struct DemoTemplate {
 }
 
 const TEMPLATES: &[DemoTemplate] = &[
-    DemoTemplate { name: "Welcome to Northwind", kind: "welcome", subject: "Welcome to Northwind Academy, {{ contact.first_name }}", preheader: "Everything you need for your first week" },
-    DemoTemplate { name: "Credential issued", kind: "credential_issued", subject: "Your {{ credential.name }} credential is ready", preheader: "Share it on your profile in one click" },
-    DemoTemplate { name: "Credential expires soon", kind: "credential_expiry", subject: "Your {{ credential.name }} expires on {{ credential.expires_on }}", preheader: "Renew now to stay certified" },
-    DemoTemplate { name: "Course starts next week", kind: "enrollment_reminder", subject: "{{ enrollment.course }} starts next week", preheader: "Your room, your trainer and what to bring" },
-    DemoTemplate { name: "Monthly newsletter", kind: "newsletter", subject: "Northwind news: what is new this month", preheader: "New courses, alumni stories and events" },
-    DemoTemplate { name: "Spring offer", kind: "promotion", subject: "15 % off every spring course", preheader: "Until the end of the month" },
+    DemoTemplate {
+        name: "Welcome to Northwind",
+        kind: "welcome",
+        subject: "Welcome to Northwind Academy, {{ contact.first_name }}",
+        preheader: "Everything you need for your first week",
+    },
+    DemoTemplate {
+        name: "Credential issued",
+        kind: "credential_issued",
+        subject: "Your {{ credential.name }} credential is ready",
+        preheader: "Share it on your profile in one click",
+    },
+    DemoTemplate {
+        name: "Credential expires soon",
+        kind: "credential_expiry",
+        subject: "Your {{ credential.name }} expires on {{ credential.expires_on }}",
+        preheader: "Renew now to stay certified",
+    },
+    DemoTemplate {
+        name: "Course starts next week",
+        kind: "enrollment_reminder",
+        subject: "{{ enrollment.course }} starts next week",
+        preheader: "Your room, your trainer and what to bring",
+    },
+    DemoTemplate {
+        name: "Monthly newsletter",
+        kind: "newsletter",
+        subject: "Northwind news: what is new this month",
+        preheader: "New courses, alumni stories and events",
+    },
+    DemoTemplate {
+        name: "Spring offer",
+        kind: "promotion",
+        subject: "15 % off every spring course",
+        preheader: "Until the end of the month",
+    },
 ];
 
 struct DemoCampaign {
@@ -80,23 +115,147 @@ struct DemoCampaign {
 }
 
 const CAMPAIGNS: &[DemoCampaign] = &[
-    DemoCampaign { name: Some("Welcome series"), kind: CampaignKind::EventTriggered, message_type: MessageType::Operational, status: CampaignStatus::Active, template: 0, goal: "Onboarding", sends: &[84, 56, 28, 7, 1], reach: 0.04, open: 0.68, click: 0.31 },
-    DemoCampaign { name: Some("Credential issued: spring cohort"), kind: CampaignKind::OneTime, message_type: MessageType::Operational, status: CampaignStatus::Completed, template: 1, goal: "Credential sharing", sends: &[61], reach: 0.22, open: 0.74, click: 0.42 },
-    DemoCampaign { name: Some("Expiry reminder, 30 days before"), kind: CampaignKind::EventTriggered, message_type: MessageType::Operational, status: CampaignStatus::Active, template: 2, goal: "Renewals", sends: &[60, 30, 2], reach: 0.05, open: 0.58, click: 0.27 },
-    DemoCampaign { name: Some("Course starts next week"), kind: CampaignKind::EventTriggered, message_type: MessageType::Operational, status: CampaignStatus::Active, template: 3, goal: "Attendance", sends: &[21, 14, 7, 0], reach: 0.03, open: 0.71, click: 0.22 },
-    DemoCampaign { name: Some("March newsletter"), kind: CampaignKind::Recurring, message_type: MessageType::Newsletter, status: CampaignStatus::Active, template: 4, goal: "Engagement", sends: &[90, 59, 31], reach: 0.85, open: 0.36, click: 0.07 },
-    DemoCampaign { name: Some("Spring offer"), kind: CampaignKind::OneTime, message_type: MessageType::Marketing, status: CampaignStatus::Completed, template: 5, goal: "Sales", sends: &[45], reach: 0.6, open: 0.29, click: 0.05 },
-    DemoCampaign { name: None, kind: CampaignKind::OneTime, message_type: MessageType::Marketing, status: CampaignStatus::Completed, template: 5, goal: "Sales", sends: &[38], reach: 0.1, open: 0.25, click: 0.04 },
-    DemoCampaign { name: Some("Alumni survey"), kind: CampaignKind::OneTime, message_type: MessageType::Marketing, status: CampaignStatus::Inactive, template: 4, goal: "Feedback", sends: &[12], reach: 0.3, open: 0.41, click: 0.12 },
-    DemoCampaign { name: Some("Evening classes announcement"), kind: CampaignKind::OneTime, message_type: MessageType::Newsletter, status: CampaignStatus::Active, template: 4, goal: "Enrollments", sends: &[0], reach: 0.4, open: 0.18, click: 0.03 },
-    DemoCampaign { name: Some("Renewal offer (draft)"), kind: CampaignKind::EventTriggered, message_type: MessageType::Marketing, status: CampaignStatus::Draft, template: 2, goal: "Renewals", sends: &[], reach: 0.0, open: 0.0, click: 0.0 },
-    DemoCampaign { name: None, kind: CampaignKind::Recurring, message_type: MessageType::Newsletter, status: CampaignStatus::Draft, template: 4, goal: "", sends: &[], reach: 0.0, open: 0.0, click: 0.0 },
+    DemoCampaign {
+        name: Some("Welcome series"),
+        kind: CampaignKind::EventTriggered,
+        message_type: MessageType::Operational,
+        status: CampaignStatus::Active,
+        template: 0,
+        goal: "Onboarding",
+        sends: &[84, 56, 28, 7, 1],
+        reach: 0.04,
+        open: 0.68,
+        click: 0.31,
+    },
+    DemoCampaign {
+        name: Some("Credential issued: spring cohort"),
+        kind: CampaignKind::OneTime,
+        message_type: MessageType::Operational,
+        status: CampaignStatus::Completed,
+        template: 1,
+        goal: "Credential sharing",
+        sends: &[61],
+        reach: 0.22,
+        open: 0.74,
+        click: 0.42,
+    },
+    DemoCampaign {
+        name: Some("Expiry reminder, 30 days before"),
+        kind: CampaignKind::EventTriggered,
+        message_type: MessageType::Operational,
+        status: CampaignStatus::Active,
+        template: 2,
+        goal: "Renewals",
+        sends: &[60, 30, 2],
+        reach: 0.05,
+        open: 0.58,
+        click: 0.27,
+    },
+    DemoCampaign {
+        name: Some("Course starts next week"),
+        kind: CampaignKind::EventTriggered,
+        message_type: MessageType::Operational,
+        status: CampaignStatus::Active,
+        template: 3,
+        goal: "Attendance",
+        sends: &[21, 14, 7, 0],
+        reach: 0.03,
+        open: 0.71,
+        click: 0.22,
+    },
+    DemoCampaign {
+        name: Some("March newsletter"),
+        kind: CampaignKind::Recurring,
+        message_type: MessageType::Newsletter,
+        status: CampaignStatus::Active,
+        template: 4,
+        goal: "Engagement",
+        sends: &[90, 59, 31],
+        reach: 0.85,
+        open: 0.36,
+        click: 0.07,
+    },
+    DemoCampaign {
+        name: Some("Spring offer"),
+        kind: CampaignKind::OneTime,
+        message_type: MessageType::Marketing,
+        status: CampaignStatus::Completed,
+        template: 5,
+        goal: "Sales",
+        sends: &[45],
+        reach: 0.6,
+        open: 0.29,
+        click: 0.05,
+    },
+    DemoCampaign {
+        name: None,
+        kind: CampaignKind::OneTime,
+        message_type: MessageType::Marketing,
+        status: CampaignStatus::Completed,
+        template: 5,
+        goal: "Sales",
+        sends: &[38],
+        reach: 0.1,
+        open: 0.25,
+        click: 0.04,
+    },
+    DemoCampaign {
+        name: Some("Alumni survey"),
+        kind: CampaignKind::OneTime,
+        message_type: MessageType::Marketing,
+        status: CampaignStatus::Inactive,
+        template: 4,
+        goal: "Feedback",
+        sends: &[12],
+        reach: 0.3,
+        open: 0.41,
+        click: 0.12,
+    },
+    DemoCampaign {
+        name: Some("Evening classes announcement"),
+        kind: CampaignKind::OneTime,
+        message_type: MessageType::Newsletter,
+        status: CampaignStatus::Active,
+        template: 4,
+        goal: "Enrollments",
+        sends: &[0],
+        reach: 0.4,
+        open: 0.18,
+        click: 0.03,
+    },
+    DemoCampaign {
+        name: Some("Renewal offer (draft)"),
+        kind: CampaignKind::EventTriggered,
+        message_type: MessageType::Marketing,
+        status: CampaignStatus::Draft,
+        template: 2,
+        goal: "Renewals",
+        sends: &[],
+        reach: 0.0,
+        open: 0.0,
+        click: 0.0,
+    },
+    DemoCampaign {
+        name: None,
+        kind: CampaignKind::Recurring,
+        message_type: MessageType::Newsletter,
+        status: CampaignStatus::Draft,
+        template: 4,
+        goal: "",
+        sends: &[],
+        reach: 0.0,
+        open: 0.0,
+        click: 0.0,
+    },
 ];
 
 /// Loads the demo organisation unless it already has campaigns.
 pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
     let org = accounts::ensure_org(db, DEMO_ORG, "Northwind Academy").await?;
-    let existing = campaign::Entity::find().filter(campaign::Column::OrgId.eq(org.id)).count(db).await?;
+    let existing = campaign::Entity::find()
+        .filter(campaign::Column::OrgId.eq(org.id))
+        .count(db)
+        .await?;
     if existing > 0 {
         return Ok(Outcome::AlreadyLoaded);
     }
@@ -109,7 +268,18 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
         ("marketer@demo.herald.test", "Mark Marketer", Role::Marketer),
         ("manager@demo.herald.test", "Maria Manager", Role::Member),
     ] {
-        let user = match accounts::create_user(db, org.id, NewUser { email, name, role, password: DEMO_PASSWORD }).await {
+        let user = match accounts::create_user(
+            db,
+            org.id,
+            NewUser {
+                email,
+                name,
+                role,
+                password: DEMO_PASSWORD,
+            },
+        )
+        .await
+        {
             Ok(user) => user,
             Err(Error::Invalid(msg)) if msg.contains("already exists") => continue,
             Err(e) => return Err(e),
@@ -127,24 +297,39 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
         let first = FIRST[rng.gen_range(0..FIRST.len())];
         let last = LAST[rng.gen_range(0..LAST.len())];
         let (language, time_zone) = LANGUAGES[rng.gen_range(0..LANGUAGES.len())];
-        let created = now - Duration::days(rng.gen_range(1..720)) - Duration::minutes(rng.gen_range(0..1440));
-        let email = format!("{}.{}.{}@example.org", first.to_lowercase(), last.to_lowercase(), i + 1);
+        let created =
+            now - Duration::days(rng.gen_range(1..720)) - Duration::minutes(rng.gen_range(0..1440));
+        let email = format!(
+            "{}.{}.{}@example.org",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            i + 1
+        );
         contacts.push(contact::ActiveModel {
             org_id: Set(org.id),
             email: Set(Some(email)),
-            phone: Set((rng.gen_bool(0.6)).then(|| format!("+4420{:08}", rng.gen_range(0..100_000_000)))),
+            phone: Set(
+                (rng.gen_bool(0.6)).then(|| format!("+4420{:08}", rng.gen_range(0..100_000_000)))
+            ),
             first_name: Set(first.to_owned()),
             last_name: Set(last.to_owned()),
             language: Set(language.to_owned()),
             time_zone: Set(time_zone.to_owned()),
-            status: Set(if rng.gen_bool(0.93) { "active" } else { "inactive" }.to_owned()),
+            status: Set(if rng.gen_bool(0.93) {
+                "active"
+            } else {
+                "inactive"
+            }
+            .to_owned()),
             created_at: Set(created),
             updated_at: Set(created),
             ..Default::default()
         });
     }
     for chunk in contacts.chunks(500) {
-        contact::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        contact::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
     }
     let contacts: Vec<contact::Model> = contact::Entity::find()
         .filter(contact::Column::OrgId.eq(org.id))
@@ -159,7 +344,10 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             "<h1>{}</h1>\n<p>Hello {{{{ contact.first_name }}}},</p>\n<p>{}.</p>\n<p><a href=\"https://northwind.example/account\">Open your account</a></p>",
             t.subject, t.preheader
         );
-        let text = format!("Hello {{{{ contact.first_name }}}},\n\n{}.\n\nhttps://northwind.example/account", t.preheader);
+        let text = format!(
+            "Hello {{{{ contact.first_name }}}},\n\n{}.\n\nhttps://northwind.example/account",
+            t.preheader
+        );
         let model = template::ActiveModel {
             org_id: Set(org.id),
             name: Set(t.name.to_owned()),
@@ -181,8 +369,15 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
     // Campaigns, their sends, and one message row per recipient per send.
     let mut message_count = 0;
     for (n, spec) in CAMPAIGNS.iter().enumerate() {
-        let created = now - Duration::days(spec.sends.iter().copied().max().unwrap_or(3) + 2) - Duration::hours(n as i64);
-        let last_sent = spec.sends.iter().copied().min().map(|d| send_time(now, d, n));
+        let created = now
+            - Duration::days(spec.sends.iter().copied().max().unwrap_or(3) + 2)
+            - Duration::hours(n as i64);
+        let last_sent = spec
+            .sends
+            .iter()
+            .copied()
+            .min()
+            .map(|d| send_time(now, d, n));
         let c = campaign::ActiveModel {
             org_id: Set(org.id),
             name: Set(spec.name.map(str::to_owned)),
@@ -196,7 +391,9 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             created_by: Set(admin_id),
             created_at: Set(created),
             updated_at: Set(created),
-            activated_at: Set((spec.status != CampaignStatus::Draft).then_some(created + Duration::hours(1))),
+            activated_at: Set(
+                (spec.status != CampaignStatus::Draft).then_some(created + Duration::hours(1))
+            ),
             last_sent_at: Set(last_sent),
             ..Default::default()
         }
@@ -219,16 +416,24 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
                 if !rng.gen_bool(spec.reach) {
                     continue;
                 }
-                rows.push(demo_message(&mut rng, spec, org.id, c.id, send.id, contact, started, now));
+                rows.push(demo_message(
+                    &mut rng, spec, org.id, c.id, send.id, contact, started, now,
+                ));
             }
             message_count += rows.len();
             for chunk in rows.chunks(400) {
-                message::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+                message::Entity::insert_many(chunk.to_vec())
+                    .exec(&txn)
+                    .await?;
             }
         }
     }
     txn.commit().await?;
-    Ok(Outcome::Loaded { contacts: contacts.len(), campaigns: CAMPAIGNS.len(), messages: message_count })
+    Ok(Outcome::Loaded {
+        contacts: contacts.len(),
+        campaigns: CAMPAIGNS.len(),
+        messages: message_count,
+    })
 }
 
 /// Sends go out mid-morning UTC; today's send went out an hour ago.
@@ -304,7 +509,14 @@ fn demo_message(
     if rng.gen_bool(0.025) {
         m.state = Set(DeliveryState::Bounced.as_str().to_owned());
         m.bounced_at = Set(Some(at(rng, sent_at, 3)));
-        m.bounce_type = Set(Some(if rng.gen_bool(0.7) { "permanent" } else { "transient" }.to_owned()));
+        m.bounce_type = Set(Some(
+            if rng.gen_bool(0.7) {
+                "permanent"
+            } else {
+                "transient"
+            }
+            .to_owned(),
+        ));
         return m;
     }
     m.state = Set(DeliveryState::Delivered.as_str().to_owned());

@@ -42,3 +42,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub secret_key: secret::SecretKey,
 }
+
+/// The client's address as the server saw it, put in each request's extensions by the HTTP
+/// layer (used for rate limiting sign-ins).
+#[cfg(feature = "storage")]
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);

@@ -458,7 +458,10 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (name, cols) in [
-            ("idx_message_campaign_state", vec![Message::CampaignId, Message::State]),
+            (
+                "idx_message_campaign_state",
+                vec![Message::CampaignId, Message::State],
+            ),
             ("idx_message_contact", vec![Message::ContactId]),
             ("idx_message_provider_id", vec![Message::ProviderMessageId]),
         ] {

@@ -1,1 +1,102 @@
-pub fn f() {}
+//! The `herald` server: configuration, the HTTP surface, and start-up. `main.rs` is the CLI;
+//! tests start the same server on port 0 through [`start`].
+
+pub mod config;
+pub mod http;
+
+pub use config::Config;
+
+use herald_core::secret::SecretKey;
+use herald_core::{Herald, Settings};
+use leptos::config::LeptosOptions;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Connects to the database, runs the migrations, and loads the secret key.
+pub async fn open(config: &Config) -> anyhow::Result<Herald> {
+    let db = herald_core::db::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    herald_core::db::migrate(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    let secret_key = match &config.secret_key {
+        Some(text) => SecretKey::from_text(text).map_err(|e| anyhow::anyhow!(e))?,
+        None => SecretKey::load_or_create(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read or create {}/secret.key: {e}",
+                config.data_dir.display()
+            )
+        })?,
+    };
+    Ok(Herald {
+        db,
+        settings: Arc::new(Settings {
+            public_url: config.public_url.clone(),
+            secure_cookies: config.secure_cookies(),
+            secret_key,
+        }),
+    })
+}
+
+pub fn leptos_options(config: &Config, listen: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("herald")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(listen)
+        .build()
+}
+
+/// Serves Herald on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn start(
+    config: &Config,
+    herald: Herald,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let bundle = config.site_root.join("pkg").join("herald.js");
+    if !bundle.exists() {
+        tracing::warn!(
+            "the browser bundle {} is missing: pages are served without interactivity (run bin/build)",
+            bundle.display()
+        );
+    }
+    let state = http::AppState {
+        leptos_options: leptos_options(config, addr),
+        herald,
+    };
+    let app = http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,1 +1,139 @@
-fn main() {}
+//! `herald`: the server and its administration commands.
+
+use clap::{Parser, Subcommand};
+use herald_core::accounts::{self, NewUser};
+use herald_core::demo;
+use herald_core::domain::Role;
+use server::Config;
+
+#[derive(Parser)]
+#[command(name = "herald", version, about = "Herald, an open campaign platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load demo data into the organisation `demo` (does nothing if it is already there).
+    Demo,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user, creating the organisation when missing. Prints a generated password when none
+    /// is given.
+    Add {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// admin, marketer or member.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,tower_http=warn".into()),
+        )
+        .init();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("herald: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let herald = server::open(&config).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+            tracing::info!(
+                "Herald is listening on {} (public URL {})",
+                listener.local_addr()?,
+                config.public_url
+            );
+            server::start(&config, herald, listener, server::shutdown_signal()).await
+        }
+        Command::Migrate => {
+            server::open(&config).await?;
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Demo => {
+            let herald = server::open(&config).await?;
+            match demo::load(&herald.db).await? {
+                demo::Outcome::Loaded {
+                    contacts,
+                    campaigns,
+                    messages,
+                } => println!(
+                    "Demo organisation loaded: {contacts} contacts, {campaigns} campaigns, {messages} messages."
+                ),
+                demo::Outcome::AlreadyLoaded => println!("Demo organisation already loaded."),
+            }
+            println!(
+                "Sign in at {}/login as {} with password {}",
+                config.public_url,
+                demo::DEMO_ADMIN_EMAIL,
+                demo::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    org,
+                    email,
+                    role,
+                    password,
+                    name,
+                },
+        } => {
+            let role: Role = role
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--role must be one of admin, marketer, member"))?;
+            let herald = server::open(&config).await?;
+            let org = accounts::ensure_org(&herald.db, &org, &org).await?;
+            let generated = password.is_none().then(accounts::generate_password);
+            let password = password.or(generated.clone()).unwrap_or_default();
+            let user = accounts::create_user(
+                &herald.db,
+                org.id,
+                NewUser {
+                    email: &email,
+                    name: &name,
+                    role,
+                    password: &password,
+                },
+            )
+            .await?;
+            println!("Added {} ({}) to {}.", user.email, role.label(), org.slug);
+            if let Some(password) = generated {
+                println!("Password: {password}");
+            }
+            Ok(())
+        }
+    }
+}

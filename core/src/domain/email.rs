@@ -58,7 +58,9 @@ impl EmailAddress {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
         if !domain_ok {
             return Err(InvalidEmail::Domain);
         }
@@ -108,7 +110,11 @@ mod tests {
             ("jose@ejemplo.españa", "jose@ejemplo.españa"),
         ];
         for (input, expected) in table {
-            assert_eq!(EmailAddress::parse(input).unwrap().as_str(), expected, "{input}");
+            assert_eq!(
+                EmailAddress::parse(input).unwrap().as_str(),
+                expected,
+                "{input}"
+            );
         }
     }
 

@@ -145,7 +145,9 @@ impl DeliveryState {
     }
 
     pub fn is_final(self) -> bool {
-        DeliveryState::ALL.iter().all(|next| !self.can_become(*next))
+        DeliveryState::ALL
+            .iter()
+            .all(|next| !self.can_become(*next))
     }
 }
 
@@ -177,12 +179,18 @@ mod tests {
     fn unknown_values_are_errors_that_name_the_kind() {
         let err = Role::from_str("root").unwrap_err();
         assert_eq!(err.to_string(), "unknown Role \"root\"");
-        assert!(MessageType::from_str("Marketing").is_err(), "stored forms are exact");
+        assert!(
+            MessageType::from_str("Marketing").is_err(),
+            "stored forms are exact"
+        );
     }
 
     #[test]
     fn serde_uses_the_stored_form() {
-        assert_eq!(serde_json::to_string(&CampaignKind::OneTime).unwrap(), "\"one_time\"");
+        assert_eq!(
+            serde_json::to_string(&CampaignKind::OneTime).unwrap(),
+            "\"one_time\""
+        );
         let back: DeliveryState = serde_json::from_str("\"complained\"").unwrap();
         assert_eq!(back, DeliveryState::Complained);
     }
@@ -217,7 +225,11 @@ mod tests {
     #[test]
     fn final_states() {
         use DeliveryState::*;
-        let finals: Vec<_> = DeliveryState::ALL.iter().copied().filter(|s| s.is_final()).collect();
+        let finals: Vec<_> = DeliveryState::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_final())
+            .collect();
         assert_eq!(finals, vec![Bounced, Complained, Failed, Suppressed]);
     }
 

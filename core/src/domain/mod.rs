@@ -45,7 +45,9 @@ pub struct UserSummary {
 /// Organisation slugs: lower-case letters, digits and dashes, 2 to 40 characters.
 pub fn check_org_slug(slug: &str) -> Result<(), String> {
     let ok = (2..=40).contains(&slug.len())
-        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     if ok {
@@ -92,7 +94,10 @@ pub struct CampaignSummary {
 
 impl CampaignSummary {
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("Untitled")
+        self.name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or("Untitled")
     }
 }
 

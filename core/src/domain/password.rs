@@ -41,7 +41,11 @@ mod tests {
             ("1234567890", None, Ok(())),
             ("ünïcødé-ok", None, Ok(())),
             (&long, None, Err(PasswordPolicyError::TooLong(128))),
-            ("same-password", Some("same-password"), Err(PasswordPolicyError::Unchanged)),
+            (
+                "same-password",
+                Some("same-password"),
+                Err(PasswordPolicyError::Unchanged),
+            ),
             ("new-password", Some("old-password"), Ok(())),
         ];
         for (new, current, expected) in table {

@@ -44,21 +44,36 @@ impl Rate {
 impl DeliveryStats {
     /// Sent out of the intended recipients.
     pub fn sent_rate(&self) -> Rate {
-        Rate { part: self.sent, whole: self.recipients }
+        Rate {
+            part: self.sent,
+            whole: self.recipients,
+        }
     }
     /// Delivered, bounced, opened and clicked are shares of what was sent: with SMTP no
     /// delivery confirmation arrives, so "delivered" cannot be the base.
     pub fn delivered_rate(&self) -> Rate {
-        Rate { part: self.delivered, whole: self.sent }
+        Rate {
+            part: self.delivered,
+            whole: self.sent,
+        }
     }
     pub fn bounce_rate(&self) -> Rate {
-        Rate { part: self.bounced, whole: self.sent }
+        Rate {
+            part: self.bounced,
+            whole: self.sent,
+        }
     }
     pub fn open_rate(&self) -> Rate {
-        Rate { part: self.opened, whole: self.sent }
+        Rate {
+            part: self.opened,
+            whole: self.sent,
+        }
     }
     pub fn click_rate(&self) -> Rate {
-        Rate { part: self.clicked, whole: self.sent }
+        Rate {
+            part: self.clicked,
+            whole: self.sent,
+        }
     }
     /// Sent but with no delivery, bounce or failure notice yet.
     pub fn pending(&self) -> i64 {
@@ -90,7 +105,14 @@ mod tests {
 
     #[test]
     fn rates_use_the_right_base() {
-        let s = DeliveryStats { recipients: 200, sent: 100, delivered: 90, bounced: 4, opened: 45, clicked: 9 };
+        let s = DeliveryStats {
+            recipients: 200,
+            sent: 100,
+            delivered: 90,
+            bounced: 4,
+            opened: 45,
+            clicked: 9,
+        };
         assert_eq!(s.sent_rate().percent(), Some(50.0));
         assert_eq!(s.delivered_rate().percent(), Some(90.0));
         assert_eq!(s.bounce_rate().percent(), Some(4.0));

@@ -1,0 +1,9 @@
+//! Server functions: thin wrappers that find the signed-in user and call `herald_core`.
+//! Each has a stable endpoint under `/api/` so scripts and tests can call it.
+
+pub mod auth;
+pub mod campaigns;
+pub mod users;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;

@@ -1,0 +1,114 @@
+//! Request plumbing for server functions (server only).
+
+use crate::error::AppError;
+use herald_core::accounts::SESSION_COOKIE;
+use herald_core::domain::CurrentUser;
+use herald_core::{ClientIp, Herald};
+use http::header::{ACCEPT, COOKIE, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+pub fn herald() -> Result<Herald, AppError> {
+    use_context::<Herald>().ok_or_else(|| {
+        tracing::error!("Herald state missing from the server function context");
+        AppError::Internal(error_reference())
+    })
+}
+
+pub fn error_reference() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = chrono::Utc::now().timestamp_millis() as u64;
+    format!("E{:X}", (t << 8) ^ n)
+}
+
+/// Sets the response status, except for plain HTML form posts (no JavaScript), which must stay
+/// redirects back to the form so the browser shows it again with the error.
+pub fn set_status(code: u16) {
+    let (Some(parts), Some(res)) = (use_context::<Parts>(), use_context::<ResponseOptions>())
+    else {
+        return;
+    };
+    let accepts_html = parts
+        .headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if parts.method == Method::POST && accepts_html {
+        return;
+    }
+    if let Ok(code) = StatusCode::from_u16(code) {
+        res.set_status(code);
+    }
+}
+
+pub fn session_token() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|header| {
+            header.split(';').find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+            })
+        })
+}
+
+pub fn client_ip() -> String {
+    use_context::<Parts>()
+        .and_then(|p| p.extensions.get::<ClientIp>().cloned())
+        .map(|ip| ip.0)
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The signed-in user, if any.
+pub async fn current_user(h: &Herald) -> Result<Option<CurrentUser>, AppError> {
+    match session_token() {
+        Some(token) => Ok(herald_core::accounts::user_for_session(&h.db, &token).await?),
+        None => Ok(None),
+    }
+}
+
+/// The state and the signed-in user, or `Unauthenticated`.
+pub async fn require_user() -> Result<(Herald, CurrentUser), AppError> {
+    let h = herald()?;
+    match current_user(&h).await? {
+        Some(user) => Ok((h, user)),
+        None => Err(herald_core::Error::Unauthenticated.into()),
+    }
+}
+
+fn set_cookie(h: &Herald, value: &str, max_age_seconds: i64) {
+    let secure = if h.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+    );
+    if let (Some(res), Ok(value)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(&cookie),
+    ) {
+        res.append_header(SET_COOKIE, value);
+    }
+}
+
+pub fn set_session_cookie(h: &Herald, token: &str) {
+    set_cookie(
+        h,
+        token,
+        herald_core::accounts::SESSION_IDLE_DAYS * 24 * 3600,
+    );
+}
+
+pub fn clear_session_cookie(h: &Herald) {
+    set_cookie(h, "", 0);
+}

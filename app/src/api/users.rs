@@ -1,0 +1,44 @@
+use crate::error::AppError;
+use herald_core::domain::UserSummary;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+fn parse_role(role: &str) -> Result<herald_core::domain::Role, AppError> {
+    role.parse()
+        .map_err(|_| herald_core::Error::Invalid(format!("Unknown role {role:?}.")).into())
+}
+
+#[server(endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    Ok(herald_core::accounts::list_users(&h.db, &user).await?)
+}
+
+/// Adds a user; returns the generated password when none was given, to be shown once.
+#[server(endpoint = "add_user")]
+pub async fn add_user(
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+) -> Result<Option<String>, AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    let role = parse_role(&role)?;
+    let password = Some(password.as_str()).filter(|p| !p.is_empty());
+    let (_, generated) =
+        herald_core::accounts::add_user(&h.db, &user, &email, &name, role, password).await?;
+    Ok(generated)
+}
+
+#[server(endpoint = "set_user_role")]
+pub async fn set_user_role(user_id: i64, role: String) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    let role = parse_role(&role)?;
+    Ok(herald_core::accounts::set_role(&h.db, &user, user_id, role).await?)
+}
+
+#[server(endpoint = "remove_user")]
+pub async fn remove_user(user_id: i64) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    Ok(herald_core::accounts::remove_user(&h.db, &user, user_id).await?)
+}

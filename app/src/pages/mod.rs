@@ -1,0 +1,134 @@
+//! One module per area of the app. Pages fetch through server functions in `crate::api`.
+
+pub mod campaigns;
+pub mod settings;
+
+use crate::api::auth::{Login, Logout, me};
+use crate::components::ErrorNote;
+use herald_core::domain::CurrentUser;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Outlet, Redirect};
+
+/// The signed-in part of the app: navigation around the current page. Signed-out visitors are
+/// sent to the sign-in page (a 302 when rendered on the server).
+#[component]
+pub fn AppShell() -> impl IntoView {
+    let me = Resource::new_blocking(|| (), |_| me());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => view! { <Layout user /> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(e) => view! { <main class="page"><ErrorNote error=e /></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Layout(user: CurrentUser) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let name = user.name.clone();
+    let org = user.org_name.clone();
+    provide_context(user);
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <a class="brand" href="/campaigns">"Herald"</a>
+                <span class="org">{org}</span>
+                <nav aria-label="Main">
+                    <A href="/campaigns">"Campaigns"</A>
+                    <A href="/templates">"Templates"</A>
+                    <A href="/contacts">"Contacts"</A>
+                    <A href="/actions">"Actions"</A>
+                    <A href="/reports">"Reports"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="account">
+                    <span class="who" data-testid="current-user">{name}</span>
+                    <ActionForm action=logout>
+                        <button type="submit" class="link">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </header>
+            <main class="page">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    view! {
+        <Title text="Sign in" />
+        <main class="login">
+            <div class="card">
+                <h1>"Herald"</h1>
+                <p class="muted">"Sign in to your organisation."</p>
+                <ActionForm action=login>
+                    <label for="email">"Email address"</label>
+                    <input id="email" type="email" name="email" autocomplete="username" required autofocus />
+                    <label for="password">"Password"</label>
+                    <input id="password" type="password" name="password" autocomplete="current-password" required />
+                    <button type="submit" class="primary" disabled=move || login.pending().get()>
+                        "Sign in"
+                    </button>
+                </ActionForm>
+                {move || login.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e /> })}
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <main class="page narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/campaigns">"Go to the campaigns"</a>"."</p>
+        </main>
+    }
+}
+
+/// A section that later releases fill. Says so plainly instead of showing made-up data.
+#[component]
+fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1>{title}</h1>
+        <section class="empty" data-testid="coming-soon">
+            <p><strong>"Not available yet."</strong></p>
+            <p>{what}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn TemplatesPage() -> impl IntoView {
+    view! { <ComingSoon title="Templates" what="The template editor, with personalisation tags and a live preview, arrives with the campaign builder. Campaigns already show the template they send." /> }
+}
+
+#[component]
+pub fn ContactsPage() -> impl IntoView {
+    view! { <ComingSoon title="Contacts" what="Contact lists, import, records and the audience engine arrive in the next release." /> }
+}
+
+#[component]
+pub fn ActionsPage() -> impl IntoView {
+    view! { <ComingSoon title="Actions" what="Messages that could not be sent will appear here as manual to-do actions once the delivery engine is in place." /> }
+}
+
+#[component]
+pub fn ReportsPage() -> impl IntoView {
+    view! { <ComingSoon title="Reports" what="Live reports arrive with tracking. Each campaign's delivery and engagement numbers are on its page already." /> }
+}

@@ -1,0 +1,43 @@
+import { defineConfig } from '@playwright/test';
+
+// Herald's browser tests: Debian's Chromium (never a downloaded browser) against the release
+// build, started fresh with demo data in a throw-away data directory. Every test runs twice:
+// hydrated (JavaScript on) and server-rendered only (JavaScript off).
+const port = Number(process.env.HERALD_E2E_PORT ?? 3107);
+const baseURL = `http://127.0.0.1:${port}`;
+const dataDir = '../target/e2e-data';
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    },
+  },
+  projects: [
+    { name: 'js', use: { javaScriptEnabled: true } },
+    { name: 'nojs', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    cwd: '..',
+    command: `rm -rf ${dataDir.replace('../', '')} && ./target/release/herald demo && exec ./target/release/herald serve`,
+    url: `${baseURL}/healthz`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    env: {
+      HERALD_DATA_DIR: dataDir.replace('../', ''),
+      HERALD_LISTEN: `127.0.0.1:${port}`,
+      HERALD_LOG: 'warn',
+    },
+  },
+});

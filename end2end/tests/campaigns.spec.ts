@@ -1,0 +1,73 @@
+import { expect, test } from '@playwright/test';
+import { ADMIN, hydrated, signIn, withJs } from './helpers';
+
+test('sign in, see the demo campaigns, filter to Active, open one, sign out', async ({ page }, info) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  // Signed-out visitors are sent to the sign-in page.
+  await page.goto('/campaigns');
+  await expect(page).toHaveURL(/\/login$/);
+
+  await signIn(page, info);
+  await expect(page.getByRole('heading', { name: 'Campaigns' })).toBeVisible();
+  await expect(page.getByTestId('current-user')).toHaveText('Ada Admin');
+
+  const rows = page.getByTestId('campaign-table').locator('tbody tr');
+  await expect(rows).toHaveCount(11);
+  await expect(page.getByRole('link', { name: 'Welcome series' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Untitled' }).first()).toBeVisible();
+  // Numbers with rates, from the message history.
+  const welcome = rows.filter({ hasText: 'Welcome series' });
+  await expect(welcome.locator('td.num .rate').first()).toHaveText(/%$/);
+
+  if (withJs(info)) {
+    // Once hydrated, filtering is client-side navigation: the page is not reloaded.
+    await page.evaluate(() => ((window as any).__stillHere = true));
+  }
+  await page.getByRole('navigation', { name: 'Filter campaigns' }).getByRole('link', { name: 'Active' }).click();
+  await expect(page).toHaveURL(/\/campaigns\?status=active$/);
+  await expect(rows).toHaveCount(5);
+  for (const status of await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status')))) {
+    expect(status).toBe('active');
+  }
+  await expect(page.getByRole('link', { name: 'Spring offer' })).toHaveCount(0);
+  if (withJs(info)) {
+    expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+  }
+
+  await page.getByRole('link', { name: 'Welcome series' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome series' })).toBeVisible();
+  for (const label of ['Recipients', 'Sent', 'Delivered', 'Opened', 'Clicked']) {
+    await expect(page.locator('.metric .label', { hasText: new RegExp(`^${label}$`) })).toBeVisible();
+  }
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/campaigns');
+  await expect(page).toHaveURL(/\/login$/);
+  expect(errors).toEqual([]);
+});
+
+test('a wrong password is refused with a clear message', async ({ page }, info) => {
+  await page.goto('/login');
+  if (withJs(info)) await hydrated(page);
+  await page.getByLabel('Email address').fill(ADMIN.email);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Wrong email address or password.');
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test('unfinished sections say so plainly', async ({ page }, info) => {
+  await signIn(page, info);
+  for (const [link, heading] of [['Templates', 'Templates'], ['Contacts', 'Contacts'], ['Actions', 'Actions'], ['Reports', 'Reports']]) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
+    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+    await expect(page.getByTestId('coming-soon')).toContainText('Not available yet.');
+  }
+  await page.getByRole('link', { name: 'New campaign' }).count(); // not on these pages
+  await page.goto('/campaigns/new');
+  await expect(page.getByTestId('coming-soon')).toContainText('not available yet');
+});

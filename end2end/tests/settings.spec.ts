@@ -1,0 +1,43 @@
+import { expect, test } from '@playwright/test';
+import { signIn, withJs } from './helpers';
+
+test('an admin adds a user, who can then sign in', async ({ page, browser }, info) => {
+  await signIn(page, info);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  const users = page.getByTestId('users');
+  await expect(users.getByRole('cell', { name: 'marketer@demo.herald.test' })).toBeVisible();
+
+  const email = `new-${info.project.name}@demo.herald.test`;
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Name', { exact: true }).fill(`New ${info.project.name}`);
+  await page.getByLabel('Role', { exact: true }).selectOption('member');
+  let password = 'chosen-password-123';
+  if (withJs(info)) {
+    // Hydrated: an empty password is generated and shown once.
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const notice = page.getByRole('status');
+    await expect(notice).toContainText('shown only this once');
+    password = (await notice.textContent())!.split(': ').pop()!.trim();
+  } else {
+    await page.getByLabel('Password (empty: generate one)').fill(password);
+    await page.getByRole('button', { name: 'Add user' }).click();
+  }
+  await expect(users.getByRole('cell', { name: email })).toBeVisible();
+
+  const context = await browser.newContext({ javaScriptEnabled: withJs(info) });
+  const other = await context.newPage();
+  await signIn(other, info, { email, password });
+  await other.goto('/settings');
+  await expect(other.getByTestId('users')).toHaveCount(0); // account managers do not manage users
+  await context.close();
+});
+
+test('a bad password change is explained', async ({ page }, info) => {
+  await signIn(page, info);
+  await page.goto('/settings');
+  await page.getByLabel('Current password').fill('herald-demo');
+  await page.getByLabel('New password (at least 10 characters)').fill('one-new-password');
+  await page.getByLabel('New password, again').fill('another-password');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByRole('alert')).toHaveText('The new password and its confirmation differ.');
+});

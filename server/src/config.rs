@@ -1,0 +1,131 @@
+//! Configuration from the environment. Every variable has a default that gives a working
+//! instance on one machine: SQLite under ./data, listening on 127.0.0.1:3000.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `HERALD_DATABASE_URL`: `sqlite://…` or `postgres://…`. Default: `sqlite://<data dir>/herald.db`.
+    pub database_url: String,
+    /// `HERALD_LISTEN`: the address to listen on. Default `127.0.0.1:3000`.
+    pub listen: SocketAddr,
+    /// `HERALD_PUBLIC_URL`: the address people reach Herald at (links in mails, cookie security).
+    /// Default `http://<listen>`.
+    pub public_url: String,
+    /// `HERALD_DATA_DIR`: the SQLite file and the generated secret key. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `HERALD_SECRET_KEY`: signs tokens. Default: generated once into `<data dir>/secret.key`.
+    pub secret_key: Option<String>,
+    /// `HERALD_SITE_ROOT` (or cargo-leptos' `LEPTOS_SITE_ROOT`): the built browser bundle
+    /// (`pkg/herald.js`, `pkg/herald_bg.wasm`, `pkg/herald.css`). Default `target/site`.
+    pub site_root: PathBuf,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let data_dir = PathBuf::from(var("HERALD_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let listen_text = var("HERALD_LISTEN")
+            .or_else(|| var("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "HERALD_LISTEN={listen_text:?} is not an address like 127.0.0.1:3000: {e}"
+            )
+        })?;
+        let public_url = var("HERALD_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            anyhow::bail!("HERALD_PUBLIC_URL={public_url:?} must start with http:// or https://");
+        }
+        let database_url = var("HERALD_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("herald.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            anyhow::bail!("HERALD_DATABASE_URL must start with sqlite:// or postgres://");
+        }
+        Ok(Config {
+            database_url,
+            listen,
+            public_url,
+            data_dir,
+            secret_key: var("HERALD_SECRET_KEY"),
+            site_root: PathBuf::from(
+                var("HERALD_SITE_ROOT")
+                    .or_else(|| var("LEPTOS_SITE_ROOT"))
+                    .unwrap_or_else(|| "target/site".into()),
+            ),
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_give_an_embedded_instance() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/herald.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.site_root, PathBuf::from("target/site"));
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        let c = config(&[
+            ("HERALD_DATA_DIR", "/var/lib/herald"),
+            ("HERALD_LISTEN", "0.0.0.0:8080"),
+            ("HERALD_PUBLIC_URL", "https://mail.example.org/"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url, "sqlite:///var/lib/herald/herald.db");
+        assert_eq!(c.public_url, "https://mail.example.org");
+        assert!(c.secure_cookies());
+        let pg = config(&[(
+            "HERALD_DATABASE_URL",
+            "postgres://postgres@127.0.0.1/herald",
+        )])
+        .unwrap();
+        assert_eq!(pg.database_url, "postgres://postgres@127.0.0.1/herald");
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let e = config(&[("HERALD_LISTEN", "3000")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_LISTEN"), "{e}");
+        let e = config(&[("HERALD_PUBLIC_URL", "mail.example.org")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_PUBLIC_URL"), "{e}");
+        let e = config(&[("HERALD_DATABASE_URL", "mysql://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_DATABASE_URL"), "{e}");
+    }
+}

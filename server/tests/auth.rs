@@ -1,0 +1,369 @@
+//! Sign-in, sessions, sign-out, password changes, rate limiting and request protection, through
+//! HTTP as a browser does it.
+
+mod common;
+
+use common::{PASSWORD, browser, spawn_app};
+use herald_core::domain::Role;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn signing_in_sets_a_protected_session_cookie() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = browser();
+
+    let r = app
+        .call(
+            &client,
+            "login",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("herald_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing in {cookie}"
+        );
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http must not set Secure: {cookie}"
+    );
+
+    let me = app.call(&client, "me", &[]).await.json();
+    assert_eq!(me["email"], "ada@acme.test");
+    assert_eq!(me["org_slug"], "acme");
+    assert_eq!(me["role"], "admin");
+    println!("backend: {}", app.backend);
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_message_for_unknown_users_and_bad_passwords() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = browser();
+    for (who, password) in [
+        (email.as_str(), "wrong-password"),
+        ("nobody@acme.test", PASSWORD),
+    ] {
+        let r = app
+            .call(&client, "login", &[("email", who), ("password", password)])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json()["Invalid"], "Wrong email address or password.");
+        assert!(r.headers.get("set-cookie").is_none());
+    }
+    assert_eq!(
+        app.call(&client, "me", &[]).await.json(),
+        serde_json::Value::Null
+    );
+}
+
+#[tokio::test]
+async fn pages_need_a_session() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+
+    for path in ["/campaigns", "/settings", "/templates", "/campaigns/1"] {
+        let r = app.get(&browser(), path).await;
+        assert_eq!(r.status, StatusCode::FOUND, "{path}");
+        assert_eq!(r.location(), Some("/login"), "{path}");
+    }
+    let login_page = app.get(&browser(), "/login").await;
+    assert_eq!(login_page.status, StatusCode::OK);
+    assert!(login_page.body.contains("name=\"password\""));
+
+    let client = app.signed_in(&email).await;
+    let r = app.get(&client, "/campaigns").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("<h1>Campaigns</h1>"), "{}", r.body);
+    let missing = app.get(&client, "/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = app.signed_in(&email).await;
+    let r = app.call(&client, "logout", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        app.call(&client, "me", &[]).await.json(),
+        serde_json::Value::Null
+    );
+    let r = app.call(&client, "list_campaigns", &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json(), serde_json::json!("Unauthenticated"));
+}
+
+#[tokio::test]
+async fn a_stolen_cookie_is_useless_after_sign_out() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = browser();
+    let r = app
+        .call(
+            &client,
+            "login",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    let cookie = r
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    app.call(&client, "logout", &[]).await;
+    let replay = reqwest::Client::new()
+        .post(format!("{}/api/me", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.text().await.unwrap(), "null");
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_session() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Marketer).await;
+    let laptop = app.signed_in(&email).await;
+    let phone = app.signed_in(&email).await;
+
+    let new = "a-brand-new-passphrase";
+    let r = app
+        .call(
+            &laptop,
+            "change_password",
+            &[("current", "not-it-at-all"), ("new", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(r.json()["Invalid"], "The current password is not correct.");
+    let r = app
+        .call(
+            &laptop,
+            "change_password",
+            &[("current", PASSWORD), ("new", new), ("confirm", "typo")],
+        )
+        .await;
+    assert_eq!(
+        r.json()["Invalid"],
+        "The new password and its confirmation differ."
+    );
+    let r = app
+        .call(
+            &laptop,
+            "change_password",
+            &[
+                ("current", PASSWORD),
+                ("new", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.json()["Invalid"],
+        "The password must be at least 10 characters long."
+    );
+
+    let r = app
+        .call(
+            &laptop,
+            "change_password",
+            &[("current", PASSWORD), ("new", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    assert_eq!(
+        app.call(&laptop, "me", &[]).await.json()["email"],
+        email,
+        "this browser stays signed in"
+    );
+    assert_eq!(
+        app.call(&phone, "me", &[]).await.json(),
+        serde_json::Value::Null,
+        "others are signed out"
+    );
+
+    let old = app
+        .call(
+            &browser(),
+            "login",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fresh = app
+        .call(&browser(), "login", &[("email", &email), ("password", new)])
+        .await;
+    assert_eq!(fresh.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_address_even_for_the_right_password() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let other = app.user("acme", "bob@acme.test", Role::Admin).await;
+    let client = browser();
+    for _ in 0..herald_core::accounts::MAX_FAILURES_PER_EMAIL {
+        let r = app
+            .call(
+                &client,
+                "login",
+                &[("email", &email), ("password", "guess-guess")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = app
+        .call(
+            &client,
+            "login",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.json()["RateLimited"], 15);
+    // The limit is per address: another user from the same place still gets in.
+    let r = app
+        .call(
+            &client,
+            "login",
+            &[("email", &other), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn forms_work_without_javascript() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = browser();
+    let post = |form: Vec<(&'static str, String)>| {
+        client
+            .post(format!("{}/api/login", app.base))
+            .header("accept", "text/html")
+            .header("origin", &app.base)
+            .header("referer", format!("{}/login", app.base))
+            .form(&form)
+            .send()
+    };
+    // A failure goes back to the form, with the error in the address for the page to show.
+    let r = post(vec![
+        ("email", email.clone()),
+        ("password", "wrong-password".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let back = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        back.starts_with(&format!("{}/login?", app.base)) && back.contains("__err="),
+        "{back}"
+    );
+    let page = app.get(&client, back.trim_start_matches(&app.base)).await;
+    assert!(
+        page.body.contains("Wrong email address or password."),
+        "the error is rendered on the page"
+    );
+
+    let r = post(vec![
+        ("email", email.clone()),
+        ("password", PASSWORD.into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/campaigns");
+    assert_eq!(app.get(&client, "/campaigns").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = app.signed_in(&email).await;
+    let r = client
+        .post(format!("{}/api/logout", app.base))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = client
+        .post(format!("{}/api/logout", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call(&client, "me", &[]).await.json()["email"],
+        email,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_requests_get_clear_errors() {
+    let app = spawn_app().await;
+    let client = browser();
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let r = client
+        .post(format!("{}/api/login", app.base))
+        .form(&[("email", huge.as_str()), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let r = app
+        .call(&client, "login", &[("email", "ada@acme.test")])
+        .await;
+    assert!(r.status.is_client_error() || r.status.is_server_error());
+    let err = r.json();
+    assert!(
+        err["Invalid"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("malformed"),
+        "{err}"
+    );
+
+    let r = client
+        .post(format!("{}/api/no_such_function", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn health_check_answers_when_the_database_does() {
+    let app = spawn_app().await;
+    let r = app.get(&browser(), "/healthz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, "ok");
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers["x-frame-options"], "DENY");
+}

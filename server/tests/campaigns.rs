@@ -1,0 +1,275 @@
+//! The campaign list and report: every number comes from the per-recipient message rows.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::spawn_app;
+use herald_core::domain::Role;
+use herald_core::entity::{campaign, campaign_send, message};
+use reqwest::StatusCode;
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+
+struct Row {
+    sent: bool,
+    delivered: bool,
+    bounced: bool,
+    opens: i32,
+    clicks: i32,
+}
+
+async fn campaign_with(
+    app: &common::TestApp,
+    org_id: i64,
+    name: Option<&str>,
+    status: &str,
+    days_ago: Option<i64>,
+    rows: &[Row],
+) -> i64 {
+    let now = Utc::now();
+    let sent_at = days_ago.map(|d| now - Duration::days(d));
+    let c = campaign::ActiveModel {
+        org_id: Set(org_id),
+        name: Set(name.map(Into::into)),
+        description: Set(String::new()),
+        goal: Set("Renewals".into()),
+        kind: Set("one_time".into()),
+        message_type: Set("newsletter".into()),
+        channel: Set("email".into()),
+        status: Set(status.into()),
+        template_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(now - Duration::days(100)),
+        updated_at: Set(now),
+        activated_at: Set(None),
+        last_sent_at: Set(sent_at),
+        ..Default::default()
+    }
+    .insert(&app.herald.db)
+    .await
+    .unwrap();
+    if rows.is_empty() {
+        return c.id;
+    }
+    let send = campaign_send::ActiveModel {
+        org_id: Set(org_id),
+        campaign_id: Set(c.id),
+        started_at: Set(sent_at.unwrap_or(now)),
+        completed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.herald.db)
+    .await
+    .unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let at = |flag: bool| flag.then_some(now);
+        message::ActiveModel {
+            org_id: Set(org_id),
+            campaign_id: Set(c.id),
+            send_id: Set(send.id),
+            contact_id: Set(None),
+            channel: Set("email".into()),
+            recipient: Set(format!("r{i}@example.org")),
+            state: Set(if r.bounced {
+                "bounced"
+            } else if r.delivered {
+                "delivered"
+            } else if r.sent {
+                "sent"
+            } else {
+                "queued"
+            }
+            .into()),
+            attempts: Set(1),
+            queued_at: Set(now),
+            sent_at: Set(at(r.sent)),
+            delivered_at: Set(at(r.delivered)),
+            bounced_at: Set(at(r.bounced)),
+            opens: Set(r.opens),
+            first_opened_at: Set(at(r.opens > 0)),
+            clicks: Set(r.clicks),
+            first_clicked_at: Set(at(r.clicks > 0)),
+            ..Default::default()
+        }
+        .insert(&app.herald.db)
+        .await
+        .unwrap();
+    }
+    c.id
+}
+
+const fn row(sent: bool, delivered: bool, bounced: bool, opens: i32, clicks: i32) -> Row {
+    Row {
+        sent,
+        delivered,
+        bounced,
+        opens,
+        clicks,
+    }
+}
+
+#[tokio::test]
+async fn list_numbers_come_from_message_rows() {
+    let app = spawn_app().await;
+    let email = app.user("acme", "ada@acme.test", Role::Marketer).await;
+    let org = herald_core::accounts::find_org(&app.herald.db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = [
+        row(false, false, false, 0, 0),
+        row(true, false, false, 0, 0),
+        row(true, true, false, 3, 2),
+        row(true, true, false, 1, 0),
+        row(true, false, true, 0, 0),
+    ];
+    let newsletter =
+        campaign_with(&app, org.id, Some("Newsletter"), "active", Some(1), &rows).await;
+    let older = campaign_with(
+        &app,
+        org.id,
+        None,
+        "completed",
+        Some(10),
+        &[row(true, true, false, 0, 0)],
+    )
+    .await;
+    let draft = campaign_with(&app, org.id, Some("Draft"), "draft", None, &[]).await;
+    let client = app.signed_in(&email).await;
+
+    let list = app.call(&client, "list_campaigns", &[]).await.json();
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![newsletter, older, draft],
+        "most recently sent first, never sent last"
+    );
+    let stats = &list[0]["stats"];
+    assert_eq!(
+        stats,
+        &serde_json::json!({"recipients": 5, "sent": 4, "delivered": 2, "bounced": 1, "opened": 2, "clicked": 1})
+    );
+    assert_eq!(list[2]["stats"]["recipients"], 0);
+
+    let active = app
+        .call(&client, "list_campaigns", &[("status", "active")])
+        .await
+        .json();
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    assert_eq!(active[0]["id"], newsletter);
+    let r = app
+        .call(&client, "list_campaigns", &[("status", "bogus")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["Invalid"], "Unknown campaign status \"bogus\".");
+
+    // The server-rendered page shows the same numbers, rates and the "Untitled" name.
+    let page = app.get(&client, "/campaigns").await.body;
+    for needle in [
+        "Newsletter",
+        "Untitled",
+        "Newsletter</span>",
+        "Active</span>",
+        "80 %",
+        "50 %",
+        "25 %",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from the list page");
+    }
+    let filtered = app.get(&client, "/campaigns?status=active").await.body;
+    assert!(
+        filtered.contains("Newsletter")
+            && !filtered.contains("Untitled")
+            && !filtered.contains(">Draft<")
+    );
+
+    let detail = app
+        .call(&client, "get_campaign", &[("id", &newsletter.to_string())])
+        .await
+        .json();
+    assert_eq!(detail["summary"]["stats"]["opened"], 2);
+    assert_eq!(detail["sends"], 1);
+    assert_eq!(detail["goal"], "Renewals");
+    let page = app.get(&client, &format!("/campaigns/{newsletter}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Pending") && page.body.contains("Newsletter"));
+    let missing = app.call(&client, "get_campaign", &[("id", "999999")]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_empty_organisation_is_pointed_to_the_builder() {
+    let app = spawn_app().await;
+    let email = app.user("fresh", "new@fresh.test", Role::Admin).await;
+    let client = app.signed_in(&email).await;
+    let page = app.get(&client, "/campaigns").await.body;
+    assert!(page.contains("No campaigns yet."), "{page}");
+    assert!(page.contains("href=\"/campaigns/new\""));
+}
+
+#[tokio::test]
+async fn demo_data_is_believable_and_loads_once() {
+    let app = spawn_app().await;
+    let outcome = herald_core::demo::load(&app.herald.db).await.unwrap();
+    let herald_core::demo::Outcome::Loaded {
+        contacts,
+        campaigns,
+        messages,
+    } = outcome
+    else {
+        panic!("first load loads: {outcome:?}");
+    };
+    assert_eq!(contacts, herald_core::demo::DEMO_CONTACTS);
+    assert!(campaigns >= 10);
+    assert!(messages > 10_000, "history: {messages} messages");
+    assert_eq!(
+        message::Entity::find().count(&app.herald.db).await.unwrap() as usize,
+        messages
+    );
+    assert_eq!(
+        herald_core::demo::load(&app.herald.db).await.unwrap(),
+        herald_core::demo::Outcome::AlreadyLoaded
+    );
+
+    let client = common::browser();
+    let r = app
+        .call(
+            &client,
+            "login",
+            &[
+                ("email", herald_core::demo::DEMO_ADMIN_EMAIL),
+                ("password", herald_core::demo::DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let list = app.call(&client, "list_campaigns", &[]).await.json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), campaigns);
+    let total: i64 = list
+        .iter()
+        .map(|c| c["stats"]["recipients"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total as usize, messages);
+    for c in list {
+        let s = &c["stats"];
+        let n = |k: &str| s[k].as_i64().unwrap();
+        assert!(
+            n("sent") <= n("recipients")
+                && n("delivered") + n("bounced") <= n("sent")
+                && n("clicked") <= n("opened"),
+            "{c}"
+        );
+    }
+    assert!(
+        list.iter().any(|c| c["status"] == "active") && list.iter().any(|c| c["status"] == "draft")
+    );
+    assert!(
+        list.iter().any(|c| c["name"].is_null()),
+        "an untitled campaign"
+    );
+}

@@ -1,0 +1,196 @@
+//! Black-box harness: each test gets the real server on 127.0.0.1:0 with a fresh database.
+//!
+//! `HERALD_TEST_DATABASE_URL` picks the backend: unset → a new SQLite file per test;
+//! `postgres://user@host:port` → a new PostgreSQL database per test, created on that server.
+#![allow(dead_code)]
+
+use herald_core::Herald;
+use herald_core::accounts::{self, NewUser};
+use herald_core::domain::Role;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use sea_orm::{ConnectionTrait, Database};
+use server::Config;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestApp {
+    pub base: String,
+    pub herald: Herald,
+    pub backend: &'static str,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    dir: PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh database URL for one test.
+async fn fresh_database(dir: &std::path::Path, n: usize) -> (String, &'static str) {
+    match std::env::var("HERALD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        None => (format!("sqlite://{}/herald.db", dir.display()), "sqlite"),
+        Some(base) if base.starts_with("postgres") => {
+            let base = base.trim_end_matches('/');
+            // The server part of the URL, whatever database it names.
+            let server = match base.rsplit_once('/') {
+                Some((s, db)) if !s.ends_with('/') && !db.contains('@') => s.to_owned(),
+                _ => base.to_owned(),
+            };
+            let name = format!("herald_test_{}_{n}", std::process::id());
+            let admin = Database::connect(format!("{server}/postgres"))
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            (format!("{server}/{name}"), "postgres")
+        }
+        Some(other) => {
+            panic!("HERALD_TEST_DATABASE_URL must be empty or postgres://…, not {other}")
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("herald-test-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (database_url, backend) = fresh_database(&dir, n).await;
+    let config = Config {
+        database_url,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: "http://127.0.0.1".into(),
+        data_dir: dir.clone(),
+        secret_key: Some("test-secret-key-test-secret-key-0123456789".into()),
+        site_root: dir.join("site"),
+    };
+    let herald = server::open(&config).await.expect("open the database");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = herald.clone();
+    tokio::spawn(async move {
+        server::start(&config, state, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp {
+        base,
+        herald,
+        backend,
+        _shutdown: tx,
+        dir,
+    }
+}
+
+/// An HTTP client with its own cookie jar (one browser), following no redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// Calls the server function at `/api/{name}` as the hydrated app does (form-encoded POST).
+    pub async fn call(&self, client: &reqwest::Client, name: &str, args: &[(&str, &str)]) -> Reply {
+        let res = client
+            .post(format!("{}/api/{name}", self.base))
+            .header("origin", &self.base)
+            .form(args)
+            .send()
+            .await
+            .unwrap();
+        reply(res).await
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> Reply {
+        reply(
+            client
+                .get(format!("{}{path}", self.base))
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Creates an organisation with one user of `role`; returns the user's email.
+    pub async fn user(&self, org: &str, email: &str, role: Role) -> String {
+        let org = accounts::ensure_org(&self.herald.db, org, org)
+            .await
+            .unwrap();
+        accounts::create_user(
+            &self.herald.db,
+            org.id,
+            NewUser {
+                email,
+                name: "",
+                role,
+                password: PASSWORD,
+            },
+        )
+        .await
+        .unwrap();
+        email.to_owned()
+    }
+
+    /// A browser signed in as `email`.
+    pub async fn signed_in(&self, email: &str) -> reqwest::Client {
+        let client = browser();
+        let r = self
+            .call(
+                &client,
+                "login",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "login failed: {}", r.body);
+        client
+    }
+}
+
+async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.text().await.unwrap();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}

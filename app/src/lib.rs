@@ -10,7 +10,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -39,19 +39,21 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="herald" href="/pkg/herald.css" />
         <Title formatter=|text: String| if text.is_empty() { "Herald".to_owned() } else { format!("{text} · Herald") } />
+        // Every page is rendered whole on the server (SsrMode::Async) so that it reads without
+        // JavaScript and can answer with the right status (302 to sign in, 404).
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/login") view=pages::LoginPage />
-                <ParentRoute path=path!("") view=pages::AppShell>
-                    <Route path=path!("") view=|| view! { <Redirect path="/campaigns" /> } />
-                    <Route path=path!("campaigns") view=pages::campaigns::CampaignListPage />
-                    <Route path=path!("campaigns/new") view=pages::campaigns::NewCampaignPage />
-                    <Route path=path!("campaigns/:id") view=pages::campaigns::CampaignPage />
-                    <Route path=path!("templates") view=pages::TemplatesPage />
-                    <Route path=path!("contacts") view=pages::ContactsPage />
-                    <Route path=path!("actions") view=pages::ActionsPage />
-                    <Route path=path!("reports") view=pages::ReportsPage />
-                    <Route path=path!("settings") view=pages::settings::SettingsPage />
+                <Route path=path!("/login") ssr=SsrMode::Async view=pages::LoginPage />
+                <ParentRoute path=path!("") ssr=SsrMode::Async view=pages::AppShell>
+                    <Route path=path!("") ssr=SsrMode::Async view=|| view! { <Redirect path="/campaigns" /> } />
+                    <Route path=path!("campaigns") ssr=SsrMode::Async view=pages::campaigns::CampaignListPage />
+                    <Route path=path!("campaigns/new") ssr=SsrMode::Async view=pages::campaigns::NewCampaignPage />
+                    <Route path=path!("campaigns/:id") ssr=SsrMode::Async view=pages::campaigns::CampaignPage />
+                    <Route path=path!("templates") ssr=SsrMode::Async view=pages::TemplatesPage />
+                    <Route path=path!("contacts") ssr=SsrMode::Async view=pages::ContactsPage />
+                    <Route path=path!("actions") ssr=SsrMode::Async view=pages::ActionsPage />
+                    <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
+                    <Route path=path!("settings") ssr=SsrMode::Async view=pages::settings::SettingsPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -164,7 +164,7 @@ const CAMPAIGNS: &[DemoCampaign] = &[
         click: 0.22,
     },
     DemoCampaign {
-        name: Some("March newsletter"),
+        name: Some("Monthly newsletter"),
         kind: CampaignKind::Recurring,
         message_type: MessageType::Newsletter,
         status: CampaignStatus::Active,

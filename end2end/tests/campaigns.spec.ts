@@ -26,7 +26,7 @@ test('sign in, see the demo campaigns, filter to Active, open one, sign out', as
     // Once hydrated, filtering is client-side navigation: the page is not reloaded.
     await page.evaluate(() => ((window as any).__stillHere = true));
   }
-  await page.getByRole('navigation', { name: 'Filter campaigns' }).getByRole('link', { name: 'Active' }).click();
+  await page.getByRole('navigation', { name: 'Filter campaigns' }).getByRole('link', { name: 'Active', exact: true }).click();
   await expect(page).toHaveURL(/\/campaigns\?status=active$/);
   await expect(rows).toHaveCount(5);
   for (const status of await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status')))) {

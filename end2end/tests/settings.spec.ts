@@ -5,7 +5,7 @@ test('an admin adds a user, who can then sign in', async ({ page, browser }, inf
   await signIn(page, info);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
   const users = page.getByTestId('users');
-  await expect(users.getByRole('cell', { name: 'marketer@demo.herald.test' })).toBeVisible();
+  await expect(users.getByRole('cell', { name: 'marketer@demo.herald.test', exact: true })).toBeVisible();
 
   const email = `new-${info.project.name}@demo.herald.test`;
   await page.getByLabel('Email address').fill(email);
@@ -22,7 +22,7 @@ test('an admin adds a user, who can then sign in', async ({ page, browser }, inf
     await page.getByLabel('Password (empty: generate one)').fill(password);
     await page.getByRole('button', { name: 'Add user' }).click();
   }
-  await expect(users.getByRole('cell', { name: email })).toBeVisible();
+  await expect(users.getByRole('cell', { name: email, exact: true })).toBeVisible();
 
   const context = await browser.newContext({ javaScriptEnabled: withJs(info) });
   const other = await context.newPage();

@@ -89,20 +89,19 @@ async fn client_ip(mut req: Request, next: Next) -> Response {
 /// Session cookies are also `SameSite=Lax`. Requests without either header do not come from a
 /// browser and carry no ambient credentials to abuse.
 async fn same_origin_posts(req: Request, next: Next) -> Response {
-    if req.method() != Method::GET && req.method() != Method::HEAD && is_server_fn(req.uri().path())
-    {
-        if let Err(reason) = check_same_origin(req.headers()) {
-            tracing::warn!(
-                path = req.uri().path(),
-                reason,
-                "refused a cross-site request"
-            );
-            return (
-                StatusCode::FORBIDDEN,
-                Body::from(format!("Cross-site request refused: {reason}.")),
-            )
-                .into_response();
-        }
+    let unsafe_method = req.method() != Method::GET && req.method() != Method::HEAD;
+    let verdict = match unsafe_method && is_server_fn(req.uri().path()) {
+        true => check_same_origin(req.headers()),
+        false => Ok(()),
+    };
+    if let Err(reason) = verdict {
+        tracing::warn!(
+            path = req.uri().path(),
+            reason,
+            "refused a cross-site request"
+        );
+        let body = Body::from(format!("Cross-site request refused: {reason}."));
+        return (StatusCode::FORBIDDEN, body).into_response();
     }
     next.run(req).await
 }

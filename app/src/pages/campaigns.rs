@@ -35,6 +35,7 @@ pub fn CampaignListPage() -> impl IntoView {
         <Title text="Campaigns" />
         <div class="page-head">
             <h1>"Campaigns"</h1>
+            <span class="spacer"></span>
             <a class="button primary" href="/campaigns/new">"New campaign"</a>
         </div>
         <nav class="filters" aria-label="Filter campaigns">

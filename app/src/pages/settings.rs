@@ -31,7 +31,7 @@ fn PasswordForm() -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Change password"</h2>
-            <ActionForm action=change>
+            <ActionForm action=change attr:class="narrow">
                 <label for="current">"Current password"</label>
                 <input id="current" type="password" name="current" autocomplete="current-password" required />
                 <label for="new">"New password (at least 10 characters)"</label>
@@ -47,6 +47,7 @@ fn PasswordForm() -> impl IntoView {
 
 #[component]
 fn UsersSection() -> impl IntoView {
+    let me = use_context::<CurrentUser>().map(|u| u.user_id);
     let add = ServerAction::<AddUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let remove = ServerAction::<RemoveUser>::new();
@@ -95,10 +96,12 @@ fn UsersSection() -> impl IntoView {
                                             </td>
                                             <td>{format_time(u.last_login_at)}</td>
                                             <td>
-                                                <ActionForm action=remove>
-                                                    <input type="hidden" name="user_id" value=u.id />
-                                                    <button type="submit" class="small danger" aria-label=remove_label>"Remove"</button>
-                                                </ActionForm>
+                                                {(Some(u.id) != me).then(|| view! {
+                                                    <ActionForm action=remove>
+                                                        <input type="hidden" name="user_id" value=u.id />
+                                                        <button type="submit" class="small danger" aria-label=remove_label>"Remove"</button>
+                                                    </ActionForm>
+                                                })}
                                             </td>
                                         </tr>
                                     }}).collect_view()}

@@ -4,10 +4,21 @@ use crate::error::AppError;
 use herald_core::domain::Rate;
 use leptos::prelude::*;
 
-/// "2026-11-20 09:00 UTC", or "–" for never.
+/// "2026-11-20 09:00 UTC", or "–" for never. (Built from the fields rather than with chrono's
+/// `format`, whose pattern machinery adds 30 KB to the browser bundle.)
 pub fn format_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "–".into())
+    use chrono::{Datelike, Timelike};
+    match t {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        None => "–".into(),
+    }
 }
 
 /// 12345 → "12,345".

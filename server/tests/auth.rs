@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PASSWORD, browser, spawn_app};
+use common::{PASSWORD, browser, spawn_app, spawn_app_with};
 use herald_core::domain::Role;
 use reqwest::StatusCode;
 
@@ -366,4 +366,19 @@ async fn health_check_answers_when_the_database_does() {
     assert_eq!(r.body, "ok");
     assert_eq!(r.headers["x-content-type-options"], "nosniff");
     assert_eq!(r.headers["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_served_over_https() {
+    let app = spawn_app_with(|c| c.public_url = "https://herald.example".into()).await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let r = app
+        .call(
+            &browser(),
+            "login",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
 }

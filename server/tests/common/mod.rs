@@ -67,11 +67,16 @@ async fn fresh_database(dir: &std::path::Path, n: usize) -> (String, &'static st
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("herald-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (database_url, backend) = fresh_database(&dir, n).await;
-    let config = Config {
+    let mut config = Config {
         database_url,
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: "http://127.0.0.1".into(),
@@ -79,6 +84,7 @@ pub async fn spawn_app() -> TestApp {
         secret_key: Some("test-secret-key-test-secret-key-0123456789".into()),
         site_root: dir.join("site"),
     };
+    adjust(&mut config);
     let herald = server::open(&config).await.expect("open the database");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -6,7 +6,7 @@ rows (generated in SQL), starts the release `herald` on it, signs in, and times:
 
   herald   POST /api/list_campaigns over HTTP (session lookup, campaign query, statistics
            query, JSON), median of RUNS calls;
-  ceiling  the same numbers from one hand-written SQL query (a single GROUP BY join) run in
+  ceiling  the same numbers from the best hand-written SQL query (aggregate, then join) run in
            psql in the same session, median of RUNS runs (\\timing, no connection set-up).
 
 Prints both and their ratio. Usage: bench/campaign_list.py [MESSAGES] (default 1,000,000).
@@ -93,11 +93,18 @@ def main():
         server.terminate()
         server.wait()
 
-    query = """SELECT c.id, c.name, c.status, c.last_sent_at, count(m.id), count(m.sent_at), count(m.delivered_at),
-                      count(m.bounced_at), count(m.first_opened_at), count(m.first_clicked_at)
-               FROM campaign c LEFT JOIN message m ON m.campaign_id = c.id
-               WHERE c.org_id = 1 GROUP BY c.id ORDER BY c.last_sent_at DESC NULLS LAST, c.created_at DESC;"""
-    out = psql("\\timing on\n" + "\n".join([query] * (RUNS + 1)), capture=True)
+    # The best a person would write by hand: aggregate the messages once, then join the campaigns.
+    query = """SELECT c.id, c.name, c.status, c.last_sent_at, s.recipients, s.sent, s.delivered, s.bounced, s.opened, s.clicked
+               FROM campaign c
+               LEFT JOIN (SELECT campaign_id, count(*) AS recipients, count(sent_at) AS sent,
+                                 count(delivered_at) AS delivered, count(bounced_at) AS bounced,
+                                 count(first_opened_at) AS opened, count(first_clicked_at) AS clicked
+                          FROM message WHERE org_id = 1 GROUP BY campaign_id) s ON s.campaign_id = c.id
+               WHERE c.org_id = 1
+               ORDER BY c.last_sent_at DESC NULLS LAST, c.created_at DESC;"""
+    script = "\\timing on\n" + "\n".join([query] * (RUNS + 1))
+    out = subprocess.run(["psql", f"{PG}/{DB}", "-qAt", "-f", "-"], input=script, check=True,
+                         capture_output=True, text=True).stdout
     ceiling = [float(x) for x in re.findall(r"Time: ([\d.]+) ms", out)][1:]
 
     h, c = statistics.median(herald), statistics.median(ceiling)

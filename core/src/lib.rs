@@ -10,6 +10,8 @@ pub mod domain;
 #[cfg(feature = "storage")]
 pub mod accounts;
 #[cfg(feature = "storage")]
+pub mod audience;
+#[cfg(feature = "storage")]
 pub mod campaigns;
 #[cfg(feature = "storage")]
 pub mod db;

@@ -156,6 +156,24 @@ fn fk(
         .to_owned()
 }
 
+/// `CREATE [UNIQUE] INDEX name ON table (cols...)`.
+fn index<C: IntoIden>(
+    name: &str,
+    table: impl IntoIden,
+    cols: impl IntoIterator<Item = C>,
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for col in cols {
+        index.col(col);
+    }
+    if unique {
+        index.unique();
+    }
+    index.to_owned()
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -192,13 +210,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_user_org")
-                .table(AppUser::Table)
-                .col(AppUser::OrgId)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_user_org",
+            AppUser::Table,
+            [AppUser::OrgId],
+            false,
+        ))
         .await?;
 
         m.create_table(
@@ -220,13 +237,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_session_user")
-                .table(Session::Table)
-                .col(Session::UserId)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_session_user",
+            Session::Table,
+            [Session::UserId],
+            false,
+        ))
         .await?;
 
         m.create_table(
@@ -244,14 +260,12 @@ impl MigrationTrait for Migration {
             ("idx_login_attempt_email", LoginAttempt::Email),
             ("idx_login_attempt_ip", LoginAttempt::Ip),
         ] {
-            m.create_index(
-                Index::create()
-                    .name(name)
-                    .table(LoginAttempt::Table)
-                    .col(col)
-                    .col(LoginAttempt::AttemptedAt)
-                    .to_owned(),
-            )
+            m.create_index(index(
+                name,
+                LoginAttempt::Table,
+                [col, LoginAttempt::AttemptedAt],
+                false,
+            ))
             .await?;
         }
 
@@ -278,15 +292,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_contact_org_email")
-                .table(Contact::Table)
-                .col(Contact::OrgId)
-                .col(Contact::Email)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_contact_org_email",
+            Contact::Table,
+            [Contact::OrgId, Contact::Email],
+            true,
+        ))
         .await?;
 
         m.create_table(
@@ -312,13 +323,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_template_org")
-                .table(Template::Table)
-                .col(Template::OrgId)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_template_org",
+            Template::Table,
+            [Template::OrgId],
+            false,
+        ))
         .await?;
 
         m.create_table(
@@ -360,14 +370,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_campaign_org_status")
-                .table(Campaign::Table)
-                .col(Campaign::OrgId)
-                .col(Campaign::Status)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_campaign_org_status",
+            Campaign::Table,
+            [Campaign::OrgId, Campaign::Status],
+            false,
+        ))
         .await?;
 
         m.create_table(
@@ -387,13 +395,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_send_campaign")
-                .table(CampaignSend::Table)
-                .col(CampaignSend::CampaignId)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_send_campaign",
+            CampaignSend::Table,
+            [CampaignSend::CampaignId],
+            false,
+        ))
         .await?;
 
         // One row per recipient per send. Delivery claims rows by state; SES webhooks find them by
@@ -447,15 +454,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // Exactly once: a send reaches a contact at most once.
-        m.create_index(
-            Index::create()
-                .name("idx_message_send_contact")
-                .table(Message::Table)
-                .col(Message::SendId)
-                .col(Message::ContactId)
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(index(
+            "idx_message_send_contact",
+            Message::Table,
+            [Message::SendId, Message::ContactId],
+            true,
+        ))
         .await?;
         for (name, cols) in [
             (
@@ -465,12 +469,8 @@ impl MigrationTrait for Migration {
             ("idx_message_contact", vec![Message::ContactId]),
             ("idx_message_provider_id", vec![Message::ProviderMessageId]),
         ] {
-            let mut index = Index::create();
-            index.name(name).table(Message::Table);
-            for col in cols {
-                index.col(col);
-            }
-            m.create_index(index.to_owned()).await?;
+            m.create_index(index(name, Message::Table, cols, false))
+                .await?;
         }
         Ok(())
     }

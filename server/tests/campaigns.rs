@@ -2,110 +2,11 @@
 
 mod common;
 
-use chrono::{Duration, Utc};
-use common::spawn_app;
+use common::{campaign_with, row, spawn_app};
 use herald_core::domain::Role;
-use herald_core::entity::{campaign, campaign_send, message};
+use herald_core::entity::message;
 use reqwest::StatusCode;
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
-
-struct Row {
-    sent: bool,
-    delivered: bool,
-    bounced: bool,
-    opens: i32,
-    clicks: i32,
-}
-
-async fn campaign_with(
-    app: &common::TestApp,
-    org_id: i64,
-    name: Option<&str>,
-    status: &str,
-    days_ago: Option<i64>,
-    rows: &[Row],
-) -> i64 {
-    let now = Utc::now();
-    let sent_at = days_ago.map(|d| now - Duration::days(d));
-    let c = campaign::ActiveModel {
-        org_id: Set(org_id),
-        name: Set(name.map(Into::into)),
-        description: Set(String::new()),
-        goal: Set("Renewals".into()),
-        kind: Set("one_time".into()),
-        message_type: Set("newsletter".into()),
-        channel: Set("email".into()),
-        status: Set(status.into()),
-        template_id: Set(None),
-        created_by: Set(None),
-        created_at: Set(now - Duration::days(100)),
-        updated_at: Set(now),
-        activated_at: Set(None),
-        last_sent_at: Set(sent_at),
-        ..Default::default()
-    }
-    .insert(&app.herald.db)
-    .await
-    .unwrap();
-    if rows.is_empty() {
-        return c.id;
-    }
-    let send = campaign_send::ActiveModel {
-        org_id: Set(org_id),
-        campaign_id: Set(c.id),
-        started_at: Set(sent_at.unwrap_or(now)),
-        completed_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&app.herald.db)
-    .await
-    .unwrap();
-    for (i, r) in rows.iter().enumerate() {
-        let at = |flag: bool| flag.then_some(now);
-        message::ActiveModel {
-            org_id: Set(org_id),
-            campaign_id: Set(c.id),
-            send_id: Set(send.id),
-            contact_id: Set(None),
-            channel: Set("email".into()),
-            recipient: Set(format!("r{i}@example.org")),
-            state: Set(if r.bounced {
-                "bounced"
-            } else if r.delivered {
-                "delivered"
-            } else if r.sent {
-                "sent"
-            } else {
-                "queued"
-            }
-            .into()),
-            attempts: Set(1),
-            queued_at: Set(now),
-            sent_at: Set(at(r.sent)),
-            delivered_at: Set(at(r.delivered)),
-            bounced_at: Set(at(r.bounced)),
-            opens: Set(r.opens),
-            first_opened_at: Set(at(r.opens > 0)),
-            clicks: Set(r.clicks),
-            first_clicked_at: Set(at(r.clicks > 0)),
-            ..Default::default()
-        }
-        .insert(&app.herald.db)
-        .await
-        .unwrap();
-    }
-    c.id
-}
-
-const fn row(sent: bool, delivered: bool, bounced: bool, opens: i32, clicks: i32) -> Row {
-    Row {
-        sent,
-        delivered,
-        bounced,
-        opens,
-        clicks,
-    }
-}
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[tokio::test]
 async fn list_numbers_come_from_message_rows() {

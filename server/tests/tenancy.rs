@@ -3,11 +3,9 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{campaign_with, row, spawn_app};
 use herald_core::domain::Role;
-use herald_core::entity::{campaign, campaign_send, message};
 use reqwest::StatusCode;
-use sea_orm::{ActiveModelTrait, Set};
 use std::collections::BTreeSet;
 
 async fn campaign_for(app: &common::TestApp, org_slug: &str, name: &str) -> i64 {
@@ -15,56 +13,15 @@ async fn campaign_for(app: &common::TestApp, org_slug: &str, name: &str) -> i64 
         .await
         .unwrap()
         .unwrap();
-    let now = chrono::Utc::now();
-    let c = campaign::ActiveModel {
-        org_id: Set(org.id),
-        name: Set(Some(name.into())),
-        description: Set(String::new()),
-        goal: Set(String::new()),
-        kind: Set("one_time".into()),
-        message_type: Set("marketing".into()),
-        channel: Set("email".into()),
-        status: Set("active".into()),
-        template_id: Set(None),
-        created_by: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        activated_at: Set(Some(now)),
-        last_sent_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&app.herald.db)
+    campaign_with(
+        app,
+        org.id,
+        Some(name),
+        "active",
+        Some(0),
+        &[row(true, false, false, 0, 0)],
+    )
     .await
-    .unwrap();
-    let send = campaign_send::ActiveModel {
-        org_id: Set(org.id),
-        campaign_id: Set(c.id),
-        started_at: Set(now),
-        completed_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&app.herald.db)
-    .await
-    .unwrap();
-    message::ActiveModel {
-        org_id: Set(org.id),
-        campaign_id: Set(c.id),
-        send_id: Set(send.id),
-        contact_id: Set(None),
-        channel: Set("email".into()),
-        recipient: Set(format!("someone@{org_slug}.test")),
-        state: Set("sent".into()),
-        attempts: Set(1),
-        queued_at: Set(now),
-        sent_at: Set(Some(now)),
-        opens: Set(0),
-        clicks: Set(0),
-        ..Default::default()
-    }
-    .insert(&app.herald.db)
-    .await
-    .unwrap();
-    c.id
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Plain rules and value types: no database, no web. Shared by the server and the browser.
 
+pub mod audience;
 mod email;
 mod enums;
 mod password;

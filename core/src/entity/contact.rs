@@ -16,6 +16,12 @@ pub struct Model {
     pub status: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The account manager (a user with the member role) who looks after this contact.
+    pub assigned_user_id: Option<i64>,
+    pub marketing_consent: bool,
+    pub newsletter_consent: bool,
+    /// Custom attributes, a JSON object.
+    pub attributes: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -2,11 +2,20 @@
 //! Closed vocabularies are stored as strings and typed by the modules that read them.
 
 pub mod app_user;
+pub mod booking;
 pub mod campaign;
 pub mod campaign_send;
 pub mod contact;
+pub mod contact_event;
+pub mod contact_group;
+pub mod contact_group_member;
+pub mod credential;
+pub mod enrollment;
 pub mod login_attempt;
 pub mod message;
 pub mod organisation;
+pub mod pass;
+pub mod purchase;
 pub mod session;
+pub mod subscription;
 pub mod template;

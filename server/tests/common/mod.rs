@@ -4,11 +4,14 @@
 //! `postgres://user@host:port` → a new PostgreSQL database per test, created on that server.
 #![allow(dead_code)]
 
+use chrono::{Duration, Utc};
 use herald_core::Herald;
 use herald_core::accounts::{self, NewUser};
 use herald_core::domain::Role;
+use herald_core::entity::{campaign, campaign_send, message};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use sea_orm::{ActiveModelTrait, Set};
 use sea_orm::{ConnectionTrait, Database};
 use server::Config;
 use std::path::PathBuf;
@@ -199,4 +202,171 @@ async fn reply(res: reqwest::Response) -> Reply {
         headers,
         body,
     }
+}
+
+/// One message row of a seeded campaign: which of its timestamps are set.
+pub struct Row {
+    pub sent: bool,
+    pub delivered: bool,
+    pub bounced: bool,
+    pub opens: i32,
+    pub clicks: i32,
+}
+
+/// Inserts a campaign of `org_id` with one send holding `rows`; `days_ago` is its last send.
+pub async fn campaign_with(
+    app: &TestApp,
+    org_id: i64,
+    name: Option<&str>,
+    status: &str,
+    days_ago: Option<i64>,
+    rows: &[Row],
+) -> i64 {
+    let now = Utc::now();
+    let sent_at = days_ago.map(|d| now - Duration::days(d));
+    let c = campaign::ActiveModel {
+        org_id: Set(org_id),
+        name: Set(name.map(Into::into)),
+        description: Set(String::new()),
+        goal: Set("Renewals".into()),
+        kind: Set("one_time".into()),
+        message_type: Set("newsletter".into()),
+        channel: Set("email".into()),
+        status: Set(status.into()),
+        template_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(now - Duration::days(100)),
+        updated_at: Set(now),
+        activated_at: Set(None),
+        last_sent_at: Set(sent_at),
+        ..Default::default()
+    }
+    .insert(&app.herald.db)
+    .await
+    .unwrap();
+    if rows.is_empty() {
+        return c.id;
+    }
+    let send = campaign_send::ActiveModel {
+        org_id: Set(org_id),
+        campaign_id: Set(c.id),
+        started_at: Set(sent_at.unwrap_or(now)),
+        completed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.herald.db)
+    .await
+    .unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let at = |flag: bool| flag.then_some(now);
+        message::ActiveModel {
+            org_id: Set(org_id),
+            campaign_id: Set(c.id),
+            send_id: Set(send.id),
+            contact_id: Set(None),
+            channel: Set("email".into()),
+            recipient: Set(format!("r{i}@example.org")),
+            state: Set(if r.bounced {
+                "bounced"
+            } else if r.delivered {
+                "delivered"
+            } else if r.sent {
+                "sent"
+            } else {
+                "queued"
+            }
+            .into()),
+            attempts: Set(1),
+            queued_at: Set(now),
+            sent_at: Set(at(r.sent)),
+            delivered_at: Set(at(r.delivered)),
+            bounced_at: Set(at(r.bounced)),
+            opens: Set(r.opens),
+            first_opened_at: Set(at(r.opens > 0)),
+            clicks: Set(r.clicks),
+            first_clicked_at: Set(at(r.clicks > 0)),
+            ..Default::default()
+        }
+        .insert(&app.herald.db)
+        .await
+        .unwrap();
+    }
+    c.id
+}
+
+pub const fn row(sent: bool, delivered: bool, bounced: bool, opens: i32, clicks: i32) -> Row {
+    Row {
+        sent,
+        delivered,
+        bounced,
+        opens,
+        clicks,
+    }
+}
+
+/// A campaign to hang message history on.
+pub async fn campaign_with_id(db: &sea_orm::DatabaseConnection, org_id: i64) -> i64 {
+    let now = Utc::now();
+    let c = campaign::ActiveModel {
+        org_id: Set(org_id),
+        name: Set(Some("History".into())),
+        description: Set(String::new()),
+        goal: Set(String::new()),
+        kind: Set("one_time".into()),
+        message_type: Set("marketing".into()),
+        channel: Set("email".into()),
+        status: Set("completed".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    c.id
+}
+
+/// One delivered message of that campaign, in a send of its own, with the given engagement times.
+pub async fn message_for(
+    db: &sea_orm::DatabaseConnection,
+    org_id: i64,
+    campaign_id: i64,
+    contact_id: Option<i64>,
+    last_opened_at: Option<chrono::DateTime<Utc>>,
+    last_clicked_at: Option<chrono::DateTime<Utc>>,
+) {
+    let now = Utc::now();
+    let send_id = campaign_send::ActiveModel {
+        org_id: Set(org_id),
+        campaign_id: Set(campaign_id),
+        started_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+    .id;
+    message::ActiveModel {
+        org_id: Set(org_id),
+        campaign_id: Set(campaign_id),
+        send_id: Set(send_id),
+        contact_id: Set(contact_id),
+        channel: Set("email".into()),
+        recipient: Set("x@example.org".into()),
+        state: Set("delivered".into()),
+        attempts: Set(1),
+        queued_at: Set(now),
+        sent_at: Set(Some(now)),
+        delivered_at: Set(Some(now)),
+        opens: Set(i32::from(last_opened_at.is_some())),
+        first_opened_at: Set(last_opened_at),
+        last_opened_at: Set(last_opened_at),
+        clicks: Set(i32::from(last_clicked_at.is_some())),
+        first_clicked_at: Set(last_clicked_at),
+        last_clicked_at: Set(last_clicked_at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
 }

@@ -1,0 +1,14 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "booking")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub org_id: i64,
+    pub contact_id: i64,
+    pub starts_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

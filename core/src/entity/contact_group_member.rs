@@ -1,0 +1,13 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "contact_group_member")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub group_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub contact_id: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

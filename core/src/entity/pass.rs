@@ -1,0 +1,15 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pass")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub org_id: i64,
+    pub contact_id: i64,
+    pub valid_from: DateTimeUtc,
+    pub valid_to: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "purchase")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub org_id: i64,
+    pub contact_id: i64,
+    pub ordered_at: DateTimeUtc,
+    pub amount_cents: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

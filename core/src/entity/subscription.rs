@@ -1,0 +1,16 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "subscription")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub org_id: i64,
+    pub contact_id: i64,
+    pub status: String,
+    pub period_start: DateTimeUtc,
+    pub period_end: Option<DateTimeUtc>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

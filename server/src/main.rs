@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use herald_core::accounts::{self, NewUser};
+use herald_core::audience::{self, Scope};
 use herald_core::demo;
 use herald_core::domain::Role;
 use server::Config;
@@ -25,6 +26,26 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Work with audiences.
+    Audience {
+        #[command(subcommand)]
+        command: AudienceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AudienceCommand {
+    /// Count the contacts an audience (a JSON filter tree) reaches now, with a few samples.
+    Count {
+        #[arg(long)]
+        org: String,
+        /// The filter tree as JSON, e.g. '{"filter":"active_contact"}'.
+        #[arg(long)]
+        filter: String,
+        /// Run the count this many times and report the median time.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -99,6 +120,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::DEMO_ADMIN_EMAIL,
                 demo::DEMO_PASSWORD
             );
+            Ok(())
+        }
+        Command::Audience {
+            command:
+                AudienceCommand::Count {
+                    org,
+                    filter,
+                    repeat,
+                },
+        } => {
+            let filter: herald_core::domain::audience::Filter = serde_json::from_str(&filter)
+                .map_err(|e| anyhow::anyhow!("--filter is not a valid audience: {e}"))?;
+            let herald = server::open(&config).await?;
+            let org = accounts::find_org(&herald.db, &org)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
+            let scope = Scope {
+                org_id: org.id,
+                assigned_to: None,
+            };
+            let now = chrono::Utc::now();
+            let mut times = Vec::new();
+            let mut count = 0;
+            for _ in 0..repeat.max(1) {
+                let started = std::time::Instant::now();
+                count = audience::count(&herald.db, scope, &filter, now).await?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{count} contacts ({:.1} ms median of {})",
+                times[times.len() / 2],
+                times.len()
+            );
+            for c in audience::sample(&herald.db, scope, &filter, now, 5).await? {
+                println!(
+                    "  {} {} <{}>",
+                    c.first_name,
+                    c.last_name,
+                    c.email.unwrap_or_default()
+                );
+            }
             Ok(())
         }
         Command::User {

@@ -32,12 +32,20 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                AppError::Invalid(format!("The form is incomplete or malformed: {msg}"))
-            }
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => malformed(msg),
+            // On the server, a decoding failure can only be the request's arguments.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(msg) => malformed(msg),
             other => AppError::Transport(other.to_string()),
         }
     }
+}
+
+/// A request whose arguments could not be read: the client's mistake (400), said with the reason.
+fn malformed(msg: String) -> AppError {
+    #[cfg(feature = "ssr")]
+    crate::api::ssr::set_status(400);
+    AppError::Invalid(format!("The request is incomplete or malformed: {msg}"))
 }
 
 #[cfg(feature = "ssr")]

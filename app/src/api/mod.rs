@@ -1,6 +1,7 @@
 //! Server functions: thin wrappers that find the signed-in user and call `herald_core`.
 //! Each has a stable endpoint under `/api/` so scripts and tests can call it.
 
+pub mod audience;
 pub mod auth;
 pub mod campaigns;
 pub mod users;

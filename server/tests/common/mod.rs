@@ -146,6 +146,49 @@ impl TestApp {
         reply(res).await
     }
 
+    /// Calls a server function that takes JSON (`input = Json`).
+    pub async fn call_json(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        body: serde_json::Value,
+    ) -> Reply {
+        let res = client
+            .post(format!("{}/api/{name}", self.base))
+            .header("origin", &self.base)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        reply(res).await
+    }
+
+    /// A contact of `org` (slug), optionally assigned to an account manager; returns its id.
+    pub async fn contact(&self, org: &str, email: &str, assigned_to: Option<i64>) -> i64 {
+        let org = accounts::find_org(&self.herald.db, org)
+            .await
+            .unwrap()
+            .unwrap();
+        let now = Utc::now();
+        herald_core::entity::contact::ActiveModel {
+            org_id: Set(org.id),
+            email: Set(Some(email.into())),
+            first_name: Set("Test".into()),
+            last_name: Set(email.split('@').next().unwrap().into()),
+            language: Set("en".into()),
+            time_zone: Set("UTC".into()),
+            status: Set("active".into()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            assigned_user_id: Set(assigned_to),
+            ..Default::default()
+        }
+        .insert(&self.herald.db)
+        .await
+        .unwrap()
+        .id
+    }
+
     pub async fn get(&self, client: &reqwest::Client, path: &str) -> Reply {
         reply(
             client

@@ -1,0 +1,42 @@
+use crate::error::AppError;
+use herald_core::domain::audience::Filter;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+/// How many contacts an audience reaches now, with a few of them to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceCount {
+    pub count: u64,
+    pub sample: Vec<ContactSample>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactSample {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// The live count behind the campaign builder. Account managers only ever count the contacts
+/// assigned to them. Takes the filter tree as JSON.
+#[server(endpoint = "count_audience", input = Json)]
+pub async fn count_audience(filter: Filter) -> Result<AudienceCount, AppError> {
+    use herald_core::audience::{self, Scope};
+    let (h, user) = super::ssr::require_user().await?;
+    let scope = Scope::for_user(&user);
+    let now = chrono::Utc::now();
+    let count = audience::count(&h.db, scope, &filter, now).await?;
+    let sample = audience::sample(&h.db, scope, &filter, now, 5)
+        .await?
+        .into_iter()
+        .map(|c| ContactSample {
+            id: c.id,
+            name: format!("{} {}", c.first_name, c.last_name)
+                .trim()
+                .to_owned(),
+            email: c.email,
+        })
+        .collect();
+    Ok(AudienceCount { count, sample })
+}

@@ -262,7 +262,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
     let mut rng = StdRng::seed_from_u64(2026);
     let now = Utc::now();
 
-    let mut admin_id = None;
+    let (mut admin_id, mut manager_id) = (None, None);
     for (email, name, role) in [
         (DEMO_ADMIN_EMAIL, "Ada Admin", Role::Admin),
         ("marketer@demo.herald.test", "Mark Marketer", Role::Marketer),
@@ -284,8 +284,10 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             Err(Error::Invalid(msg)) if msg.contains("already exists") => continue,
             Err(e) => return Err(e),
         };
-        if role == Role::Admin {
-            admin_id = Some(user.id);
+        match role {
+            Role::Admin => admin_id = Some(user.id),
+            Role::Member => manager_id = Some(user.id),
+            Role::Marketer => {}
         }
     }
 
@@ -323,6 +325,9 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             .to_owned()),
             created_at: Set(created),
             updated_at: Set(created),
+            marketing_consent: Set(rng.gen_bool(0.55)),
+            newsletter_consent: Set(rng.gen_bool(0.45)),
+            assigned_user_id: Set(manager_id.filter(|_| rng.gen_bool(0.1))),
             ..Default::default()
         });
     }
@@ -335,6 +340,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
         .filter(contact::Column::OrgId.eq(org.id))
         .all(&txn)
         .await?;
+    records(&txn, &mut rng, org.id, &contacts, now).await?;
 
     // Templates.
     let mut template_ids = Vec::new();
@@ -434,6 +440,167 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
         campaigns: CAMPAIGNS.len(),
         messages: message_count,
     })
+}
+
+const COLLECTIONS: &[&str] = &[
+    "First aid",
+    "Forklift operator",
+    "Food hygiene",
+    "Project management",
+];
+const COURSES: &[(&str, &str)] = &[
+    ("First aid refresher", "Safety"),
+    ("Forklift basics", "Safety"),
+    ("Spanish A2", "Languages"),
+    ("French B1", "Languages"),
+    ("Agile leadership", "Management"),
+];
+const TRAINERS: &[&str] = &["Ines Costa", "Omar Haddad", "Grace Olsen", "Theo Weber"];
+const EVENTS: &[&str] = &[
+    "course_completed",
+    "invoice_paid",
+    "badge_shared",
+    "quiz_passed",
+];
+
+/// What contacts have and did: groups, credentials, enrollments, bookings, passes,
+/// subscriptions, orders and events, spread around now so that every audience filter finds
+/// someone.
+async fn records(
+    txn: &impl sea_orm::ConnectionTrait,
+    rng: &mut StdRng,
+    org_id: i64,
+    contacts: &[contact::Model],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::entity::{
+        booking, contact_event, contact_group, contact_group_member, credential, enrollment, pass,
+        purchase, subscription,
+    };
+    let days = |rng: &mut StdRng, from: i64, to: i64| now + Duration::days(rng.gen_range(from..to));
+    let mut groups = Vec::new();
+    for name in ["Alumni", "Current students", "Corporate partners", "Staff"] {
+        let g = contact_group::ActiveModel {
+            org_id: Set(org_id),
+            name: Set(name.into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        groups.push(g.id);
+    }
+    let (mut members, mut credentials, mut enrollments, mut bookings) =
+        (vec![], vec![], vec![], vec![]);
+    let (mut passes, mut subscriptions, mut purchases, mut events) =
+        (vec![], vec![], vec![], vec![]);
+    for c in contacts {
+        let contact_id = Set(c.id);
+        for &g in &groups {
+            if rng.gen_bool(0.2) {
+                members.push(contact_group_member::ActiveModel {
+                    group_id: Set(g),
+                    contact_id: Set(c.id),
+                });
+            }
+        }
+        if rng.gen_bool(0.6) {
+            let published = days(rng, -900, 0);
+            credentials.push(credential::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                collection: Set(COLLECTIONS[rng.gen_range(0..COLLECTIONS.len())].into()),
+                name: Set("Certificate".into()),
+                published_at: Set(published),
+                renewed_at: Set(rng.gen_bool(0.2).then(|| published + Duration::days(365))),
+                expires_at: Set(rng.gen_bool(0.8).then(|| published + Duration::days(730))),
+                ..Default::default()
+            });
+        }
+        if rng.gen_bool(0.4) {
+            let (course, category) = COURSES[rng.gen_range(0..COURSES.len())];
+            let starts = days(rng, -200, 90);
+            enrollments.push(enrollment::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                course: Set(course.into()),
+                category: Set(category.into()),
+                trainer: Set(TRAINERS[rng.gen_range(0..TRAINERS.len())].into()),
+                online: Set(rng.gen_bool(0.4)),
+                remote: Set(rng.gen_bool(0.15)),
+                starts_at: Set(starts),
+                ends_at: Set(starts + Duration::days(rng.gen_range(1..90))),
+                ..Default::default()
+            });
+        }
+        if rng.gen_bool(0.15) {
+            bookings.push(booking::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                starts_at: Set(days(rng, -60, 60)),
+                ..Default::default()
+            });
+        }
+        if rng.gen_bool(0.12) {
+            let from = days(rng, -300, 30);
+            passes.push(pass::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                valid_from: Set(from),
+                valid_to: Set(from + Duration::days(180)),
+                ..Default::default()
+            });
+        }
+        if rng.gen_bool(0.1) {
+            subscriptions.push(subscription::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                status: Set(if rng.gen_bool(0.75) {
+                    "active"
+                } else {
+                    "cancelled"
+                }
+                .into()),
+                period_start: Set(days(rng, -365, 0)),
+                period_end: Set(Some(days(rng, -30, 365))),
+                ..Default::default()
+            });
+        }
+        for _ in 0..rng.gen_range(0..3) {
+            purchases.push(purchase::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                ordered_at: Set(days(rng, -540, 0)),
+                amount_cents: Set(rng.gen_range(2_000..60_000)),
+                ..Default::default()
+            });
+        }
+        for _ in 0..rng.gen_range(0..4) {
+            events.push(contact_event::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: contact_id.clone(),
+                name: Set(EVENTS[rng.gen_range(0..EVENTS.len())].into()),
+                occurred_at: Set(days(rng, -365, 0)),
+                properties: Set("{}".into()),
+                ..Default::default()
+            });
+        }
+    }
+    for chunk in members.chunks(500) {
+        contact_group_member::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
+    }
+    macro_rules! insert_all {
+        ($($rows:ident: $entity:ident),+) => {$(
+            for chunk in $rows.chunks(400) {
+                $entity::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+            }
+        )+};
+    }
+    insert_all!(credentials: credential, enrollments: enrollment, bookings: booking, passes: pass,
+        subscriptions: subscription, purchases: purchase, events: contact_event);
+    Ok(())
 }
 
 /// Sends go out mid-morning UTC; today's send went out an hour ago.

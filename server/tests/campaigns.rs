@@ -173,4 +173,98 @@ async fn demo_data_is_believable_and_loads_once() {
         list.iter().any(|c| c["name"].is_null()),
         "an untitled campaign"
     );
+
+    // Every kind of audience finds someone in the demo, and the account manager has contacts.
+    use herald_core::audience::{Scope, count};
+    use herald_core::domain::audience::*;
+    let org = herald_core::accounts::find_org(&app.herald.db, "demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = Scope {
+        org_id: org.id,
+        assigned_to: None,
+    };
+    let now = chrono::Utc::now();
+    let alumni = herald_core::entity::contact_group::Entity::find()
+        .all(&app.herald.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == "Alumni")
+        .unwrap()
+        .id;
+    let next = |amount| Window::Next {
+        amount,
+        unit: Unit::Days,
+    };
+    let last = |amount| Window::Last {
+        amount,
+        unit: Unit::Months,
+    };
+    for filter in [
+        Filter::Credential {
+            collection: None,
+            date: Some((
+                CredentialDate::Expires,
+                Window::Next {
+                    amount: 3,
+                    unit: Unit::Months,
+                },
+            )),
+        },
+        Filter::Enrollment(EnrollmentFilter {
+            state: Some(EnrollmentState::Current),
+            ..Default::default()
+        }),
+        Filter::Enrollment(EnrollmentFilter {
+            state: Some(EnrollmentState::Upcoming),
+            category: Some("Languages".into()),
+            ..Default::default()
+        }),
+        Filter::Booking { within: next(30) },
+        Filter::ValidPass,
+        Filter::ActiveSubscription,
+        Filter::Ordered { within: last(6) },
+        Filter::Event {
+            name: "course_completed".into(),
+            within: Some(last(3)),
+        },
+        Filter::Engagement {
+            activity: Engagement::Opened,
+            within: last(1),
+        },
+        Filter::Consent {
+            message_type: herald_core::domain::MessageType::Newsletter,
+        },
+        Filter::InGroup { group_id: alumni },
+    ] {
+        let n = count(&app.herald.db, scope, &filter, now).await.unwrap();
+        assert!(
+            n > 0 && n < herald_core::demo::DEMO_CONTACTS as u64,
+            "{filter:?} reaches {n}"
+        );
+    }
+    let manager = herald_core::entity::app_user::Entity::find()
+        .all(&app.herald.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "member")
+        .unwrap();
+    let theirs = count(
+        &app.herald.db,
+        Scope {
+            org_id: org.id,
+            assigned_to: Some(manager.id),
+        },
+        &Filter::everyone(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        (100..600).contains(&theirs),
+        "the account manager looks after {theirs} contacts"
+    );
 }

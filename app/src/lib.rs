@@ -50,7 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("campaigns/new") ssr=SsrMode::Async view=pages::campaigns::NewCampaignPage />
                     <Route path=path!("campaigns/:id") ssr=SsrMode::Async view=pages::campaigns::CampaignPage />
                     <Route path=path!("templates") ssr=SsrMode::Async view=pages::TemplatesPage />
-                    <Route path=path!("contacts") ssr=SsrMode::Async view=pages::ContactsPage />
+                    <Route path=path!("contacts") ssr=SsrMode::Async view=pages::contacts::ContactsPage />
                     <Route path=path!("actions") ssr=SsrMode::Async view=pages::ActionsPage />
                     <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
                     <Route path=path!("settings") ssr=SsrMode::Async view=pages::settings::SettingsPage />

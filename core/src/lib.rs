@@ -14,6 +14,8 @@ pub mod audience;
 #[cfg(feature = "storage")]
 pub mod campaigns;
 #[cfg(feature = "storage")]
+pub mod contacts;
+#[cfg(feature = "storage")]
 pub mod db;
 #[cfg(feature = "storage")]
 pub mod demo;

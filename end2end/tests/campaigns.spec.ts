@@ -62,12 +62,11 @@ test('a wrong password is refused with a clear message', async ({ page }, info) 
 
 test('unfinished sections say so plainly', async ({ page }, info) => {
   await signIn(page, info);
-  for (const [link, heading] of [['Templates', 'Templates'], ['Contacts', 'Contacts'], ['Actions', 'Actions'], ['Reports', 'Reports']]) {
+  for (const [link, heading] of [['Templates', 'Templates'], ['Actions', 'Actions'], ['Reports', 'Reports']]) {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
     await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
     await expect(page.getByTestId('coming-soon')).toContainText('Not available yet.');
   }
-  await page.getByRole('link', { name: 'New campaign' }).count(); // not on these pages
   await page.goto('/campaigns/new');
   await expect(page.getByTestId('coming-soon')).toContainText('not available yet');
 });

@@ -104,6 +104,12 @@ async fn no_server_function_crosses_organisations() {
         StatusCode::NOT_FOUND,
     )
     .await;
+    let contacts = check("list_contacts", &[], StatusCode::OK).await.json();
+    assert_eq!(contacts["total"], 3);
+    let secret = check("list_contacts", &[("search", "secret")], StatusCode::OK)
+        .await
+        .json();
+    assert_eq!(secret["total"], 0);
     let users = check("list_users", &[], StatusCode::OK).await.json();
     assert_eq!(users.as_array().unwrap().len(), 1);
     check("me", &[], StatusCode::OK).await;

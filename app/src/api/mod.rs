@@ -4,6 +4,7 @@
 pub mod audience;
 pub mod auth;
 pub mod campaigns;
+pub mod contacts;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -1,6 +1,7 @@
 //! One module per area of the app. Pages fetch through server functions in `crate::api`.
 
 pub mod campaigns;
+pub mod contacts;
 pub mod settings;
 
 use crate::api::auth::{Login, Logout, me};
@@ -116,11 +117,6 @@ fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
     view! { <ComingSoon title="Templates" what="The template editor, with personalisation tags and a live preview, arrives with the campaign builder. Campaigns already show the template they send." /> }
-}
-
-#[component]
-pub fn ContactsPage() -> impl IntoView {
-    view! { <ComingSoon title="Contacts" what="Contact lists, import, records and the audience engine arrive in the next release." /> }
 }
 
 #[component]

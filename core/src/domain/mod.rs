@@ -115,3 +115,27 @@ pub struct CampaignDetail {
     pub activated_at: Option<chrono::DateTime<chrono::Utc>>,
     pub sends: i64,
 }
+
+/// A row of the contact list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactSummary {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub language: String,
+    pub active: bool,
+    pub marketing_consent: bool,
+    pub newsletter_consent: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One page of the contact list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPage {
+    /// Contacts matching the search, on all pages.
+    pub total: u64,
+    /// From 1.
+    pub page: u64,
+    pub pages: u64,
+    pub rows: Vec<ContactSummary>,
+}

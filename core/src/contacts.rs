@@ -68,9 +68,7 @@ pub async fn list(
             .into_iter()
             .map(|c| ContactSummary {
                 id: c.id,
-                name: format!("{} {}", c.first_name, c.last_name)
-                    .trim()
-                    .to_owned(),
+                name: c.display_name(),
                 email: c.email,
                 language: c.language,
                 active: c.status == "active",

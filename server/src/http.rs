@@ -34,7 +34,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let herald = state.herald.clone();
-    let context = move || provide_context(herald.clone());
+    let context = move || app::api::ssr::provide_request_context(herald.clone());
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))

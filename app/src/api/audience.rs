@@ -32,9 +32,7 @@ pub async fn count_audience(filter: Filter) -> Result<AudienceCount, AppError> {
         .into_iter()
         .map(|c| ContactSample {
             id: c.id,
-            name: format!("{} {}", c.first_name, c.last_name)
-                .trim()
-                .to_owned(),
+            name: c.display_name(),
             email: c.email,
         })
         .collect();

@@ -67,12 +67,31 @@ pub fn client_ip() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The signed-in user of one request, looked up once: a server-rendered page asks for it in
+/// the shell and again in each server function it calls.
+#[derive(Clone, Debug, Default)]
+pub struct RequestSession(std::sync::Arc<std::sync::OnceLock<Option<CurrentUser>>>);
+
+/// What every request's reactive context holds; the server provides it per request.
+pub fn provide_request_context(herald: Herald) {
+    provide_context(herald);
+    provide_context(RequestSession::default());
+}
+
 /// The signed-in user, if any.
 pub async fn current_user(h: &Herald) -> Result<Option<CurrentUser>, AppError> {
-    match session_token() {
-        Some(token) => Ok(herald_core::accounts::user_for_session(&h.db, &token).await?),
-        None => Ok(None),
+    let cache = use_context::<RequestSession>();
+    if let Some(user) = cache.as_ref().and_then(|c| c.0.get()) {
+        return Ok(user.clone());
     }
+    let user = match session_token() {
+        Some(token) => herald_core::accounts::user_for_session(&h.db, &token).await?,
+        None => None,
+    };
+    if let Some(cache) = cache {
+        let _ = cache.0.set(user.clone());
+    }
+    Ok(user)
 }
 
 /// The state and the signed-in user, or `Unauthenticated`.

@@ -9,7 +9,8 @@
 //! property test holds this compiler to it on SQLite and PostgreSQL.
 
 use crate::domain::audience::{
-    CredentialDate, Engagement, Filter, MAX_FILTER_DEPTH, MAX_FILTER_NODES, Window,
+    CredentialDate, Engagement, Filter, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_SELECTED_CONTACTS,
+    Window,
 };
 use crate::domain::{CurrentUser, MessageType, Role};
 use crate::entity::contact;
@@ -65,6 +66,18 @@ fn has(table: &'static str, org_id: i64, cond: Condition) -> Condition {
 fn always(yes: bool) -> Condition {
     // Constant SQL, no input: the portable spelling of TRUE and FALSE.
     Condition::all().add(Expr::cust(if yes { "1 = 1" } else { "1 = 0" }))
+}
+
+/// The condition on `contact` rows in `scope` that `filter` means at `now`.
+pub fn scoped_condition(scope: Scope, filter: &Filter, now: DateTime<Utc>) -> Result<Condition> {
+    check(filter)?;
+    let mut cond = Condition::all()
+        .add(Expr::col((contact::Entity, contact::Column::OrgId)).eq(scope.org_id))
+        .add(condition(filter, scope.org_id, now));
+    if let Some(user) = scope.assigned_to {
+        cond = cond.add(Expr::col((contact::Entity, contact::Column::AssignedUserId)).eq(user));
+    }
+    Ok(cond)
 }
 
 /// The condition on `contact` rows that `filter` means at `now`.
@@ -196,6 +209,22 @@ pub fn condition(filter: &Filter, org_id: i64, now: DateTime<Utc>) -> Condition 
                 Condition::all().add(c(contact::Column::NewsletterConsent).eq(true))
             }
         },
+        Filter::Contacts { ids } if ids.is_empty() => always(false),
+        Filter::Contacts { ids } => {
+            Condition::all().add(c(contact::Column::Id).is_in(ids.iter().copied()))
+        }
+    }
+}
+
+/// The largest hand-picked selection in a tree.
+fn largest_selection(filter: &Filter) -> usize {
+    match filter {
+        Filter::All { of } | Filter::Any { of } => {
+            of.iter().map(largest_selection).max().unwrap_or(0)
+        }
+        Filter::Not { not } => largest_selection(not),
+        Filter::Contacts { ids } => ids.len(),
+        _ => 0,
     }
 }
 
@@ -209,6 +238,11 @@ pub fn check(filter: &Filter) -> Result<()> {
     if filter.size() > MAX_FILTER_NODES {
         return Err(Error::Invalid(format!(
             "The audience has too many conditions (at most {MAX_FILTER_NODES})."
+        )));
+    }
+    if largest_selection(filter) > MAX_SELECTED_CONTACTS {
+        return Err(Error::Invalid(format!(
+            "Select at most {MAX_SELECTED_CONTACTS} contacts by hand; use a filter for more."
         )));
     }
     Ok(())

@@ -1,14 +1,21 @@
 //! The contact list: search and pages, within the caller's scope (an account manager sees only
 //! the contacts assigned to them).
 
-use crate::Result;
 use crate::audience::Scope;
-use crate::domain::{ContactPage, ContactSummary};
-use crate::entity::contact;
+pub use crate::domain::ContactFilter as ListFilter;
+use crate::domain::{
+    Consent, ContactDetail, ContactPage, ContactSummary, GroupSummary, TimelineItem,
+};
+use crate::entity::{
+    booking, campaign, contact, contact_event, contact_group, contact_group_member, credential,
+    enrollment, message, pass, purchase, subscription,
+};
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 pub const PER_PAGE: u64 = 50;
@@ -26,31 +33,35 @@ fn contains_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// First name, last name or email contains `search` (case-insensitive).
+fn search_condition(search: &str) -> Condition {
+    let pattern = contains_pattern(search);
+    let like = |col: contact::Column| {
+        Expr::expr(Func::lower(Expr::col((contact::Entity, col))))
+            .like(LikeExpr::new(pattern.clone()).escape('\\'))
+    };
+    Condition::any()
+        .add(like(contact::Column::FirstName))
+        .add(like(contact::Column::LastName))
+        .add(like(contact::Column::Email))
+}
+
 /// Page `page` (from 1) of the contacts matching `search` (in first name, last name or email,
 /// case-insensitive), sorted by last name.
 pub async fn list(
     db: &DatabaseConnection,
     scope: Scope,
-    search: &str,
+    filter: &ListFilter,
     page: u64,
 ) -> Result<ContactPage> {
-    let mut query = contact::Entity::find().filter(contact::Column::OrgId.eq(scope.org_id));
-    if let Some(user) = scope.assigned_to {
-        query = query.filter(contact::Column::AssignedUserId.eq(user));
-    }
-    let search = search.trim();
+    let mut query = contact::Entity::find().filter(crate::audience::scoped_condition(
+        scope,
+        &filter.audience_without_search(),
+        chrono::Utc::now(),
+    )?);
+    let search = filter.search.trim();
     if !search.is_empty() {
-        let pattern = contains_pattern(search);
-        let like = |col: contact::Column| {
-            Expr::expr(Func::lower(Expr::col((contact::Entity, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        query = query.filter(
-            Condition::any()
-                .add(like(contact::Column::FirstName))
-                .add(like(contact::Column::LastName))
-                .add(like(contact::Column::Email)),
-        );
+        query = query.filter(search_condition(search));
     }
     let paginator = query
         .order_by_asc(contact::Column::LastName)
@@ -78,6 +89,344 @@ pub async fn list(
             })
             .collect(),
     })
+}
+
+/// One contact in `scope`, with groups and timeline.
+pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<ContactDetail> {
+    let mut query = contact::Entity::find_by_id(id).filter(contact::Column::OrgId.eq(scope.org_id));
+    if let Some(user) = scope.assigned_to {
+        query = query.filter(contact::Column::AssignedUserId.eq(user));
+    }
+    let c = query.one(db).await?.ok_or(Error::NotFound("contact"))?;
+    let member_of: Vec<i64> = contact_group_member::Entity::find()
+        .filter(contact_group_member::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.group_id)
+        .collect();
+    let groups = contact_group::Entity::find()
+        .filter(contact_group::Column::OrgId.eq(scope.org_id))
+        .filter(contact_group::Column::Id.is_in(member_of))
+        .order_by_asc(contact_group::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    let mut timeline = Vec::new();
+    let mut item = |at: DateTime<Utc>, kind: &str, title: String, detail: String| {
+        timeline.push(TimelineItem {
+            at,
+            kind: kind.into(),
+            title,
+            detail,
+        })
+    };
+    let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    for r in credential::Entity::find()
+        .filter(credential::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+    {
+        let mut detail = r.collection.clone();
+        if let Some(t) = r.renewed_at {
+            detail += &format!(" · renewed {}", day(t));
+        }
+        if let Some(t) = r.expires_at {
+            detail += &format!(" · expires {}", day(t));
+        }
+        item(
+            r.published_at,
+            "credential",
+            format!("Credential “{}” published", r.name),
+            detail,
+        );
+    }
+    for r in enrollment::Entity::find()
+        .filter(enrollment::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+    {
+        let mut detail = format!("until {}", day(r.ends_at));
+        for part in [&r.category, &r.trainer] {
+            if !part.is_empty() {
+                detail += &format!(" · {part}");
+            }
+        }
+        if r.online {
+            detail += " · online";
+        }
+        if r.remote {
+            detail += " · remote";
+        }
+        item(
+            r.starts_at,
+            "enrollment",
+            format!("Enrolled in “{}”", r.course),
+            detail,
+        );
+    }
+    for r in booking::Entity::find()
+        .filter(booking::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+    {
+        item(r.starts_at, "booking", "Booking".into(), String::new());
+    }
+    for r in pass::Entity::find()
+        .filter(pass::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+    {
+        item(
+            r.valid_from,
+            "pass",
+            "Pass".into(),
+            format!("valid until {}", day(r.valid_to)),
+        );
+    }
+    for r in subscription::Entity::find()
+        .filter(subscription::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+    {
+        let until = r
+            .period_end
+            .map(|t| format!(" until {}", day(t)))
+            .unwrap_or_default();
+        item(
+            r.period_start,
+            "subscription",
+            "Subscription".into(),
+            format!("{}{until}", r.status),
+        );
+    }
+    for r in purchase::Entity::find()
+        .filter(purchase::Column::ContactId.eq(c.id))
+        .all(db)
+        .await?
+    {
+        item(
+            r.ordered_at,
+            "order",
+            "Order".into(),
+            format!("{}.{:02}", r.amount_cents / 100, r.amount_cents % 100),
+        );
+    }
+    for r in contact_event::Entity::find()
+        .filter(contact_event::Column::ContactId.eq(c.id))
+        .order_by_desc(contact_event::Column::OccurredAt)
+        .limit(200)
+        .all(db)
+        .await?
+    {
+        let detail = if r.properties == "{}" {
+            String::new()
+        } else {
+            r.properties
+        };
+        item(r.occurred_at, "event", r.name, detail);
+    }
+    let messages = message::Entity::find()
+        .filter(message::Column::ContactId.eq(c.id))
+        .filter(message::Column::OrgId.eq(scope.org_id))
+        .order_by_desc(message::Column::QueuedAt)
+        .limit(200)
+        .all(db)
+        .await?;
+    let campaign_ids: Vec<i64> = messages.iter().map(|m| m.campaign_id).collect();
+    let names: std::collections::HashMap<i64, Option<String>> = campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(campaign_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k.name))
+        .collect();
+    for m in messages {
+        let name = names
+            .get(&m.campaign_id)
+            .cloned()
+            .flatten()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Untitled".into());
+        let detail = match &m.error {
+            Some(e) => format!("{} · {e}", m.state),
+            None => m.state.clone(),
+        };
+        item(
+            m.sent_at.unwrap_or(m.queued_at),
+            "message",
+            format!("Sent “{name}”"),
+            detail,
+        );
+        if let Some(t) = m.first_opened_at {
+            item(
+                t,
+                "open",
+                format!("Opened “{name}”"),
+                format!("{} opens", m.opens),
+            );
+        }
+        if let Some(t) = m.first_clicked_at {
+            item(
+                t,
+                "click",
+                format!("Clicked in “{name}”"),
+                format!("{} clicks", m.clicks),
+            );
+        }
+    }
+    timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
+    timeline.truncate(200);
+    let attributes =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&c.attributes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect();
+    Ok(ContactDetail {
+        id: c.id,
+        email: c.email,
+        phone: c.phone,
+        first_name: c.first_name,
+        last_name: c.last_name,
+        language: c.language,
+        time_zone: c.time_zone,
+        active: c.status == "active",
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        marketing_consent: Consent {
+            given: c.marketing_consent,
+            changed_at: c.marketing_consent_at,
+            source: c.marketing_consent_source,
+        },
+        newsletter_consent: Consent {
+            given: c.newsletter_consent,
+            changed_at: c.newsletter_consent_at,
+            source: c.newsletter_consent_source,
+        },
+        attributes,
+        groups,
+        timeline,
+    })
+}
+
+/// The ids of the contacts matching `filter` (text search included), at most `limit`.
+pub async fn matching_ids(
+    db: &DatabaseConnection,
+    scope: Scope,
+    filter: &ListFilter,
+    limit: u64,
+) -> Result<Vec<i64>> {
+    let mut query = contact::Entity::find()
+        .select_only()
+        .column(contact::Column::Id)
+        .filter(crate::audience::scoped_condition(
+            scope,
+            &filter.audience_without_search(),
+            chrono::Utc::now(),
+        )?);
+    let search = filter.search.trim();
+    if !search.is_empty() {
+        query = query.filter(search_condition(search));
+    }
+    Ok(query
+        .order_by_asc(contact::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The organisation's groups with their member counts.
+pub async fn groups(db: &DatabaseConnection, org_id: i64) -> Result<Vec<GroupSummary>> {
+    let groups = contact_group::Entity::find()
+        .filter(contact_group::Column::OrgId.eq(org_id))
+        .order_by_asc(contact_group::Column::Name)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        let members = contact_group_member::Entity::find()
+            .filter(contact_group_member::Column::GroupId.eq(g.id))
+            .count(db)
+            .await?;
+        out.push(GroupSummary {
+            id: g.id,
+            name: g.name,
+            members,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn create_group(db: &DatabaseConnection, org_id: i64, name: &str) -> Result<i64> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::Invalid(
+            "A group needs a name of 1 to 100 characters.".into(),
+        ));
+    }
+    let exists = contact_group::Entity::find()
+        .filter(contact_group::Column::OrgId.eq(org_id))
+        .filter(contact_group::Column::Name.eq(name))
+        .count(db)
+        .await?;
+    if exists > 0 {
+        return Err(Error::Invalid(format!(
+            "There is already a group called “{name}”."
+        )));
+    }
+    let ids =
+        crate::ingest::ensure_groups(db, org_id, [name.to_owned()], chrono::Utc::now()).await?;
+    Ok(ids[name])
+}
+
+pub async fn delete_group(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<()> {
+    let res = contact_group::Entity::delete_many()
+        .filter(contact_group::Column::Id.eq(id))
+        .filter(contact_group::Column::OrgId.eq(org_id))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(Error::NotFound("group"));
+    }
+    Ok(())
+}
+
+/// Adds contacts (those of `ids` within `scope`) to a group; returns how many joined.
+pub async fn add_to_group(
+    db: &DatabaseConnection,
+    scope: Scope,
+    group_id: i64,
+    ids: &[i64],
+) -> Result<u64> {
+    let group = contact_group::Entity::find_by_id(group_id)
+        .filter(contact_group::Column::OrgId.eq(scope.org_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("group"))?;
+    let mut allowed = Vec::new();
+    for chunk in ids.chunks(500) {
+        let mut q = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .filter(contact::Column::OrgId.eq(scope.org_id))
+            .filter(contact::Column::Id.is_in(chunk.to_vec()));
+        if let Some(user) = scope.assigned_to {
+            q = q.filter(contact::Column::AssignedUserId.eq(user));
+        }
+        allowed.extend(q.into_tuple::<i64>().all(db).await?);
+    }
+    let pairs: Vec<(i64, i64)> = allowed.into_iter().map(|c| (group.id, c)).collect();
+    Ok(crate::ingest::add_memberships(db, &pairs).await?.len() as u64)
 }
 
 #[cfg(test)]

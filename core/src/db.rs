@@ -39,6 +39,20 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
+/// SQLite runs one writer at a time, and a transaction that read before writing cannot wait
+/// for another writer: it fails at once ("database is locked") instead of queueing. Write
+/// transactions therefore take this lock on SQLite (one process serves an SQLite file). On
+/// PostgreSQL it is not needed and not taken: row locks and unique constraints order writers.
+static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held for the length of a write transaction (on SQLite; `None` on PostgreSQL).
+pub async fn write_lock(db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        _ => None,
+    }
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }

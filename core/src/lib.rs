@@ -10,6 +10,8 @@ pub mod domain;
 #[cfg(feature = "storage")]
 pub mod accounts;
 #[cfg(feature = "storage")]
+pub mod api_keys;
+#[cfg(feature = "storage")]
 pub mod audience;
 #[cfg(feature = "storage")]
 pub mod campaigns;
@@ -24,7 +26,17 @@ pub mod entity;
 #[cfg(feature = "storage")]
 mod error;
 #[cfg(feature = "storage")]
+pub mod idempotency;
+#[cfg(feature = "storage")]
+pub mod imports;
+#[cfg(feature = "storage")]
+pub mod ingest;
+#[cfg(feature = "storage")]
+pub mod lists;
+#[cfg(feature = "storage")]
 pub mod secret;
+#[cfg(feature = "storage")]
+pub mod segments;
 
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};

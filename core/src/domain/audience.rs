@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 /// A unit of relative time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Days,
@@ -21,7 +22,8 @@ pub enum Unit {
 }
 
 /// A span of time before or after now: "the last 6 months", "the next 30 days".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "direction", rename_all = "snake_case")]
 pub enum Window {
     /// From `amount` units ago up to now.
@@ -65,6 +67,7 @@ impl Window {
 
 /// Which date of a credential a filter looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialDate {
     Published,
@@ -74,6 +77,7 @@ pub enum CredentialDate {
 
 /// Where an enrollment stands at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EnrollmentState {
     /// Not ended yet: upcoming or current.
@@ -103,6 +107,7 @@ impl EnrollmentState {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Engagement {
     /// Opened a message in the window.
@@ -115,6 +120,7 @@ pub enum Engagement {
 
 /// Narrowing conditions on enrollments (the school platform's filters). Unset fields match all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollmentFilter {
     pub state: Option<EnrollmentState>,
     /// Only online (true) or only on-site (false) courses.
@@ -125,18 +131,22 @@ pub struct EnrollmentFilter {
 }
 
 /// An audience: which contacts of an organisation a campaign reaches.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "filter", rename_all = "snake_case")]
 pub enum Filter {
     /// Every condition holds (an empty list: everyone).
     All {
+        #[cfg_attr(feature = "openapi", schema(no_recursion))]
         of: Vec<Filter>,
     },
     /// At least one condition holds (an empty list: no one).
     Any {
+        #[cfg_attr(feature = "openapi", schema(no_recursion))]
         of: Vec<Filter>,
     },
     Not {
+        #[cfg_attr(feature = "openapi", schema(no_recursion))]
         not: Box<Filter>,
     },
     /// The contact's status is active.
@@ -182,6 +192,107 @@ pub enum Filter {
     Consent {
         message_type: MessageType,
     },
+    /// One of these contacts: a hand-picked selection (at most [`MAX_SELECTED_CONTACTS`]).
+    Contacts {
+        ids: Vec<i64>,
+    },
+}
+
+// Reading: through externally tagged twins, so that errors name the field (see `tagged`).
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum ExternalWindow {
+    Last { amount: u32, unit: Unit },
+    Next { amount: u32, unit: Unit },
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(
+            match super::tagged::read::<D, ExternalWindow>(d, "direction", &[])? {
+                ExternalWindow::Last { amount, unit } => Window::Last { amount, unit },
+                ExternalWindow::Next { amount, unit } => Window::Next { amount, unit },
+            },
+        )
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum ExternalFilter {
+    All {
+        of: Vec<Filter>,
+    },
+    Any {
+        of: Vec<Filter>,
+    },
+    Not {
+        not: Box<Filter>,
+    },
+    ActiveContact,
+    Language {
+        code: String,
+    },
+    Created {
+        within: Window,
+    },
+    InGroup {
+        group_id: i64,
+    },
+    Credential {
+        collection: Option<String>,
+        date: Option<(CredentialDate, Window)>,
+    },
+    Enrollment(EnrollmentFilter),
+    Booking {
+        within: Window,
+    },
+    ValidPass,
+    ActiveSubscription,
+    Ordered {
+        within: Window,
+    },
+    Event {
+        name: String,
+        within: Option<Window>,
+    },
+    Engagement {
+        activity: Engagement,
+        within: Window,
+    },
+    Consent {
+        message_type: MessageType,
+    },
+    Contacts {
+        ids: Vec<i64>,
+    },
+}
+
+impl<'de> Deserialize<'de> for Filter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use ExternalFilter as E;
+        let units = ["active_contact", "valid_pass", "active_subscription"];
+        Ok(match super::tagged::read::<D, E>(d, "filter", &units)? {
+            E::All { of } => Filter::All { of },
+            E::Any { of } => Filter::Any { of },
+            E::Not { not } => Filter::Not { not },
+            E::ActiveContact => Filter::ActiveContact,
+            E::Language { code } => Filter::Language { code },
+            E::Created { within } => Filter::Created { within },
+            E::InGroup { group_id } => Filter::InGroup { group_id },
+            E::Credential { collection, date } => Filter::Credential { collection, date },
+            E::Enrollment(f) => Filter::Enrollment(f),
+            E::Booking { within } => Filter::Booking { within },
+            E::ValidPass => Filter::ValidPass,
+            E::ActiveSubscription => Filter::ActiveSubscription,
+            E::Ordered { within } => Filter::Ordered { within },
+            E::Event { name, within } => Filter::Event { name, within },
+            E::Engagement { activity, within } => Filter::Engagement { activity, within },
+            E::Consent { message_type } => Filter::Consent { message_type },
+            E::Contacts { ids } => Filter::Contacts { ids },
+        })
+    }
 }
 
 impl Filter {
@@ -215,6 +326,7 @@ impl Filter {
 /// Limits on a filter tree from outside (API, builder).
 pub const MAX_FILTER_DEPTH: usize = 12;
 pub const MAX_FILTER_NODES: usize = 200;
+pub const MAX_SELECTED_CONTACTS: usize = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // The reference evaluator
@@ -348,6 +460,7 @@ impl Dataset {
                 MessageType::Marketing => c.marketing_consent,
                 MessageType::Newsletter => c.newsletter_consent,
             },
+            Filter::Contacts { ids } => ids.contains(&id),
         }
     }
 }

@@ -14,6 +14,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $s:literal, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $s)] $variant,)+
         }
@@ -59,6 +60,16 @@ string_enum! {
         Marketer = "marketer", "Marketer";
         /// An account manager: sees and reaches only the contacts assigned to them.
         Member = "member", "Account manager";
+    }
+}
+
+string_enum! {
+    /// Where a contact's subscription stands.
+    SubscriptionStatus {
+        Active = "active", "Active";
+        Paused = "paused", "Paused";
+        Cancelled = "cancelled", "Cancelled";
+        Expired = "expired", "Expired";
     }
 }
 

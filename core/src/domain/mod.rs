@@ -3,8 +3,10 @@
 pub mod audience;
 mod email;
 mod enums;
+pub mod ingest;
 mod password;
 mod stats;
+pub mod tagged;
 
 pub use email::{EmailAddress, InvalidEmail};
 pub use enums::*;
@@ -118,6 +120,7 @@ pub struct CampaignDetail {
 
 /// A row of the contact list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactSummary {
     pub id: i64,
     pub name: String,
@@ -131,6 +134,7 @@ pub struct ContactSummary {
 
 /// One page of the contact list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactPage {
     /// Contacts matching the search, on all pages.
     pub total: u64,
@@ -138,4 +142,148 @@ pub struct ContactPage {
     pub page: u64,
     pub pages: u64,
     pub rows: Vec<ContactSummary>,
+}
+
+/// Consent to one type of message, and when and how it was last given or withdrawn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Consent {
+    pub given: bool,
+    pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where the change came from: `import`, `api`, `unsubscribe`...
+    pub source: Option<String>,
+}
+
+/// Everything about one contact, with what happened to them, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactDetail {
+    pub id: i64,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: String,
+    pub time_zone: String,
+    pub active: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub marketing_consent: Consent,
+    pub newsletter_consent: Consent,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    /// The latest 200 things that happened, newest first.
+    pub timeline: Vec<TimelineItem>,
+}
+
+impl ContactDetail {
+    pub fn name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_owned()
+    }
+}
+
+/// One thing in a contact's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineItem {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// credential, enrollment, booking, pass, subscription, order, event, message, open, click
+    pub kind: String,
+    pub title: String,
+    pub detail: String,
+}
+
+/// The contact list's filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFilter {
+    /// In first name, last name or email, case-insensitive.
+    pub search: String,
+    pub group_id: Option<i64>,
+    /// Only active (true) or only inactive (false) contacts.
+    pub active: Option<bool>,
+    /// Only contacts who agreed to this type of message.
+    pub consent: Option<MessageType>,
+}
+
+impl ContactFilter {
+    /// The same selection as an audience, for the filters the audience engine knows (the text
+    /// search is not one: the caller resolves it to contacts).
+    pub fn audience_without_search(&self) -> audience::Filter {
+        use audience::Filter;
+        let mut of = Vec::new();
+        if let Some(group_id) = self.group_id {
+            of.push(Filter::InGroup { group_id });
+        }
+        match self.active {
+            Some(true) => of.push(Filter::ActiveContact),
+            Some(false) => of.push(Filter::Not {
+                not: Box::new(Filter::ActiveContact),
+            }),
+            None => {}
+        }
+        if let Some(message_type) = self.consent {
+            of.push(Filter::Consent { message_type });
+        }
+        Filter::All { of }
+    }
+}
+
+// Lists, segments, groups and API keys as pages show them.
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSummary {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub global: bool,
+    pub entries: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListEntry {
+    pub email: String,
+    pub name: String,
+    pub reason: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What adding a block of addresses did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddReport {
+    pub added: u64,
+    pub already: u64,
+    /// (line number, text, reason)
+    pub invalid: Vec<(usize, String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentSummary {
+    pub id: i64,
+    pub name: String,
+    pub filter: audience::Filter,
+    pub members: u64,
+    /// Contacts that entered in the last 7 days.
+    pub entered_recently: u64,
+    pub refreshed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A key as Settings lists it (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeySummary {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the key.
+    pub prefix: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    pub id: i64,
+    pub name: String,
+    pub members: u64,
 }

@@ -9,6 +9,8 @@ pub struct Model {
     pub org_id: i64,
     pub contact_id: i64,
     pub starts_at: DateTimeUtc,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

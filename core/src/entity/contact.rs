@@ -22,6 +22,11 @@ pub struct Model {
     pub newsletter_consent: bool,
     /// Custom attributes, a JSON object.
     pub attributes: String,
+    /// When and how each consent was last given or withdrawn ("import", "api", "unsubscribe"...).
+    pub marketing_consent_at: Option<DateTimeUtc>,
+    pub newsletter_consent_at: Option<DateTimeUtc>,
+    pub marketing_consent_source: Option<String>,
+    pub newsletter_consent_source: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub occurred_at: DateTimeUtc,
     pub properties: String,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -13,6 +13,8 @@ pub struct Model {
     pub published_at: DateTimeUtc,
     pub renewed_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -15,6 +15,8 @@ pub struct Model {
     pub remote: bool,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

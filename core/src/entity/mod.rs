@@ -1,6 +1,9 @@
 //! sea-orm entities, one per table (see the migrations crate for the schema and its indexes).
 //! Closed vocabularies are stored as strings and typed by the modules that read them.
 
+pub mod address_list;
+pub mod address_list_entry;
+pub mod api_key;
 pub mod app_user;
 pub mod booking;
 pub mod campaign;
@@ -11,11 +14,16 @@ pub mod contact_group;
 pub mod contact_group_member;
 pub mod credential;
 pub mod enrollment;
+pub mod idempotency_key;
+pub mod import_error;
+pub mod import_job;
 pub mod login_attempt;
 pub mod message;
 pub mod organisation;
 pub mod pass;
 pub mod purchase;
+pub mod segment;
+pub mod segment_member;
 pub mod session;
 pub mod subscription;
 pub mod template;

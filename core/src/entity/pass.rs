@@ -10,6 +10,8 @@ pub struct Model {
     pub contact_id: i64,
     pub valid_from: DateTimeUtc,
     pub valid_to: DateTimeUtc,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -10,6 +10,8 @@ pub struct Model {
     pub contact_id: i64,
     pub ordered_at: DateTimeUtc,
     pub amount_cents: i64,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

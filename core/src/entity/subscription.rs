@@ -11,6 +11,8 @@ pub struct Model {
     pub status: String,
     pub period_start: DateTimeUtc,
     pub period_end: Option<DateTimeUtc>,
+    /// The sender's own id for this record: sending it again updates it.
+    pub external_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

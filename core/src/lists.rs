@@ -1,0 +1,315 @@
+//! Suppression lists (addresses never to be sent to) and seed lists (people who get a copy of
+//! each send to check it). Each organisation has one global suppression list, always applied;
+//! campaigns pick further named lists.
+
+pub use crate::domain::{AddReport, ListEntry as Entry, ListSummary};
+use crate::entity::{address_list, address_list_entry};
+use crate::ingest::normalise_email;
+use crate::{Error, Result};
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+pub const SUPPRESSION: &str = "suppression";
+pub const SEED: &str = "seed";
+pub const GLOBAL_NAME: &str = "Global suppression";
+/// Addresses a single paste or upload may add.
+pub const MAX_ADD: usize = 50_000;
+
+fn check_kind(kind: &str) -> Result<()> {
+    match kind {
+        SUPPRESSION | SEED => Ok(()),
+        _ => Err(Error::Invalid(format!("Unknown list kind “{kind}”."))),
+    }
+}
+
+/// The organisation's global suppression list, created on first use.
+pub async fn global_suppression(db: &impl ConnectionTrait, org_id: i64) -> Result<i64> {
+    if let Some(l) = address_list::Entity::find()
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .filter(address_list::Column::Global.eq(true))
+        .one(db)
+        .await?
+    {
+        return Ok(l.id);
+    }
+    address_list::Entity::insert(address_list::ActiveModel {
+        org_id: Set(org_id),
+        kind: Set(SUPPRESSION.into()),
+        name: Set(GLOBAL_NAME.into()),
+        global: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            address_list::Column::OrgId,
+            address_list::Column::Kind,
+            address_list::Column::Name,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(address_list::Entity::find()
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .filter(address_list::Column::Global.eq(true))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("list"))?
+        .id)
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    kind: &str,
+    name: &str,
+) -> Result<address_list::Model> {
+    check_kind(kind)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::Invalid(
+            "A list needs a name of 1 to 100 characters.".into(),
+        ));
+    }
+    let taken = address_list::Entity::find()
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .filter(address_list::Column::Kind.eq(kind))
+        .filter(address_list::Column::Name.eq(name))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(Error::Invalid(format!(
+            "There is already a list called “{name}”."
+        )));
+    }
+    Ok(address_list::ActiveModel {
+        org_id: Set(org_id),
+        kind: Set(kind.into()),
+        name: Set(name.into()),
+        global: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<address_list::Model> {
+    address_list::Entity::find_by_id(id)
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("list"))
+}
+
+/// All lists of the organisation (the global suppression list first, created if missing).
+pub async fn all(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<ListSummary>> {
+    global_suppression(db, org_id).await?;
+    let lists = address_list::Entity::find()
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .order_by_desc(address_list::Column::Global)
+        .order_by_asc(address_list::Column::Kind)
+        .order_by_asc(address_list::Column::Name)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(lists.len());
+    for l in lists {
+        out.push(summary_of(db, l).await?);
+    }
+    Ok(out)
+}
+
+/// One list of the organisation with its number of addresses.
+pub async fn summary(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<ListSummary> {
+    summary_of(db, get(db, org_id, id).await?).await
+}
+
+async fn summary_of(db: &impl ConnectionTrait, l: address_list::Model) -> Result<ListSummary> {
+    let entries = address_list_entry::Entity::find()
+        .filter(address_list_entry::Column::ListId.eq(l.id))
+        .count(db)
+        .await?;
+    Ok(ListSummary {
+        id: l.id,
+        kind: l.kind,
+        name: l.name,
+        global: l.global,
+        entries,
+    })
+}
+
+pub async fn delete(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<()> {
+    let l = get(db, org_id, id).await?;
+    if l.global {
+        return Err(Error::Invalid(
+            "The global suppression list cannot be deleted.".into(),
+        ));
+    }
+    address_list::Entity::delete_by_id(l.id).exec(db).await?;
+    Ok(())
+}
+
+/// Parses one line: `address` or `address, name` (a seed's name or a suppression's reason).
+fn parse_line(line: &str) -> Result<(String, String), String> {
+    let (email, note) = match line.split_once([',', ';', '\t']) {
+        Some((e, n)) => (e, n.trim().trim_matches('"').trim()),
+        None => (line, ""),
+    };
+    let email = normalise_email(email.trim().trim_matches('"'))?;
+    if note.chars().count() > 200 {
+        return Err("the text after the address is longer than 200 characters".into());
+    }
+    Ok((email, note.to_owned()))
+}
+
+/// Adds the addresses in `text`, one per line (blank lines and a header line are skipped).
+/// Invalid lines are reported; valid ones are added even so.
+pub async fn add(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    list_id: i64,
+    text: &str,
+) -> Result<AddReport> {
+    let list = get(db, org_id, list_id).await?;
+    let mut report = AddReport::default();
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(i, l)| !(l.is_empty() || *i == 1 && l.to_lowercase().starts_with("email")))
+        .collect();
+    if lines.len() > MAX_ADD {
+        return Err(Error::Invalid(format!(
+            "Add at most {MAX_ADD} addresses at a time."
+        )));
+    }
+    let now = Utc::now();
+    for (number, line) in lines {
+        match parse_line(line) {
+            Err(reason) => report.invalid.push((number, line.to_owned(), reason)),
+            Ok((email, note)) => {
+                let (name, reason) = if list.kind == SEED {
+                    (note, String::new())
+                } else {
+                    (String::new(), note)
+                };
+                let n = address_list_entry::Entity::insert(address_list_entry::ActiveModel {
+                    list_id: Set(list.id),
+                    email: Set(email),
+                    name: Set(name),
+                    reason: Set(reason),
+                    created_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        address_list_entry::Column::ListId,
+                        address_list_entry::Column::Email,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+                if n > 0 {
+                    report.added += 1;
+                } else {
+                    report.already += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+pub async fn remove(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    list_id: i64,
+    email: &str,
+) -> Result<()> {
+    let list = get(db, org_id, list_id).await?;
+    address_list_entry::Entity::delete_many()
+        .filter(address_list_entry::Column::ListId.eq(list.id))
+        .filter(address_list_entry::Column::Email.eq(email.trim().to_lowercase()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn entries(db: &impl ConnectionTrait, org_id: i64, list_id: i64) -> Result<Vec<Entry>> {
+    let list = get(db, org_id, list_id).await?;
+    Ok(address_list_entry::Entity::find()
+        .filter(address_list_entry::Column::ListId.eq(list.id))
+        .order_by_asc(address_list_entry::Column::Email)
+        .limit(1000)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| Entry {
+            email: e.email,
+            name: e.name,
+            reason: e.reason,
+            created_at: e.created_at,
+        })
+        .collect())
+}
+
+/// Whether the address is on the global suppression list or one of `lists` (the delivery
+/// engine asks this before every send).
+pub async fn is_suppressed(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    email: &str,
+    lists: &[i64],
+) -> Result<bool> {
+    let global = global_suppression(db, org_id).await?;
+    let mut ids = vec![global];
+    for id in lists {
+        let l = get(db, org_id, *id).await?;
+        if l.kind == SUPPRESSION {
+            ids.push(l.id);
+        }
+    }
+    Ok(address_list_entry::Entity::find()
+        .filter(address_list_entry::Column::ListId.is_in(ids))
+        .filter(address_list_entry::Column::Email.eq(email.trim().to_lowercase()))
+        .count(db)
+        .await?
+        > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines() {
+        for (line, expected) in [
+            ("Ada@Example.org", Some(("ada@example.org", ""))),
+            (
+                "ada@example.org, Ada Lovelace",
+                Some(("ada@example.org", "Ada Lovelace")),
+            ),
+            (
+                "\"ada@example.org\";\"bounced\"",
+                Some(("ada@example.org", "bounced")),
+            ),
+            (
+                "ada@example.org\tcomplained",
+                Some(("ada@example.org", "complained")),
+            ),
+            ("not an address", None),
+        ] {
+            let got = super::parse_line(line).ok();
+            assert_eq!(
+                got.as_ref().map(|(e, n)| (e.as_str(), n.as_str())),
+                expected,
+                "{line}"
+            );
+        }
+    }
+}

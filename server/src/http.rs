@@ -4,11 +4,12 @@
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, FromRef, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use herald_core::{ClientIp, Herald};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -36,8 +37,30 @@ pub fn router(state: AppState) -> Router {
     let herald = state.herald.clone();
     let context = move || app::api::ssr::provide_request_context(herald.clone());
     let options = state.leptos_options.clone();
+    let (api_v1, _) = crate::api_v1::router();
+    // CSV uploads may be larger than any other request.
+    let uploads = Router::new()
+        .route(
+            "/contacts/import/upload",
+            post(crate::uploads::upload_contacts),
+        )
+        .layer(DefaultBodyLimit::max(
+            herald_core::imports::MAX_FILE_BYTES + 64 * 1024,
+        ))
+        .layer(RequestBodyLimitLayer::new(
+            herald_core::imports::MAX_FILE_BYTES + 64 * 1024,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
+        .nest("/api/v1", api_v1.with_state(state.herald.clone()))
+        .route(
+            "/contacts/import/{id}/start",
+            post(crate::uploads::start_import),
+        )
+        .route(
+            "/contacts/import/{id}/errors.csv",
+            get(crate::uploads::import_errors_csv),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -45,9 +68,10 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(uploads)
         .layer(middleware::from_fn(same_origin_posts))
         .layer(middleware::from_fn(client_ip))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -84,13 +108,15 @@ async fn client_ip(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Cross-site request protection for the server functions that change data: a browser always
-/// says where a POST comes from (`Origin`, or `Sec-Fetch-Site`); one from another site is refused.
-/// Session cookies are also `SameSite=Lax`. Requests without either header do not come from a
-/// browser and carry no ambient credentials to abuse.
+/// Cross-site request protection for everything that changes data with the session cookie
+/// (server functions, form posts): a browser always says where a POST comes from (`Origin`, or
+/// `Sec-Fetch-Site`); one from another site is refused. Session cookies are also
+/// `SameSite=Lax`. Requests without either header do not come from a browser and carry no
+/// ambient credentials to abuse. The REST API authenticates with bearer keys, not cookies, and
+/// is exempt.
 async fn same_origin_posts(req: Request, next: Next) -> Response {
     let unsafe_method = req.method() != Method::GET && req.method() != Method::HEAD;
-    let verdict = match unsafe_method && is_server_fn(req.uri().path()) {
+    let verdict = match unsafe_method && uses_session(req.uri().path()) {
         true => check_same_origin(req.headers()),
         false => Ok(()),
     };
@@ -106,8 +132,8 @@ async fn same_origin_posts(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-fn is_server_fn(path: &str) -> bool {
-    path.starts_with("/api/")
+fn uses_session(path: &str) -> bool {
+    !path.starts_with("/api/v1/")
 }
 
 pub fn check_same_origin(headers: &HeaderMap) -> Result<(), &'static str> {

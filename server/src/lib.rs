@@ -1,8 +1,11 @@
 //! The `herald` server: configuration, the HTTP surface, and start-up. `main.rs` is the CLI;
 //! tests start the same server on port 0 through [`start`].
 
+pub mod api_v1;
 pub mod config;
 pub mod http;
+pub mod uploads;
+pub mod worker;
 
 pub use config::Config;
 
@@ -68,13 +71,16 @@ pub async fn start(
         leptos_options: leptos_options(config, addr),
         herald,
     };
+    let worker = worker::spawn(state.herald.clone());
     let app = http::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
+    worker.stop().await;
+    served?;
     Ok(())
 }
 

@@ -27,6 +27,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage REST API keys.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// Work with audiences.
     Audience {
         #[command(subcommand)]
@@ -46,6 +51,18 @@ enum AudienceCommand {
         /// Run the count this many times and report the median time.
         #[arg(long, default_value_t = 1)]
         repeat: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for an organisation and print it (once: only its hash is kept).
+    Create {
+        #[arg(long)]
+        org: String,
+        /// What uses the key, e.g. "CRM sync".
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -120,6 +137,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::DEMO_ADMIN_EMAIL,
                 demo::DEMO_PASSWORD
             );
+            Ok(())
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { org, name },
+        } => {
+            let herald = server::open(&config).await?;
+            let org = accounts::find_org(&herald.db, &org)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
+            let (key, secret) =
+                herald_core::api_keys::create(&herald.db, org.id, &name, None).await?;
+            eprintln!(
+                "Created API key “{}” for {}. Keep it secret; it is not shown again.",
+                key.name, org.slug
+            );
+            println!("{secret}");
             Ok(())
         }
         Command::Audience {

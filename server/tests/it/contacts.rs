@@ -1,6 +1,6 @@
 //! The contact list: search, pages, and account managers' scope.
 
-mod common;
+use crate::common;
 
 use common::spawn_app;
 use herald_core::domain::Role;

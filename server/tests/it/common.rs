@@ -2,7 +2,6 @@
 //!
 //! `HERALD_TEST_DATABASE_URL` picks the backend: unset → a new SQLite file per test;
 //! `postgres://user@host:port` → a new PostgreSQL database per test, created on that server.
-#![allow(dead_code)]
 
 use chrono::{Duration, Utc};
 use herald_core::Herald;

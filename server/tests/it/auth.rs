@@ -1,7 +1,7 @@
 //! Sign-in, sessions, sign-out, password changes, rate limiting and request protection, through
 //! HTTP as a browser does it.
 
-mod common;
+use crate::common;
 
 use common::{PASSWORD, browser, spawn_app, spawn_app_with};
 use herald_core::domain::Role;

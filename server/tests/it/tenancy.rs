@@ -1,7 +1,7 @@
 //! One organisation can neither read nor change another's data, through any server function.
 //! The test fails when a server function is added without a case here.
 
-mod common;
+use crate::common;
 
 use common::{campaign_with, row, spawn_app};
 use herald_core::domain::Role;
@@ -73,6 +73,48 @@ async fn no_server_function_crosses_organisations() {
         .unwrap();
         g.id
     };
+    // Bravo's lists, segment, import and API key.
+    let db = &app.herald.db;
+    let bravo_list = herald_core::lists::create(db, bravo_org.id, "seed", "Bravo seeds")
+        .await
+        .unwrap()
+        .id;
+    herald_core::lists::add(db, bravo_org.id, bravo_list, "secret@bravo.test")
+        .await
+        .unwrap();
+    let everyone_filter = herald_core::domain::audience::Filter::everyone();
+    let bravo_segment = herald_core::segments::create(
+        db,
+        bravo_org.id,
+        "Bravo segment",
+        &everyone_filter,
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .id;
+    let bravo_import = herald_core::imports::upload(
+        db,
+        bravo_org.id,
+        None,
+        "bravo.csv",
+        b"email\nsecret@bravo.test\n",
+    )
+    .await
+    .unwrap();
+    let (bravo_key, _) = herald_core::api_keys::create(db, bravo_org.id, "Bravo key", None)
+        .await
+        .unwrap();
+    let (bravo_list, bravo_segment, bravo_import, bravo_key_id, bravo_group_s, bravo_contact_s) = (
+        bravo_list.to_string(),
+        bravo_segment.to_string(),
+        bravo_import.to_string(),
+        bravo_key.id.to_string(),
+        bravo_group.to_string(),
+        bravo_contact.to_string(),
+    );
+
     let client = app.signed_in(&alice).await;
     let (bravo_campaign, bravo_user) = (bravo_campaign.to_string(), bravo_user_id.to_string());
     let mut covered = BTreeSet::new();
@@ -80,11 +122,17 @@ async fn no_server_function_crosses_organisations() {
         covered.insert(format!("/api/{name}"));
         let r = app.call(&client, name, args).await;
         assert_eq!(r.status, expect, "{name}: {}", r.body);
-        assert!(
-            !r.body.contains("Bravo secret plans") && !r.body.contains("bravo.test"),
-            "{name} leaked: {}",
-            r.body
-        );
+        for secret in [
+            "Bravo secret plans",
+            "bravo.test",
+            "Bravo VIPs",
+            "Bravo seeds",
+            "Bravo segment",
+            "bravo.csv",
+            "Bravo key",
+        ] {
+            assert!(!r.body.contains(secret), "{name} leaked: {}", r.body);
+        }
         r
     };
 
@@ -178,7 +226,150 @@ async fn no_server_function_crosses_organisations() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
+    // Contacts, groups, segments, lists, imports and API keys.
+    check(
+        "get_contact",
+        &[("id", &bravo_contact_s)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let groups = check("list_groups", &[], StatusCode::OK).await.json();
+    assert_eq!(groups, serde_json::json!([]));
+    let alpha_group = check("create_group", &[("name", "Alpha VIPs")], StatusCode::OK)
+        .await
+        .json()
+        .as_i64()
+        .unwrap()
+        .to_string();
+    check(
+        "delete_group",
+        &[("id", &bravo_group_s)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "add_to_group",
+        &[
+            ("group_id", &bravo_group_s),
+            ("contact_id", &bravo_contact_s),
+        ],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let joined = check(
+        "add_to_group",
+        &[("group_id", &alpha_group), ("contact_id", &bravo_contact_s)],
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        joined.json(),
+        0,
+        "Bravo's contact must not join Alpha's group"
+    );
+    check("list_segments", &[], StatusCode::OK).await;
+    check("create_segment", &[("name", "Alpha all")], StatusCode::OK).await;
+    check(
+        "delete_segment",
+        &[("id", &bravo_segment)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let lists = check("list_lists", &[], StatusCode::OK).await.json();
+    assert_eq!(
+        lists.as_array().unwrap().len(),
+        1,
+        "only Alpha's global list: {lists}"
+    );
+    check(
+        "create_list",
+        &[("kind", "suppression"), ("name", "Alpha bounces")],
+        StatusCode::OK,
+    )
+    .await;
+    check("delete_list", &[("id", &bravo_list)], StatusCode::NOT_FOUND).await;
+    check(
+        "list_entries",
+        &[("id", &bravo_list)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "add_to_list",
+        &[("id", &bravo_list), ("addresses", "x@example.org")],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "remove_from_list",
+        &[("id", &bravo_list), ("email", "secret@bravo.test")],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "get_import",
+        &[("id", &bravo_import)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let imports = check("recent_imports", &[], StatusCode::OK).await.json();
+    assert_eq!(imports, serde_json::json!([]));
+    let keys = check("list_api_keys", &[], StatusCode::OK).await.json();
+    assert_eq!(keys, serde_json::json!([]));
+    check("create_api_key", &[("name", "Alpha CRM")], StatusCode::OK).await;
+    check(
+        "revoke_api_key",
+        &[("id", &bravo_key_id)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // A hand-picked selection of Bravo's contact reaches no one.
+    let picked = app
+        .call_json(
+            &client,
+            "selection_audience",
+            serde_json::json!({"filter": {"search": "secret", "group_id": null, "active": null, "consent": null}, "ids": [bravo_contact], "all": false}),
+        )
+        .await;
+    assert_eq!(picked.status, StatusCode::OK, "{}", picked.body);
+    assert_eq!(picked.json()[1]["count"], 0, "{}", picked.body);
+    let matching = app
+        .call_json(
+            &client,
+            "selection_audience",
+            serde_json::json!({"filter": {"search": "secret", "group_id": null, "active": null, "consent": null}, "ids": [], "all": true}),
+        )
+        .await;
+    assert_eq!(
+        matching.json()[0],
+        serde_json::json!({"filter": "contacts", "ids": []})
+    );
+
     check("logout", &[], StatusCode::OK).await;
+
+    // Bravo's things are untouched.
+    let bravo_list_id: i64 = bravo_list.parse().unwrap();
+    assert_eq!(
+        herald_core::lists::entries(db, bravo_org.id, bravo_list_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        herald_core::segments::get(db, bravo_org.id, bravo_segment.parse().unwrap())
+            .await
+            .is_ok()
+    );
+    let keys = herald_core::api_keys::list(db, bravo_org.id).await.unwrap();
+    assert!(keys[0].revoked_at.is_none());
+    assert_eq!(
+        herald_core::contacts::groups(db, bravo_org.id)
+            .await
+            .unwrap()[0]
+            .members,
+        1
+    );
 
     let bob = app.signed_in("bob@bravo.test").await;
     let bravo_users = app.call(&bob, "list_users", &[]).await.json();
@@ -202,6 +393,7 @@ async fn no_server_function_crosses_organisations() {
     assert_eq!(mia, "marketer");
 
     covered.insert("/api/count_audience".to_owned()); // checked above with JSON input
+    covered.insert("/api/selection_audience".to_owned());
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_owned())
         .collect();
@@ -294,7 +486,7 @@ async fn malformed_audiences_are_refused_with_a_reason() {
         r.json()["Invalid"]
             .as_str()
             .unwrap()
-            .contains("unknown variant `everything`"),
+            .contains("unknown filter `everything`"),
         "{}",
         r.body
     );

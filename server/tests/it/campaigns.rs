@@ -1,6 +1,6 @@
 //! The campaign list and report: every number comes from the per-recipient message rows.
 
-mod common;
+use crate::common;
 
 use common::{campaign_with, row, spawn_app};
 use herald_core::domain::Role;

@@ -2,7 +2,7 @@
 //! contacts in the database (SQLite or PostgreSQL, whichever this run uses) as in the plain
 //! in-memory evaluator. Another organisation's rows are present and must never count.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::spawn_app;
@@ -324,7 +324,7 @@ fn maybe<T>(rng: &mut StdRng, f: impl FnOnce(&mut StdRng) -> T) -> Option<T> {
 }
 
 fn leaf(rng: &mut StdRng, groups: &[i64]) -> Filter {
-    match rng.gen_range(0..14) {
+    match rng.gen_range(0..15) {
         0 => Filter::ActiveContact,
         1 => Filter::Language {
             code: pick(rng, &["en", "fr", "de", "es"]).into(),
@@ -392,6 +392,13 @@ fn leaf(rng: &mut StdRng, groups: &[i64]) -> Filter {
                 MessageType::Marketing,
                 MessageType::Newsletter,
             ][rng.gen_range(0..3)],
+        },
+        // A hand-picked selection; ids run over both organisations (the noise one's must
+        // never be selected) and past the last contact.
+        13 => Filter::Contacts {
+            ids: (0..rng.gen_range(0..8))
+                .map(|_| rng.gen_range(1..100))
+                .collect(),
         },
         _ => Filter::Any { of: vec![] },
     }

@@ -1,6 +1,6 @@
 //! Admins manage the users of their organisation.
 
-mod common;
+use crate::common;
 
 use common::{PASSWORD, browser, spawn_app};
 use herald_core::domain::Role;

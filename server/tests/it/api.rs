@@ -1,0 +1,757 @@
+//! The REST API under /api/v1, black-box: keys, batch upserts, idempotency, records and events
+//! feeding the audience engine, malformed input, tenancy, and the OpenAPI description matching
+//! the routes that exist.
+
+use crate::common;
+
+use common::{TestApp, spawn_app};
+use herald_core::domain::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Api<'a> {
+    app: &'a TestApp,
+    key: String,
+    http: reqwest::Client,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Api<'_> {
+    async fn new<'a>(app: &'a TestApp, org: &str) -> Api<'a> {
+        app.user(org, &format!("admin@{org}.test"), Role::Admin)
+            .await;
+        let org = herald_core::accounts::find_org(&app.herald.db, org)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, key) = herald_core::api_keys::create(&app.herald.db, org.id, "test", None)
+            .await
+            .unwrap();
+        Api {
+            app,
+            key,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
+        assert!(!status.is_server_error(), "{status}: {text}");
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value, key: Option<&str>) -> Answer {
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1{path}", self.app.base))
+            .bearer_auth(&self.key)
+            .json(&body);
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        self.send(req).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(
+            self.http
+                .get(format!("{}/api/v1{path}", self.app.base))
+                .bearer_auth(&self.key),
+        )
+        .await
+    }
+}
+
+fn fields(a: &Answer) -> Vec<String> {
+    a.body["error"]["fields"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|f| f["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn requests_need_a_live_key() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let url = format!("{}/api/v1/contacts", app.base);
+    for auth in [
+        None,
+        Some("Bearer hk_wrong"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ] {
+        let mut req = api.http.get(&url);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let a = api.send(req).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(a.body["error"]["code"], "unauthorized");
+    }
+    assert_eq!(api.get("/contacts").await.status, StatusCode::OK);
+    // Revoked keys stop working at once.
+    let org = herald_core::accounts::find_org(&app.herald.db, "alpha")
+        .await
+        .unwrap()
+        .unwrap();
+    let keys = herald_core::api_keys::list(&app.herald.db, org.id)
+        .await
+        .unwrap();
+    assert!(keys[0].last_used_at.is_some(), "use is recorded");
+    herald_core::api_keys::revoke(&app.herald.db, org.id, keys[0].id)
+        .await
+        .unwrap();
+    assert_eq!(api.get("/contacts").await.status, StatusCode::UNAUTHORIZED);
+    // Unknown endpoints answer JSON too.
+    let a = api
+        .send(api.http.get(format!("{}/api/v1/nothing", app.base)))
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn contacts_merge_by_email_and_retries_change_nothing() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let batch = json!({"contacts": [
+        {"email": "Ada@Example.org", "first_name": "Ada", "groups": ["Alumni"], "marketing_consent": true},
+        {"email": "ada@example.org", "last_name": "Lovelace", "attributes": {"plan": "gold"}},
+        {"email": "bob@example.org", "phone": "+44 20 7946 0958", "language": "EN-gb", "time_zone": "europe/london"},
+    ]});
+    let first = api.post("/contacts", batch.clone(), Some("batch-1")).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let r = &first.body["results"];
+    assert_eq!(r[0]["outcome"], "created");
+    assert_eq!(r[1]["outcome"], "updated", "the same address merges");
+    assert_eq!(r[0]["id"], r[1]["id"]);
+    assert_eq!(r[0]["email"], "ada@example.org");
+
+    // The same request with the same key: the first answer, nothing changed.
+    let replay = api.post("/contacts", batch.clone(), Some("batch-1")).await;
+    assert_eq!(replay.body, first.body);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    // The same key for another request is refused.
+    let other = api
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "eve@example.org"}]}),
+            Some("batch-1"),
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
+    // Without a key, sending the same data again changes nothing either.
+    let again = api.post("/contacts", batch, None).await;
+    let outcomes: Vec<&str> = again.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["unchanged", "unchanged", "unchanged"]);
+
+    let id = r[0]["id"].as_i64().unwrap();
+    let ada = api.get(&format!("/contacts/{id}")).await.body;
+    assert_eq!(ada["first_name"], "Ada");
+    assert_eq!(ada["last_name"], "Lovelace");
+    assert_eq!(ada["groups"], json!(["Alumni"]));
+    assert_eq!(ada["attributes"]["plan"], "gold");
+    assert_eq!(ada["marketing_consent"]["given"], true);
+    assert_eq!(ada["marketing_consent"]["source"], "api");
+    let bob = api
+        .get(&format!("/contacts/{}", r[2]["id"].as_i64().unwrap()))
+        .await
+        .body;
+    assert_eq!(bob["phone"], "+442079460958");
+    assert_eq!(bob["language"], "en-GB");
+    assert_eq!(bob["time_zone"], "Europe/London");
+    let page = api.get("/contacts?search=LOVE").await.body;
+    assert_eq!(page["total"], 1);
+}
+
+#[tokio::test]
+async fn concurrent_copies_of_a_request_take_effect_once() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    api.post(
+        "/contacts",
+        json!({"contacts": [{"email": "ada@example.org"}]}),
+        None,
+    )
+    .await;
+    let event = json!({"events": [{"email": "ada@example.org", "name": "invoice_paid"}]});
+    // Six copies in flight at once, as a client retrying on timeouts might send them.
+    let answers = futures::future::join_all(
+        (0..6).map(|_| api.post("/events", event.clone(), Some("pay-77"))),
+    )
+    .await;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body, answers[0].body);
+    }
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let stored = herald_core::entity::contact_event::Entity::find()
+        .count(&app.herald.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "six copies, one event");
+}
+
+#[tokio::test]
+async fn records_and_events_reach_the_audience_engine() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    api.post(
+        "/contacts",
+        json!({"contacts": [{"email": "ada@example.org"}, {"email": "bob@example.org"}]}),
+        None,
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let soon = (now + chrono::Duration::days(10)).to_rfc3339();
+    let later = (now + chrono::Duration::days(100)).to_rfc3339();
+    let year_ago = (now - chrono::Duration::days(365)).to_rfc3339();
+    let credential = |expires: &str| {
+        json!({"records": [{"email": "ada@example.org", "external_id": "cert-1", "record": {
+            "type": "credential", "collection": "First aid", "name": "First aid level 2",
+            "published_at": year_ago, "expires_at": expires}}]})
+    };
+    let a = api.post("/records", credential(&later), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["results"][0]["outcome"], "created");
+    let expiring = json!({"filter": "credential", "collection": "First aid",
+        "date": ["expires", {"direction": "next", "amount": 30, "unit": "days"}]});
+    assert_eq!(
+        api.post("/audience/count", expiring.clone(), None)
+            .await
+            .body["count"],
+        0
+    );
+    // Sent again with a new expiry: the same record, updated.
+    let a = api.post("/records", credential(&soon), None).await;
+    assert_eq!(a.body["results"][0]["outcome"], "updated");
+    let a = api.post("/records", credential(&soon), None).await;
+    assert_eq!(a.body["results"][0]["outcome"], "unchanged");
+    let count = api.post("/audience/count", expiring, None).await.body;
+    assert_eq!(count["count"], 1);
+    assert_eq!(count["sample"][0]["email"], "ada@example.org");
+
+    let order = json!({"records": [
+        {"email": "bob@example.org", "record": {"type": "order", "ordered_at": now.to_rfc3339(), "amount_cents": 4200}},
+        {"email": "bob@example.org", "record": {"type": "subscription", "status": "active", "period_start": year_ago}},
+        {"email": "bob@example.org", "record": {"type": "enrollment", "course": "Welding", "trainer": "Kim", "starts_at": year_ago, "ends_at": later}},
+        {"email": "bob@example.org", "record": {"type": "pass", "valid_from": year_ago, "valid_to": later}},
+        {"email": "bob@example.org", "record": {"type": "booking", "starts_at": soon}},
+    ]});
+    assert_eq!(
+        api.post("/records", order, None).await.status,
+        StatusCode::OK
+    );
+    for filter in [
+        json!({"filter": "ordered", "within": {"direction": "last", "amount": 1, "unit": "days"}}),
+        json!({"filter": "active_subscription"}),
+        json!({"filter": "valid_pass"}),
+        json!({"filter": "enrollment", "state": "current", "online": null, "exclude_remote": false, "trainer": "Kim", "category": null}),
+        json!({"filter": "booking", "within": {"direction": "next", "amount": 2, "unit": "weeks"}}),
+    ] {
+        let c = api.post("/audience/count", filter.clone(), None).await.body;
+        assert_eq!(c["count"], 1, "{filter}");
+    }
+
+    let event = json!({"events": [{"email": "bob@example.org", "name": "course_completed",
+        "external_id": "ev-1", "properties": {"course": "Welding", "score": 91}}]});
+    let a = api.post("/events", event.clone(), None).await;
+    assert_eq!(a.body["results"][0]["outcome"], "created");
+    let a = api.post("/events", event, None).await;
+    assert_eq!(
+        a.body["results"][0]["outcome"], "unchanged",
+        "same external id"
+    );
+    let did = json!({"filter": "event", "name": "course_completed", "within": null});
+    assert_eq!(
+        api.post("/audience/count", did, None).await.body["count"],
+        1
+    );
+
+    // The contact's timeline shows it all.
+    let bob_id = api.get("/contacts?search=bob").await.body["rows"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let bob = api.get(&format!("/contacts/{bob_id}")).await.body;
+    let kinds: std::collections::BTreeSet<&str> = bob["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "booking",
+            "enrollment",
+            "event",
+            "order",
+            "pass",
+            "subscription"
+        ]
+        .into_iter()
+        .collect()
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_a_4xx_naming_the_field() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    api.post(
+        "/contacts",
+        json!({"contacts": [{"email": "ada@example.org"}]}),
+        None,
+    )
+    .await;
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"email": format!("c{i}@example.org")}))
+        .collect();
+    let table: Vec<(&str, Value, StatusCode, &str)> = vec![
+        ("/contacts", json!({}), StatusCode::BAD_REQUEST, "contacts"),
+        (
+            "/contacts",
+            json!({"contacts": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contacts",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": many}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contacts",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": [{"email": 5}]}),
+            StatusCode::BAD_REQUEST,
+            "contacts[0].email",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": [{"email": "a@b.co", "emial": "x"}]}),
+            StatusCode::BAD_REQUEST,
+            "contacts[0].emial",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": [{"email": "a@b.co"}, {"email": "nope"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contacts[1].email",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": [{"email": "a@b.co", "time_zone": "Mars/Base"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contacts[0].time_zone",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": [{"email": "a@b.co", "attributes": {"Bad Key": "x"}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contacts[0].attributes.Bad Key",
+        ),
+        (
+            "/contacts",
+            json!({"contacts": [{"email": "a@b.co", "attributes": {"n": 5}}]}),
+            StatusCode::BAD_REQUEST,
+            "contacts[0].attributes.n",
+        ),
+        (
+            "/records",
+            json!({"records": [{"email": "ada@example.org", "record": {"type": "spaceship"}}]}),
+            StatusCode::BAD_REQUEST,
+            "records[0].record.type",
+        ),
+        (
+            "/records",
+            json!({"records": [{"email": "ada@example.org", "record": {"type": "booking", "starts_at": "tomorrow"}}]}),
+            StatusCode::BAD_REQUEST,
+            "records[0].record.starts_at",
+        ),
+        (
+            "/records",
+            json!({"records": [{"email": "ada@example.org", "record": {"type": "pass", "valid_from": "2026-02-01T00:00:00Z", "valid_to": "2026-01-01T00:00:00Z"}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[0].record.valid_to",
+        ),
+        (
+            "/records",
+            json!({"records": [{"email": "ghost@example.org", "record": {"type": "booking", "starts_at": "2026-01-01T00:00:00Z"}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[0].email",
+        ),
+        (
+            "/records",
+            json!({"records": [{"email": "ada@example.org", "record": {"type": "order", "ordered_at": "2026-01-01T00:00:00Z", "amount_cents": -1}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[0].record.amount_cents",
+        ),
+        (
+            "/events",
+            json!({"events": [{"email": "ada@example.org", "name": "Has Spaces"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].name",
+        ),
+        (
+            "/events",
+            json!({"events": [{"email": "ada@example.org", "name": "x", "properties": []}]}),
+            StatusCode::BAD_REQUEST,
+            "events[0].properties",
+        ),
+        (
+            "/audience/count",
+            json!({"filter": "no_such_filter"}),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "/audience/count",
+            json!({"filter": "created", "within": {"direction": "last", "amount": -3, "unit": "days"}}),
+            StatusCode::BAD_REQUEST,
+            "within.amount",
+        ),
+        (
+            "/segments",
+            json!({"name": "", "filter": {"filter": "active_contact"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+        ),
+    ];
+    for (path, body, status, field) in table {
+        let a = api.post(path, body.clone(), None).await;
+        assert_eq!(a.status, status, "{path} {body}: {}", a.body);
+        assert!(
+            a.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        if !field.is_empty() {
+            assert!(
+                fields(&a).iter().any(|f| f == field),
+                "{path} {body}: expected field {field}, got {:?} in {}",
+                fields(&a),
+                a.body
+            );
+        }
+    }
+    // Too deep an audience.
+    let mut deep = json!({"filter": "active_contact"});
+    for _ in 0..20 {
+        deep = json!({"filter": "not", "not": deep});
+    }
+    let a = api.post("/audience/count", deep, None).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Not JSON at all, or not declared as JSON.
+    let raw = |body: &'static str, ctype: &'static str| {
+        api.http
+            .post(format!("{}/api/v1/contacts", app.base))
+            .bearer_auth(&api.key)
+            .header("content-type", ctype)
+            .body(body)
+    };
+    assert_eq!(
+        api.send(raw("{not json", "application/json")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        api.send(raw("email=a@b.co", "application/x-www-form-urlencoded"))
+            .await
+            .status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let a = api.get("/contacts/abc").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = api.get("/contacts?page=-1").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = api.get("/contacts/999999").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    // Nothing of the refused batches was stored.
+    let page = api.get("/contacts").await.body;
+    assert_eq!(page["total"], 1);
+    // Oversized bodies are refused before they are read.
+    let huge = format!(
+        "{{\"contacts\": [{{\"email\": \"a@b.co\", \"first_name\": \"{}\"}}]}}",
+        "x".repeat(2 << 20)
+    );
+    let res = api
+        .http
+        .post(format!("{}/api/v1/contacts", app.base))
+        .bearer_auth(&api.key)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn keys_reach_only_their_organisation() {
+    let app = spawn_app().await;
+    let alpha = Api::new(&app, "alpha").await;
+    let bravo = Api::new(&app, "bravo").await;
+    let b = bravo
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "secret@bravo.test"}]}),
+            None,
+        )
+        .await;
+    let bravo_id = b.body["results"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        alpha.get(&format!("/contacts/{bravo_id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(alpha.get("/contacts").await.body["total"], 0);
+    let r = alpha
+        .post(
+            "/events",
+            json!({"events": [{"email": "secret@bravo.test", "name": "x"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Bravo's contact is unknown to Alpha"
+    );
+    // The same idempotency key in two organisations is two keys.
+    let a = alpha
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "a@alpha.test"}]}),
+            Some("k"),
+        )
+        .await;
+    let b = bravo
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "a@alpha.test"}]}),
+            Some("k"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(b.status, StatusCode::OK);
+    assert_ne!(a.body["results"][0]["id"], b.body["results"][0]["id"]);
+    let everyone = json!({"filter": "all", "of": []});
+    assert_eq!(
+        alpha.post("/audience/count", everyone, None).await.body["count"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn segments_notice_contacts_entering_and_leaving() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let org = herald_core::accounts::find_org(&app.herald.db, "alpha")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    api.post(
+        "/contacts",
+        json!({"contacts": [{"email": "ada@example.org", "groups": ["VIP"]}, {"email": "bob@example.org"}]}),
+        None,
+    )
+    .await;
+    let vip = herald_core::contacts::groups(&app.herald.db, org)
+        .await
+        .unwrap()[0]
+        .id;
+    let created = api
+        .post(
+            "/segments",
+            json!({"name": "VIPs", "filter": {"filter": "in_group", "group_id": vip}}),
+            None,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["members"], 1);
+    let seg = created.body["id"].as_i64().unwrap();
+    let db = &app.herald.db;
+    let segment = herald_core::segments::get(db, org, seg).await.unwrap();
+    let t0 = chrono::Utc::now();
+    // Bob joins the group: he enters at the next refresh.
+    api.post(
+        "/contacts",
+        json!({"contacts": [{"email": "bob@example.org", "groups": ["VIP"]}]}),
+        None,
+    )
+    .await;
+    let t1 = t0 + chrono::Duration::seconds(1);
+    assert_eq!(
+        herald_core::segments::refresh(db, &segment, t1)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    let bob = herald_core::segments::entered_since(db, org, seg, t0)
+        .await
+        .unwrap();
+    assert_eq!(bob.len(), 1);
+    // A refresh with nothing new changes nothing.
+    assert_eq!(
+        herald_core::segments::refresh(db, &segment, t1)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    // Ada leaves the group (deleted and recreated without her), then the segment.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ada = api.get("/contacts?search=ada").await.body["rows"][0]["id"]
+        .as_i64()
+        .unwrap();
+    herald_core::entity::contact_group_member::Entity::delete_many()
+        .filter(herald_core::entity::contact_group_member::Column::ContactId.eq(ada))
+        .exec(db)
+        .await
+        .unwrap();
+    let t2 = t1 + chrono::Duration::seconds(1);
+    assert_eq!(
+        herald_core::segments::refresh(db, &segment, t2)
+            .await
+            .unwrap(),
+        (0, 1)
+    );
+    assert_eq!(
+        herald_core::segments::members(db, org, seg).await.unwrap(),
+        bob
+    );
+    // And comes back: she enters again, after t2.
+    herald_core::contacts::add_to_group(
+        db,
+        herald_core::audience::Scope {
+            org_id: org,
+            assigned_to: None,
+        },
+        vip,
+        &[ada],
+    )
+    .await
+    .unwrap();
+    let t3 = t2 + chrono::Duration::seconds(1);
+    assert_eq!(
+        herald_core::segments::refresh(db, &segment, t3)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        herald_core::segments::entered_since(db, org, seg, t2)
+            .await
+            .unwrap(),
+        vec![ada]
+    );
+    let listed = api.get("/segments").await.body;
+    assert_eq!(listed[0]["members"], 2);
+}
+
+#[tokio::test]
+async fn the_openapi_description_matches_the_routes() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let spec = api
+        .send(api.http.get(format!("{}/api/v1/openapi.json", app.base)))
+        .await
+        .body;
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = spec["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            operations += 1;
+            let url = format!("{}{}", app.base, path.replace("{id}", "1"));
+            let req = match method.as_str() {
+                "get" => api.http.get(&url),
+                "post" => api.http.post(&url).json(&json!({})),
+                other => panic!("unexpected method {other}"),
+            };
+            // Without a key every documented operation exists and asks for one.
+            let a = api.send(req).await;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            let op = &item[method];
+            assert!(
+                op["responses"]["401"].is_object(),
+                "{method} {path} documents 401"
+            );
+        }
+    }
+    assert_eq!(operations, 8, "{:?}", paths.keys().collect::<Vec<_>>());
+    // The documented contact fields are exactly the ones the server accepts.
+    let documented: std::collections::BTreeSet<String> =
+        spec["components"]["schemas"]["ContactInput"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+    let mut accepted = std::collections::BTreeSet::new();
+    for field in &documented {
+        let value = match field.as_str() {
+            "email" => json!("probe@example.org"),
+            "attributes" => json!({}),
+            "groups" => json!([]),
+            "active" | "marketing_consent" | "newsletter_consent" => json!(true),
+            "phone" => json!("+442079460958"),
+            "language" => json!("en"),
+            "time_zone" => json!("UTC"),
+            _ => json!("Probe"),
+        };
+        let mut contact = json!({"email": "probe@example.org"});
+        contact[field] = value;
+        if api
+            .post("/contacts", json!({"contacts": [contact]}), None)
+            .await
+            .status
+            == StatusCode::OK
+        {
+            accepted.insert(field.clone());
+        }
+    }
+    assert_eq!(accepted, documented);
+    let required: Vec<&str> = spec["components"]["schemas"]["ContactInput"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(required, ["email"]);
+    // A field the description does not list is refused.
+    let a = api
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "a@b.co", "nickname": "x"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}

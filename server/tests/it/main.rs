@@ -1,0 +1,14 @@
+//! Server integration tests, black-box through HTTP (and the `herald` binary), in one test
+//! binary: one link instead of one per file keeps build time and disk use down.
+
+mod common;
+
+mod api;
+mod audience;
+mod auth;
+mod campaigns;
+mod cli;
+mod contacts;
+mod imports;
+mod tenancy;
+mod users;

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Herald's user interface: routes, pages and components, shared by server-side rendering (the
 //! `ssr` feature) and the browser (`hydrate`). Server functions live in [`api`] and stay thin:
 //! the rules are in `herald_core`.
@@ -51,6 +52,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("campaigns/:id") ssr=SsrMode::Async view=pages::campaigns::CampaignPage />
                     <Route path=path!("templates") ssr=SsrMode::Async view=pages::TemplatesPage />
                     <Route path=path!("contacts") ssr=SsrMode::Async view=pages::contacts::ContactsPage />
+                    <Route path=path!("contacts/groups") ssr=SsrMode::Async view=pages::contacts::GroupsPage />
+                    <Route path=path!("contacts/segments") ssr=SsrMode::Async view=pages::contacts::SegmentsPage />
+                    <Route path=path!("contacts/lists") ssr=SsrMode::Async view=pages::contacts::ListsPage />
+                    <Route path=path!("contacts/lists/:id") ssr=SsrMode::Async view=pages::contacts::ListPage />
+                    <Route path=path!("contacts/import") ssr=SsrMode::Async view=pages::contacts::ImportPage />
+                    <Route path=path!("contacts/import/:id") ssr=SsrMode::Async view=pages::contacts::ImportJobPage />
+                    <Route path=path!("contacts/:id") ssr=SsrMode::Async view=pages::contacts::ContactDetailPage />
                     <Route path=path!("actions") ssr=SsrMode::Async view=pages::ActionsPage />
                     <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
                     <Route path=path!("settings") ssr=SsrMode::Async view=pages::settings::SettingsPage />

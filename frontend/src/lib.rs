@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The hydrate entry point, compiled to WebAssembly and loaded by every server-rendered page.
 
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -22,12 +22,22 @@ pub struct ContactSample {
 /// assigned to them. Takes the filter tree as JSON.
 #[server(endpoint = "count_audience", input = Json)]
 pub async fn count_audience(filter: Filter) -> Result<AudienceCount, AppError> {
-    use herald_core::audience::{self, Scope};
     let (h, user) = super::ssr::require_user().await?;
-    let scope = Scope::for_user(&user);
+    let scope = herald_core::audience::Scope::for_user(&user);
+    count_in(&h, scope, &filter).await
+}
+
+/// The size of an audience within `scope`, with a few of its contacts.
+#[cfg(feature = "ssr")]
+pub async fn count_in(
+    h: &herald_core::Herald,
+    scope: herald_core::audience::Scope,
+    filter: &Filter,
+) -> Result<AudienceCount, AppError> {
+    use herald_core::audience;
     let now = chrono::Utc::now();
-    let count = audience::count(&h.db, scope, &filter, now).await?;
-    let sample = audience::sample(&h.db, scope, &filter, now, 5)
+    let count = audience::count(&h.db, scope, filter, now).await?;
+    let sample = audience::sample(&h.db, scope, filter, now, 5)
         .await?
         .into_iter()
         .map(|c| ContactSample {

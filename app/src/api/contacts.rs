@@ -1,15 +1,225 @@
-use crate::error::AppError;
-use herald_core::domain::ContactPage;
-use leptos::prelude::*;
+//! Contacts, groups, segments, suppression and seed lists, imports: thin server functions over
+//! `herald_core`. Account managers see and change only their assigned contacts; lists,
+//! segments and imports are for admins and marketers.
 
-/// A page of the contacts the user may see, matching `search`.
+use crate::error::AppError;
+use herald_core::domain::audience::Filter;
+use herald_core::domain::ingest::ImportStatus;
+use herald_core::domain::{
+    AddReport, ContactDetail, ContactFilter, ContactPage, GroupSummary, ListEntry, ListSummary,
+    MessageType, SegmentSummary,
+};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// The list's filters from their form values (empty means "any").
+pub fn contact_filter(
+    search: Option<String>,
+    group: Option<String>,
+    status: Option<String>,
+    consent: Option<String>,
+) -> ContactFilter {
+    ContactFilter {
+        search: search.unwrap_or_default(),
+        group_id: group.and_then(|g| g.parse().ok()),
+        active: match status.as_deref() {
+            Some("active") => Some(true),
+            Some("inactive") => Some(false),
+            _ => None,
+        },
+        consent: consent.and_then(|c| c.parse::<MessageType>().ok()),
+    }
+}
+
+/// A page of the contacts the user may see, matching the filters.
 #[server(endpoint = "list_contacts")]
 pub async fn list_contacts(
     search: Option<String>,
+    group: Option<String>,
+    status: Option<String>,
+    consent: Option<String>,
     page: Option<u64>,
 ) -> Result<ContactPage, AppError> {
     let (h, user) = super::ssr::require_user().await?;
     let scope = herald_core::audience::Scope::for_user(&user);
-    let search = search.unwrap_or_default();
-    Ok(herald_core::contacts::list(&h.db, scope, &search, page.unwrap_or(1)).await?)
+    let filter = contact_filter(search, group, status, consent);
+    Ok(herald_core::contacts::list(&h.db, scope, &filter, page.unwrap_or(1)).await?)
+}
+
+#[server(endpoint = "get_contact")]
+pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    let scope = herald_core::audience::Scope::for_user(&user);
+    Ok(herald_core::contacts::detail(&h.db, scope, id).await?)
+}
+
+/// The audience for a selection on the contact list (the picked contacts, or all that match
+/// the filters), with its size.
+#[server(endpoint = "selection_audience", input = Json)]
+pub async fn selection_audience(
+    filter: ContactFilter,
+    ids: Vec<i64>,
+    all: bool,
+) -> Result<(Filter, crate::api::audience::AudienceCount), AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    let scope = herald_core::audience::Scope::for_user(&user);
+    let audience = selection_filter(&h, scope, filter, ids, all).await?;
+    let count = crate::api::audience::count_in(&h, scope, &audience).await?;
+    Ok((audience, count))
+}
+
+#[cfg(feature = "ssr")]
+async fn selection_filter(
+    h: &herald_core::Herald,
+    scope: herald_core::audience::Scope,
+    filter: ContactFilter,
+    ids: Vec<i64>,
+    all: bool,
+) -> Result<Filter, AppError> {
+    use herald_core::domain::audience::MAX_SELECTED_CONTACTS;
+    if !all {
+        if ids.is_empty() {
+            return Err(herald_core::Error::Invalid("Select at least one contact.".into()).into());
+        }
+        return Ok(Filter::Contacts { ids });
+    }
+    if filter.search.trim().is_empty() {
+        return Ok(filter.audience_without_search());
+    }
+    // A text search is not an audience condition: take the matching contacts themselves.
+    let limit = MAX_SELECTED_CONTACTS as u64;
+    let ids = herald_core::contacts::matching_ids(&h.db, scope, &filter, limit + 1).await?;
+    if ids.len() as u64 > limit {
+        return Err(herald_core::Error::Invalid(format!(
+            "More than {MAX_SELECTED_CONTACTS} contacts match the search; narrow it or use the filters."
+        ))
+        .into());
+    }
+    Ok(Filter::Contacts { ids })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups
+
+#[server(endpoint = "list_groups")]
+pub async fn list_groups() -> Result<Vec<GroupSummary>, AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    Ok(herald_core::contacts::groups(&h.db, user.org_id).await?)
+}
+
+#[server(endpoint = "create_group")]
+pub async fn create_group(name: String) -> Result<i64, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::contacts::create_group(&h.db, user.org_id, &name).await?)
+}
+
+#[server(endpoint = "delete_group")]
+pub async fn delete_group(id: i64) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::contacts::delete_group(&h.db, user.org_id, id).await?)
+}
+
+/// Adds a contact to a group.
+#[server(endpoint = "add_to_group")]
+pub async fn add_to_group(group_id: i64, contact_id: i64) -> Result<u64, AppError> {
+    let (h, user) = super::ssr::require_user().await?;
+    let scope = herald_core::audience::Scope::for_user(&user);
+    Ok(herald_core::contacts::add_to_group(&h.db, scope, group_id, &[contact_id]).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segments
+
+#[server(endpoint = "list_segments")]
+pub async fn list_segments() -> Result<Vec<SegmentSummary>, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::segments::list(&h.db, user.org_id, chrono::Utc::now()).await?)
+}
+
+/// Saves the contact list's filters (not a text search) as a segment.
+#[server(endpoint = "create_segment")]
+pub async fn create_segment(
+    name: String,
+    group: Option<String>,
+    status: Option<String>,
+    consent: Option<String>,
+) -> Result<i64, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    let filter = contact_filter(None, group, status, consent).audience_without_search();
+    let s = herald_core::segments::create(
+        &h.db,
+        user.org_id,
+        &name,
+        &filter,
+        Some(user.user_id),
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(s.id)
+}
+
+#[server(endpoint = "delete_segment")]
+pub async fn delete_segment(id: i64) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::segments::delete(&h.db, user.org_id, id).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suppression and seed lists
+
+#[server(endpoint = "list_lists")]
+pub async fn list_lists() -> Result<Vec<ListSummary>, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::lists::all(&h.db, user.org_id).await?)
+}
+
+#[server(endpoint = "create_list")]
+pub async fn create_list(kind: String, name: String) -> Result<i64, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::lists::create(&h.db, user.org_id, &kind, &name)
+        .await?
+        .id)
+}
+
+#[server(endpoint = "delete_list")]
+pub async fn delete_list(id: i64) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::lists::delete(&h.db, user.org_id, id).await?)
+}
+
+/// A list with its entries (the first 1,000 by address).
+#[server(endpoint = "list_entries")]
+pub async fn list_entries(id: i64) -> Result<(ListSummary, Vec<ListEntry>), AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    let entries = herald_core::lists::entries(&h.db, user.org_id, id).await?;
+    let summary = herald_core::lists::summary(&h.db, user.org_id, id).await?;
+    Ok((summary, entries))
+}
+
+/// Adds addresses, one per line (`address` or `address, name or reason`).
+#[server(endpoint = "add_to_list")]
+pub async fn add_to_list(id: i64, addresses: String) -> Result<AddReport, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::lists::add(&h.db, user.org_id, id, &addresses).await?)
+}
+
+#[server(endpoint = "remove_from_list")]
+pub async fn remove_from_list(id: i64, email: String) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::lists::remove(&h.db, user.org_id, id, &email).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Imports
+
+#[server(endpoint = "get_import")]
+pub async fn get_import(id: i64) -> Result<ImportStatus, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::imports::status(&h.db, user.org_id, id).await?)
+}
+
+#[server(endpoint = "recent_imports")]
+pub async fn recent_imports() -> Result<Vec<ImportStatus>, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    Ok(herald_core::imports::recent(&h.db, user.org_id).await?)
 }

@@ -46,9 +46,12 @@ pub fn set_status(code: u16) {
 }
 
 pub fn session_token() -> Option<String> {
-    let parts = use_context::<Parts>()?;
-    parts
-        .headers
+    session_token_in(&use_context::<Parts>()?.headers)
+}
+
+/// The session cookie's value in request headers.
+pub fn session_token_in(headers: &http::HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -101,6 +104,24 @@ pub async fn require_user() -> Result<(Herald, CurrentUser), AppError> {
         Some(user) => Ok((h, user)),
         None => Err(herald_core::Error::Unauthenticated.into()),
     }
+}
+
+/// The signed-in user, who must be an admin or a marketer (not an account manager).
+pub async fn require_marketer() -> Result<(Herald, CurrentUser), AppError> {
+    let (h, user) = require_user().await?;
+    if user.role == herald_core::domain::Role::Member {
+        return Err(herald_core::Error::Forbidden.into());
+    }
+    Ok((h, user))
+}
+
+/// The signed-in user, who must be an admin.
+pub async fn require_admin() -> Result<(Herald, CurrentUser), AppError> {
+    let (h, user) = require_user().await?;
+    if !user.is_admin() {
+        return Err(herald_core::Error::Forbidden.into());
+    }
+    Ok((h, user))
 }
 
 fn set_cookie(h: &Herald, value: &str, max_age_seconds: i64) {

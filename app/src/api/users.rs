@@ -42,3 +42,25 @@ pub async fn remove_user(user_id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_user().await?;
     Ok(herald_core::accounts::remove_user(&h.db, &user, user_id).await?)
 }
+
+/// The organisation's REST API keys (admins only).
+#[server(endpoint = "list_api_keys")]
+pub async fn list_api_keys() -> Result<Vec<herald_core::domain::ApiKeySummary>, AppError> {
+    let (h, user) = super::ssr::require_admin().await?;
+    Ok(herald_core::api_keys::list(&h.db, user.org_id).await?)
+}
+
+/// Creates an API key and returns it, to be shown once.
+#[server(endpoint = "create_api_key")]
+pub async fn create_api_key(name: String) -> Result<String, AppError> {
+    let (h, user) = super::ssr::require_admin().await?;
+    let (_, secret) =
+        herald_core::api_keys::create(&h.db, user.org_id, &name, Some(user.user_id)).await?;
+    Ok(secret)
+}
+
+#[server(endpoint = "revoke_api_key")]
+pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
+    let (h, user) = super::ssr::require_admin().await?;
+    Ok(herald_core::api_keys::revoke(&h.db, user.org_id, id).await?)
+}

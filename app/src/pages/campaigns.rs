@@ -198,10 +198,53 @@ fn Metric(label: &'static str, value: String, note: String) -> impl IntoView {
 
 #[component]
 pub fn NewCampaignPage() -> impl IntoView {
+    use crate::api::contacts::{contact_filter, selection_audience};
+    let query = use_query_map();
+    // Coming from the contact list: the selection becomes the audience.
+    let selection = Resource::new(
+        move || {
+            let q = query.read();
+            let all = q.get("all")?;
+            let ids: Vec<i64> = q
+                .get_all("id")
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.parse().ok())
+                .collect();
+            let filter = contact_filter(
+                q.get("q"),
+                q.get("group"),
+                q.get("status"),
+                q.get("consent"),
+            );
+            Some((filter, ids, all == "1"))
+        },
+        |args| async move {
+            let Some((filter, ids, all)) = args else {
+                return Ok(None);
+            };
+            Ok::<_, crate::error::AppError>(Some(selection_audience(filter, ids, all).await?))
+        },
+    );
     view! {
         <Title text="New campaign" />
         <p class="crumbs"><a href="/campaigns">"← Campaigns"</a></p>
         <h1>"New campaign"</h1>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match selection.await {
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                    Ok(Some((_, count))) => view! {
+                        <section class="card" data-testid="selected-audience">
+                            <h2>"Audience"</h2>
+                            <p>{format!("Your selection on the contact list: {} contacts.", crate::components::format_count(count.count as i64))}</p>
+                            <ul>{count.sample.into_iter().map(|c| view! { <li>{c.name} " " <span class="muted">{c.email.unwrap_or_default()}</span></li> }).collect_view()}</ul>
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
         <section class="empty" data-testid="coming-soon">
             <p><strong>"The campaign builder is not available yet."</strong></p>
             <p>"It arrives in a coming release: audience, trigger and template in any order, with the live audience size and duplicate warnings."</p>

@@ -34,6 +34,8 @@ pub mod ingest;
 #[cfg(feature = "storage")]
 pub mod lists;
 #[cfg(feature = "storage")]
+pub mod render;
+#[cfg(feature = "storage")]
 pub mod secret;
 #[cfg(feature = "storage")]
 pub mod segments;

@@ -1,12 +1,15 @@
 //! Plain rules and value types: no database, no web. Shared by the server and the browser.
 
 pub mod audience;
+pub mod duplicates;
 mod email;
 mod enums;
 pub mod ingest;
 mod password;
 mod stats;
 pub mod tagged;
+pub mod template;
+pub mod trigger;
 
 pub use email::{EmailAddress, InvalidEmail};
 pub use enums::*;

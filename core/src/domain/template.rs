@@ -1,0 +1,260 @@
+//! Templates as data: the parts of a message, the personalisation tags a template may use (what
+//! the editor's tag inserter offers and what the checker accepts), and the problems a check
+//! reports. The engine itself (minijinja) runs on the server: `crate::render`.
+
+use serde::{Deserialize, Serialize};
+
+/// One language's version of a message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Content {
+    pub subject: String,
+    pub preheader: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// A part of a message; the HTML body is auto-escaped, the others are plain text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Subject,
+    Preheader,
+    Html,
+    Text,
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [Part::Subject, Part::Preheader, Part::Html, Part::Text];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Subject => "Subject",
+            Part::Preheader => "Preheader",
+            Part::Html => "HTML body",
+            Part::Text => "Text body",
+        }
+    }
+
+    pub fn of(self, c: &Content) -> &str {
+        match self {
+            Part::Subject => &c.subject,
+            Part::Preheader => &c.preheader,
+            Part::Html => &c.html,
+            Part::Text => &c.text,
+        }
+    }
+}
+
+/// What a check found wrong in one part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "issue", rename_all = "snake_case")]
+pub enum Issue {
+    /// The part does not parse: nothing can be saved until it does.
+    Syntax {
+        part: Part,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A tag Herald does not know: it would render as an error, never as a silent blank.
+    UnknownTag { part: Part, tag: String },
+}
+
+impl Issue {
+    pub fn part(&self) -> Part {
+        match self {
+            Issue::Syntax { part, .. } | Issue::UnknownTag { part, .. } => *part,
+        }
+    }
+
+    pub fn blocks_saving(&self) -> bool {
+        matches!(self, Issue::Syntax { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Issue::Syntax {
+                part,
+                line,
+                column,
+                message,
+            } => format!("{}, line {line}, column {column}: {message}", part.label()),
+            Issue::UnknownTag { part, tag } => {
+                format!("{}: unknown tag “{{{{ {tag} }}}}”", part.label())
+            }
+        }
+    }
+}
+
+/// A personalisation tag: what the inserter offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    /// What goes between `{{ }}`.
+    pub path: String,
+    pub label: String,
+    /// The inserter's heading: "Contact", "Custom attributes", "Record", "Links".
+    pub group: String,
+}
+
+const CONTACT: [(&str, &str); 8] = [
+    ("contact.first_name", "First name"),
+    ("contact.last_name", "Last name"),
+    ("contact.name", "Full name"),
+    ("contact.email", "Email address"),
+    ("contact.phone", "Phone number"),
+    ("contact.language", "Language"),
+    ("contact.time_zone", "Time zone"),
+    ("contact.created_at", "Contact since"),
+];
+
+const LINKS: [(&str, &str); 3] = [
+    ("unsubscribe_url", "Unsubscribe link"),
+    ("view_in_browser_url", "View in browser link"),
+    ("organisation.name", "Organisation name"),
+];
+
+/// The fields of each kind of record, as `record.*` tags.
+pub fn record_fields(record: &str) -> &'static [(&'static str, &'static str)] {
+    match record {
+        "credential" => &[
+            ("name", "Credential name"),
+            ("collection", "Collection"),
+            ("published_at", "Published on"),
+            ("renewed_at", "Renewed on"),
+            ("expires_at", "Expires on"),
+        ],
+        "enrollment" => &[
+            ("course", "Course"),
+            ("category", "Category"),
+            ("trainer", "Trainer"),
+            ("starts_at", "Starts on"),
+            ("ends_at", "Ends on"),
+        ],
+        "booking" => &[("starts_at", "Booking time")],
+        "pass" => &[("valid_from", "Valid from"), ("valid_to", "Valid until")],
+        "subscription" => &[
+            ("status", "Status"),
+            ("period_start", "Period starts"),
+            ("period_end", "Period ends"),
+        ],
+        "order" => &[("ordered_at", "Ordered on"), ("amount", "Amount")],
+        _ => &[],
+    }
+}
+
+/// The tags a template may use: contact fields, the organisation's custom attributes, the
+/// fields of the record that fires the trigger (when the campaign is timed on one), and links.
+/// A template on its own is checked against every record kind's fields (`record: None` accepts
+/// any of them), since any campaign may send it.
+pub fn tags(record: Option<&str>, attributes: &[String]) -> Vec<Tag> {
+    let mut out = Vec::new();
+    let mut push = |path: String, label: &str, group: &str| {
+        out.push(Tag {
+            path,
+            label: label.to_string(),
+            group: group.to_string(),
+        })
+    };
+    for (path, label) in CONTACT {
+        push(path.to_string(), label, "Contact");
+    }
+    for key in attributes {
+        push(
+            format!("contact.attributes.{key}"),
+            key,
+            "Custom attributes",
+        );
+    }
+    let kinds: Vec<&str> = match record {
+        Some(r) => vec![r],
+        None => vec![
+            "credential",
+            "enrollment",
+            "booking",
+            "pass",
+            "subscription",
+            "order",
+        ],
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for kind in kinds {
+        for (field, label) in record_fields(kind) {
+            if seen.insert(*field) {
+                push(format!("record.{field}"), label, "Record");
+            }
+        }
+    }
+    for (path, label) in LINKS {
+        push(path.to_string(), label, "Links");
+    }
+    out
+}
+
+/// Whether `path` (a dotted variable path used by a template) is one of `tags` or a prefix of
+/// one (`contact` alone, used as `contact.first_name` through a loop, say).
+pub fn is_known(path: &str, tags: &[Tag]) -> bool {
+    tags.iter().any(|t| {
+        t.path == path
+            || t.path
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_follow_the_trigger_record_and_attributes() {
+        let attrs = vec!["plan".to_string()];
+        let all = tags(None, &attrs);
+        let credential = tags(Some("credential"), &attrs);
+        let cases = [
+            ("contact.first_name", true, true),
+            ("contact.attributes.plan", true, true),
+            ("contact.attributes.shoe_size", false, false),
+            ("record.expires_at", true, true),
+            ("record.trainer", true, false),
+            ("record", true, true),
+            ("unsubscribe_url", true, true),
+            ("contact.first", false, false),
+            ("password", false, false),
+        ];
+        for (path, in_all, in_credential) in cases {
+            assert_eq!(is_known(path, &all), in_all, "{path} (any record)");
+            assert_eq!(
+                is_known(path, &credential),
+                in_credential,
+                "{path} (credential)"
+            );
+        }
+        // Fields shared by several record kinds appear once.
+        let starts = all.iter().filter(|t| t.path == "record.starts_at").count();
+        assert_eq!(starts, 1);
+    }
+
+    #[test]
+    fn issues_in_words() {
+        let syntax = Issue::Syntax {
+            part: Part::Html,
+            line: 3,
+            column: 7,
+            message: "unexpected end of input".into(),
+        };
+        assert_eq!(
+            syntax.describe(),
+            "HTML body, line 3, column 7: unexpected end of input"
+        );
+        assert!(syntax.blocks_saving());
+        let unknown = Issue::UnknownTag {
+            part: Part::Subject,
+            tag: "contact.nickname".into(),
+        };
+        assert_eq!(
+            unknown.describe(),
+            "Subject: unknown tag “{{ contact.nickname }}”"
+        );
+        assert!(!unknown.blocks_saving());
+    }
+}

@@ -14,6 +14,8 @@ pub mod api_keys;
 #[cfg(feature = "storage")]
 pub mod audience;
 #[cfg(feature = "storage")]
+pub mod builder;
+#[cfg(feature = "storage")]
 pub mod campaigns;
 #[cfg(feature = "storage")]
 pub mod contacts;
@@ -39,6 +41,8 @@ pub mod render;
 pub mod secret;
 #[cfg(feature = "storage")]
 pub mod segments;
+#[cfg(feature = "storage")]
+pub mod templates;
 
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! Plain rules and value types: no database, no web. Shared by the server and the browser.
 
 pub mod audience;
+pub mod campaign;
 pub mod duplicates;
 mod email;
 mod enums;

@@ -13,6 +13,42 @@ pub struct Content {
     pub text: String,
 }
 
+/// A template as its editor saves it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateInput {
+    pub name: String,
+    /// Free-form type ("renewal", "newsletter", …); any type may be picked by any campaign.
+    pub kind: String,
+    pub description: String,
+    /// The language of `content`.
+    pub language: String,
+    pub content: Content,
+    /// Other languages, by language code.
+    pub variants: std::collections::BTreeMap<String, Content>,
+}
+
+/// A template in lists and pickers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    /// Herald's own mails: shown, never pickable by a campaign.
+    pub is_system: bool,
+    pub version: i32,
+    pub languages: Vec<String>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What saving a template answers: its id, the version now current, and the tags it uses that
+/// Herald does not know (saved anyway; a campaign cannot be activated with them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub id: i64,
+    pub version: i32,
+    pub warnings: Vec<Issue>,
+}
+
 /// A part of a message; the HTML body is auto-escaped, the others are plain text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

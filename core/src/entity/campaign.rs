@@ -20,6 +20,18 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub activated_at: Option<DateTimeUtc>,
     pub last_sent_at: Option<DateTimeUtc>,
+    /// `domain::audience::Filter` as JSON.
+    pub audience: String,
+    /// `domain::trigger::Trigger` as JSON; unset in an unfinished draft.
+    pub trigger: Option<String>,
+    /// `domain::campaign::Settings` as JSON.
+    pub settings: String,
+    /// The template version it sends: fixed on activation and on each edit of an active campaign.
+    pub template_version_id: Option<i64>,
+    pub approval_requested_at: Option<DateTimeUtc>,
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<DateTimeUtc>,
+    pub deactivated_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

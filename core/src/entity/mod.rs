@@ -27,3 +27,4 @@ pub mod segment_member;
 pub mod session;
 pub mod subscription;
 pub mod template;
+pub mod template_version;

@@ -9,6 +9,8 @@ pub struct Model {
     pub slug: String,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// Marketers' campaigns need an admin's approval before they can be activated.
+    pub require_approval: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

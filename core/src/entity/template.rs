@@ -16,6 +16,13 @@ pub struct Model {
     pub is_system: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub description: String,
+    /// The language of the content above.
+    pub language: String,
+    /// Other languages' content: JSON map from language to `domain::template::Content`.
+    pub variants: String,
+    /// The number of the latest `template_version`.
+    pub version: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

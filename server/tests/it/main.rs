@@ -6,6 +6,7 @@ mod common;
 mod api;
 mod audience;
 mod auth;
+mod builder;
 mod campaigns;
 mod cli;
 mod contacts;

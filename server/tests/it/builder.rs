@@ -1,0 +1,404 @@
+//! Templates and the campaign builder's storage on the real database: checked and versioned
+//! templates, drafts saved in any order, duplicate warnings counted by the audience engine,
+//! activation with its checks and approvals, deactivation.
+
+use crate::common;
+
+use common::spawn_app;
+use herald_core::audience::Scope;
+use herald_core::domain::audience::{Filter, Unit};
+use herald_core::domain::campaign::{Draft, Settings};
+use herald_core::domain::duplicates::Severity;
+use herald_core::domain::template::{Content, Issue, Part, TemplateInput};
+use herald_core::domain::trigger::{RecordDate, Relation, Trigger};
+use herald_core::domain::{CampaignKind, CampaignStatus, CurrentUser, MessageType, Role};
+use herald_core::entity::{contact_group, contact_group_member, template, template_version};
+use herald_core::{Error, accounts, builder, templates};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
+};
+
+async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> CurrentUser {
+    let org = accounts::ensure_org(db, slug, slug).await.unwrap();
+    let email = format!("{}@{slug}.test", role.as_str());
+    let u = accounts::create_user(
+        db,
+        org.id,
+        accounts::NewUser {
+            email: &email,
+            name: "",
+            role,
+            password: common::PASSWORD,
+        },
+    )
+    .await
+    .unwrap();
+    CurrentUser {
+        user_id: u.id,
+        org_id: org.id,
+        org_slug: slug.into(),
+        org_name: slug.into(),
+        email,
+        name: String::new(),
+        role,
+    }
+}
+
+fn input(name: &str, html: &str) -> TemplateInput {
+    TemplateInput {
+        name: name.into(),
+        kind: "renewal".into(),
+        description: String::new(),
+        language: "en".into(),
+        content: Content {
+            subject: "Your {{ record.name }} expires {{ record.expires_at|date }}".into(),
+            preheader: String::new(),
+            html: html.into(),
+            text: "Hello {{ contact.first_name }}".into(),
+        },
+        variants: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn templates_are_checked_and_versioned() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let org = admin.org_id;
+
+    // A syntax error refuses the save and says where.
+    let err = templates::save(db, org, None, None, &input("Broken", "<p>\n{% if x %}"))
+        .await
+        .unwrap_err();
+    let Error::Invalid(msg) = err else {
+        panic!("{err:?}")
+    };
+    assert!(msg.contains("HTML body, line 2, column"), "{msg}");
+    assert_eq!(template::Entity::find().count(db).await.unwrap(), 0);
+
+    // Unknown tags save, with warnings.
+    let saved = templates::save(
+        db,
+        org,
+        Some(admin.user_id),
+        None,
+        &input("Renewal", "<p>Hi {{ contact.first_name }} {{ coupon }}</p>"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(saved.version, 1);
+    assert_eq!(
+        saved.warnings,
+        vec![Issue::UnknownTag {
+            part: Part::Html,
+            tag: "coupon".into()
+        }]
+    );
+
+    // A content change makes version 2; a rename alone does not.
+    let mut edited = input("Renewal", "<p>Hi {{ contact.first_name }}</p>");
+    let v2 = templates::save(db, org, None, Some(saved.id), &edited)
+        .await
+        .unwrap();
+    assert_eq!((v2.version, v2.warnings.len()), (2, 0));
+    edited.name = "Renewal notice".into();
+    let same = templates::save(db, org, None, Some(saved.id), &edited)
+        .await
+        .unwrap();
+    assert_eq!(same.version, 2);
+    let versions = template_version::Entity::find()
+        .filter(template_version::Column::TemplateId.eq(saved.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(versions, 2);
+
+    // The first version's content is still there for campaigns that send it.
+    let first = template_version::Entity::find()
+        .filter(template_version::Column::Number.eq(1))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let old = templates::version_content(db, org, first.id, "en")
+        .await
+        .unwrap();
+    assert!(old.html.contains("coupon"));
+
+    // Other organisations see nothing of it.
+    let other = user(db, "globex", Role::Admin).await;
+    assert!(matches!(
+        templates::get(db, other.org_id, saved.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        templates::save(db, other.org_id, None, Some(saved.id), &edited).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(
+        templates::list(db, other.org_id, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn system_templates_are_listed_but_never_pickable() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let now = chrono::Utc::now();
+    let system = template::ActiveModel {
+        org_id: Set(admin.org_id),
+        name: Set("Password reset".into()),
+        kind: Set("system".into()),
+        subject: Set("Reset".into()),
+        preheader: Set(String::new()),
+        html_body: Set("<p>Reset</p>".into()),
+        text_body: Set("Reset".into()),
+        is_system: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let all = templates::list(db, admin.org_id, false).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(
+        templates::list(db, admin.org_id, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let draft = Draft {
+        template_id: Some(system.id),
+        ..Draft::default()
+    };
+    let err = builder::save(db, &admin, None, &draft).await.unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+    assert!(matches!(
+        templates::save(
+            db,
+            admin.org_id,
+            None,
+            Some(system.id),
+            &input("X", "<p>x</p>")
+        )
+        .await,
+        Err(Error::Forbidden)
+    ));
+}
+
+fn expiry(days: u32) -> Option<Trigger> {
+    Some(Trigger::Relative {
+        date: RecordDate::CredentialExpires,
+        relation: Relation::Before,
+        amount: days,
+        unit: Unit::Days,
+    })
+}
+
+fn complete(name: &str, template: i64, audience: Filter) -> Draft {
+    Draft {
+        name: name.into(),
+        kind: CampaignKind::EventTriggered,
+        message_type: MessageType::Marketing,
+        audience,
+        trigger: expiry(30),
+        template_id: Some(template),
+        settings: Settings {
+            from_email: "news@acme.example".into(),
+            ..Settings::default()
+        },
+        ..Draft::default()
+    }
+}
+
+async fn group(db: &DatabaseConnection, org: i64, name: &str, members: &[i64]) -> i64 {
+    let g = contact_group::ActiveModel {
+        org_id: Set(org),
+        name: Set(name.into()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    for &c in members {
+        contact_group_member::ActiveModel {
+            group_id: Set(g.id),
+            contact_id: Set(c),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    g.id
+}
+
+#[tokio::test]
+async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let org = admin.org_id;
+    let scope = Scope {
+        org_id: org,
+        assigned_to: None,
+    };
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            app.contact("acme", &format!("p{i}@example.org"), None)
+                .await,
+        );
+    }
+    let early = group(db, org, "Early", &ids[..6]).await;
+    let late = group(db, org, "Late", &ids[4..]).await;
+    let t = templates::save(db, org, None, None, &input("Renewal", "<p>Hi</p>"))
+        .await
+        .unwrap()
+        .id;
+
+    // An active campaign to the early group.
+    let running = builder::save(
+        db,
+        &admin,
+        None,
+        &complete("Running", t, Filter::InGroup { group_id: early }),
+    )
+    .await
+    .unwrap();
+    builder::activate(db, &admin, running).await.unwrap();
+
+    // A new draft, template first: no trigger, no audience yet → a duplicate already (everyone
+    // overlaps, timing unknown).
+    let mut draft = Draft {
+        template_id: Some(t),
+        ..Draft::default()
+    };
+    let id = builder::save(db, &admin, None, &draft).await.unwrap();
+    let found = builder::conflicts(db, scope, Some(id), &draft, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].other_id, found[0].overlap), (running, 6));
+    assert_eq!(found[0].severity, Severity::Duplicate);
+
+    // Then the trigger, 2 days off: still a duplicate. Then the audience: 2 people overlap.
+    draft.trigger = expiry(28);
+    draft.audience = Filter::InGroup { group_id: late };
+    let found = builder::conflicts(db, scope, Some(id), &draft, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (found[0].overlap, found[0].severity),
+        (2, Severity::Duplicate)
+    );
+    // Far apart in time: only a possible duplicate.
+    draft.trigger = expiry(90);
+    let found = builder::conflicts(db, scope, Some(id), &draft, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(found[0].severity, Severity::PossibleDuplicate);
+
+    // Incomplete: activation answers what is missing, in words, and changes nothing.
+    builder::save(db, &admin, Some(id), &draft).await.unwrap();
+    let err = builder::activate(db, &admin, id).await.unwrap_err();
+    let Error::Invalid(msg) = err else {
+        panic!("{err:?}")
+    };
+    assert!(msg.contains("Give the campaign a name."), "{msg}");
+    assert!(msg.contains("Set the sender's email address."), "{msg}");
+    assert_eq!(
+        builder::load(db, org, id).await.unwrap().1,
+        CampaignStatus::Draft
+    );
+
+    // Completed, it activates once; the template version is fixed; deactivation stops it.
+    draft.name = "Second reminder".into();
+    draft.kind = CampaignKind::EventTriggered;
+    draft.settings.from_email = "news@acme.example".into();
+    builder::save(db, &admin, Some(id), &draft).await.unwrap();
+    builder::activate(db, &admin, id).await.unwrap();
+    assert!(builder::activate(db, &admin, id).await.is_err());
+    let (loaded, status) = builder::load(db, org, id).await.unwrap();
+    assert_eq!((loaded, status), (draft.clone(), CampaignStatus::Active));
+    builder::deactivate(db, &admin, id).await.unwrap();
+    assert_eq!(
+        builder::load(db, org, id).await.unwrap().1,
+        CampaignStatus::Inactive
+    );
+    assert!(builder::deactivate(db, &admin, id).await.is_err());
+
+    // Another organisation can neither see nor change it.
+    let other = user(db, "globex", Role::Admin).await;
+    assert!(matches!(
+        builder::load(db, other.org_id, id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        builder::activate(db, &other, id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        builder::deactivate(db, &other, id).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn approval_is_required_when_the_organisation_asks_for_it() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let marketer = user(db, "acme", Role::Marketer).await;
+    let member = user(db, "acme", Role::Member).await;
+    let t = templates::save(db, admin.org_id, None, None, &input("Renewal", "<p>Hi</p>"))
+        .await
+        .unwrap()
+        .id;
+    builder::set_require_approval(db, &admin, true)
+        .await
+        .unwrap();
+    assert!(matches!(
+        builder::set_require_approval(db, &marketer, false).await,
+        Err(Error::Forbidden)
+    ));
+    let id = builder::save(
+        db,
+        &marketer,
+        None,
+        &complete("Promo", t, Filter::everyone()),
+    )
+    .await
+    .unwrap();
+    let err = builder::activate(db, &marketer, id).await.unwrap_err();
+    assert!(err.to_string().contains("An admin must approve"), "{err}");
+    assert!(matches!(
+        builder::approve(db, &marketer, id).await,
+        Err(Error::Forbidden)
+    ));
+    builder::approve(db, &admin, id).await.unwrap();
+    // A marketer's edit after approval needs a new approval.
+    builder::save(
+        db,
+        &marketer,
+        Some(id),
+        &complete("Promo!", t, Filter::everyone()),
+    )
+    .await
+    .unwrap();
+    assert!(builder::activate(db, &marketer, id).await.is_err());
+    builder::approve(db, &admin, id).await.unwrap();
+    assert!(matches!(
+        builder::activate(db, &member, id).await,
+        Err(Error::Forbidden)
+    ));
+    builder::activate(db, &marketer, id).await.unwrap();
+}

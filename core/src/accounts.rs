@@ -48,6 +48,7 @@ pub async fn ensure_org(
         slug: Set(slug.to_owned()),
         name: Set(name.to_owned()),
         created_at: Set(Utc::now()),
+        require_approval: Set(false),
         ..Default::default()
     }
     .insert(db)

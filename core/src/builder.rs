@@ -94,8 +94,27 @@ pub async fn load(
     org_id: i64,
     id: i64,
 ) -> Result<(Draft, CampaignStatus)> {
+    let (draft, status, _) = load_full(db, org_id, id).await?;
+    Ok((draft, status))
+}
+
+/// [`load`], and whether an admin has approved it.
+pub async fn load_full(
+    db: &DatabaseConnection,
+    org_id: i64,
+    id: i64,
+) -> Result<(Draft, CampaignStatus, bool)> {
     let c = find(db, org_id, id).await?;
-    Ok((draft_of(&c)?, c.status.parse()?))
+    Ok((draft_of(&c)?, c.status.parse()?, c.approved_at.is_some()))
+}
+
+/// Whether the organisation requires approvals.
+pub async fn requires_approval(db: &DatabaseConnection, org_id: i64) -> Result<bool> {
+    Ok(organisation::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("organisation"))?
+        .require_approval)
 }
 
 fn draft_of(c: &campaign::Model) -> Result<Draft> {

@@ -2,7 +2,9 @@
 //! `message` rows: each of `sent`, `delivered`, `bounced`, `opened`, `clicked` counts the rows
 //! whose matching timestamp is set, which `COUNT(column)` does the same way on every database.
 
-use crate::domain::{CampaignDetail, CampaignStatus, CampaignSummary, DeliveryStats};
+use crate::domain::{
+    CampaignDetail, CampaignKind, CampaignStatus, CampaignSummary, Channel, DeliveryStats,
+};
 use crate::entity::{app_user, campaign, campaign_send, message, template};
 use crate::{Error, Result};
 use sea_orm::ExprTrait;
@@ -13,9 +15,12 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CampaignFilter {
     pub status: Option<CampaignStatus>,
+    pub goal: Option<String>,
+    pub kind: Option<CampaignKind>,
+    pub channel: Option<Channel>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -81,6 +86,7 @@ fn summary(c: &campaign::Model, stats: DeliveryStats) -> Result<CampaignSummary>
         message_type: c.message_type.parse()?,
         channel: c.channel.parse()?,
         status: c.status.parse()?,
+        goal: c.goal.clone(),
         last_sent_at: c.last_sent_at,
         stats,
     })
@@ -95,6 +101,15 @@ pub async fn list(
     let mut query = campaign::Entity::find().filter(campaign::Column::OrgId.eq(org_id));
     if let Some(status) = filter.status {
         query = query.filter(campaign::Column::Status.eq(status.as_str()));
+    }
+    if let Some(goal) = filter.goal {
+        query = query.filter(campaign::Column::Goal.eq(goal));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(campaign::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(channel) = filter.channel {
+        query = query.filter(campaign::Column::Channel.eq(channel.as_str()));
     }
     let campaigns = query
         .order_by_with_nulls(

@@ -429,6 +429,15 @@ pub async fn add_to_group(
     Ok(crate::ingest::add_memberships(db, &pairs).await?.len() as u64)
 }
 
+/// One contact of the organisation.
+pub async fn find(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<contact::Model> {
+    contact::Entity::find_by_id(id)
+        .filter(contact::Column::OrgId.eq(org_id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("contact"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,6 +5,8 @@
 //! Deterministic: the same seed gives the same data, so screenshots and tests can rely on it.
 
 use crate::accounts::{self, NewUser};
+use crate::domain::campaign::Settings;
+use crate::domain::trigger::Trigger;
 use crate::domain::{CampaignKind, CampaignStatus, Channel, DeliveryState, MessageType, Role};
 use crate::entity::{campaign, campaign_send, contact, message, template};
 use crate::{Error, Result};
@@ -70,19 +72,19 @@ const TEMPLATES: &[DemoTemplate] = &[
     DemoTemplate {
         name: "Credential issued",
         kind: "credential_issued",
-        subject: "Your {{ credential.name }} credential is ready",
+        subject: "Your {{ record.name }} credential is ready",
         preheader: "Share it on your profile in one click",
     },
     DemoTemplate {
         name: "Credential expires soon",
         kind: "credential_expiry",
-        subject: "Your {{ credential.name }} expires on {{ credential.expires_on }}",
+        subject: "Your {{ record.name }} expires on {{ record.expires_at|date }}",
         preheader: "Renew now to stay certified",
     },
     DemoTemplate {
         name: "Course starts next week",
         kind: "enrollment_reminder",
-        subject: "{{ enrollment.course }} starts next week",
+        subject: "{{ record.course }} starts next week",
         preheader: "Your room, your trainer and what to bring",
     },
     DemoTemplate {
@@ -112,6 +114,33 @@ struct DemoCampaign {
     reach: f64,
     open: f64,
     click: f64,
+}
+
+/// When each demo campaign sends, by name.
+fn demo_trigger(name: Option<&str>) -> Option<Trigger> {
+    use crate::domain::audience::Unit;
+    use crate::domain::trigger::{Cadence, RecordDate, Relation};
+    let relative = |date, relation, amount| Trigger::Relative {
+        date,
+        relation,
+        amount,
+        unit: Unit::Days,
+    };
+    Some(match name? {
+        "Welcome series" => Trigger::Event {
+            name: "signed_up".into(),
+        },
+        "Expiry reminder, 30 days before" => {
+            relative(RecordDate::CredentialExpires, Relation::Before, 30)
+        }
+        "Course starts next week" => relative(RecordDate::EnrollmentStarts, Relation::Before, 7),
+        "Monthly newsletter" => Trigger::Recurring {
+            cadence: Cadence::Monthly { day: 1 },
+            minute: 9 * 60,
+        },
+        "Renewal offer (draft)" => relative(RecordDate::CredentialExpires, Relation::Before, 14),
+        _ => Trigger::Immediately,
+    })
 }
 
 const CAMPAIGNS: &[DemoCampaign] = &[
@@ -365,6 +394,10 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             is_system: Set(false),
             created_at: Set(created),
             updated_at: Set(created),
+            description: Set(String::new()),
+            language: Set("en".into()),
+            variants: Set("{}".into()),
+            version: Set(1),
             ..Default::default()
         }
         .insert(&txn)
@@ -401,6 +434,15 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
                 (spec.status != CampaignStatus::Draft).then_some(created + Duration::hours(1))
             ),
             last_sent_at: Set(last_sent),
+            audience: Set(r#"{"filter":"all","of":[]}"#.into()),
+            trigger: Set(demo_trigger(spec.name)
+                .map(|t| serde_json::to_string(&t).expect("a trigger serialises"))),
+            settings: Set(serde_json::to_string(&Settings {
+                from_name: "Northwind Academy".into(),
+                from_email: "news@northwind.example".into(),
+                ..Settings::default()
+            })
+            .expect("settings serialise")),
             ..Default::default()
         }
         .insert(&txn)

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The `herald` server: configuration, the HTTP surface, and start-up. `main.rs` is the CLI;
 //! tests start the same server on port 0 through [`start`].
 

@@ -37,6 +37,26 @@ enum Command {
         #[command(subcommand)]
         command: AudienceCommand,
     },
+    /// What the campaign builder checks.
+    Builder {
+        #[command(subcommand)]
+        command: BuilderCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BuilderCommand {
+    /// The duplicate warnings for a draft campaign (JSON), against the active campaigns.
+    Conflicts {
+        #[arg(long)]
+        org: String,
+        /// The draft as JSON, as the builder saves it.
+        #[arg(long)]
+        draft: String,
+        /// Run the check this many times and report the median time.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +213,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     c.first_name,
                     c.last_name,
                     c.email.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Builder {
+            command: BuilderCommand::Conflicts { org, draft, repeat },
+        } => {
+            let draft: herald_core::domain::campaign::Draft = serde_json::from_str(&draft)
+                .map_err(|e| anyhow::anyhow!("--draft is not a valid campaign draft: {e}"))?;
+            let herald = server::open(&config).await?;
+            let org = accounts::find_org(&herald.db, &org)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
+            let scope = Scope {
+                org_id: org.id,
+                assigned_to: None,
+            };
+            let mut times = Vec::new();
+            let mut found = Vec::new();
+            for _ in 0..repeat.max(1) {
+                let started = std::time::Instant::now();
+                found = herald_core::builder::conflicts(
+                    &herald.db,
+                    scope,
+                    None,
+                    &draft,
+                    chrono::Utc::now(),
+                )
+                .await?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{} conflicts ({:.1} ms median of {})",
+                found.len(),
+                times[times.len() / 2],
+                times.len()
+            );
+            for c in found {
+                println!(
+                    "  {} with “{}” (#{}): overlap {}",
+                    c.severity.label(),
+                    c.other_name,
+                    c.other_id,
+                    c.overlap
                 );
             }
             Ok(())

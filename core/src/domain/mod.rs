@@ -95,6 +95,8 @@ pub struct CampaignSummary {
     pub message_type: MessageType,
     pub channel: Channel,
     pub status: CampaignStatus,
+    /// For internal filtering ("Renewals", "Onboarding"…); may be empty.
+    pub goal: String,
     pub last_sent_at: Option<chrono::DateTime<chrono::Utc>>,
     pub stats: DeliveryStats,
 }

@@ -162,6 +162,10 @@ async fn system_templates_are_listed_but_never_pickable() {
         is_system: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        description: Set(String::new()),
+        language: Set("en".into()),
+        variants: Set("{}".into()),
+        version: Set(1),
         ..Default::default()
     }
     .insert(db)
@@ -401,4 +405,126 @@ async fn approval_is_required_when_the_organisation_asks_for_it() {
         Err(Error::Forbidden)
     ));
     builder::activate(db, &marketer, id).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_campaign_list_filters_by_goal_type_and_channel() {
+    use herald_core::campaigns::{CampaignFilter, list};
+    use herald_core::domain::Channel;
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let specs = [
+        (
+            "Renewal",
+            "Renewals",
+            CampaignKind::EventTriggered,
+            Channel::Email,
+        ),
+        (
+            "Digest",
+            "Engagement",
+            CampaignKind::Recurring,
+            Channel::Email,
+        ),
+        (
+            "Text reminder",
+            "Renewals",
+            CampaignKind::EventTriggered,
+            Channel::Sms,
+        ),
+    ];
+    for (name, goal, kind, channel) in specs {
+        let d = Draft {
+            name: name.into(),
+            goal: goal.into(),
+            kind,
+            channel,
+            ..Draft::default()
+        };
+        builder::save(db, &admin, None, &d).await.unwrap();
+    }
+    let names = |filter: CampaignFilter| async move {
+        let mut n: Vec<String> = list(db, admin.org_id, filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name.unwrap())
+            .collect();
+        n.sort();
+        n
+    };
+    let cases: Vec<(CampaignFilter, Vec<&str>)> = vec![
+        (
+            CampaignFilter::default(),
+            vec!["Digest", "Renewal", "Text reminder"],
+        ),
+        (
+            CampaignFilter {
+                goal: Some("Renewals".into()),
+                ..Default::default()
+            },
+            vec!["Renewal", "Text reminder"],
+        ),
+        (
+            CampaignFilter {
+                kind: Some(CampaignKind::Recurring),
+                ..Default::default()
+            },
+            vec!["Digest"],
+        ),
+        (
+            CampaignFilter {
+                goal: Some("Renewals".into()),
+                channel: Some(Channel::Sms),
+                ..Default::default()
+            },
+            vec!["Text reminder"],
+        ),
+        (
+            CampaignFilter {
+                status: Some(CampaignStatus::Active),
+                ..Default::default()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(names(filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn previews_render_a_real_contact_and_report_errors() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let id = app.contact("acme", "ana@example.org", None).await;
+    let contact = herald_core::contacts::find(db, admin.org_id, id)
+        .await
+        .unwrap();
+    let ctx = templates::preview_context(Some(&contact), "Acme", Some("credential"));
+    let content = Content {
+        subject: "Hi {{ contact.first_name }} from {{ organisation.name }}".into(),
+        preheader: String::new(),
+        html: "<p>{{ contact.email }} · {{ record.expires_at|date }}</p>".into(),
+        text: "{{ unsubscribe_url }}".into(),
+    };
+    let r = templates::preview(&content, &ctx).unwrap();
+    assert_eq!(r.subject, "Hi Test from Acme");
+    assert!(r.html.starts_with("<p>ana@example.org · "), "{}", r.html);
+    assert!(r.text.starts_with("https://"), "{}", r.text);
+    let bad = Content {
+        text: "{{ contact.nickname }}".into(),
+        ..content
+    };
+    let err = templates::preview(&bad, &ctx).unwrap_err();
+    assert_eq!(err.part, Part::Text);
+    // Another organisation's contact cannot be previewed.
+    let other = user(db, "globex", Role::Admin).await;
+    assert!(
+        herald_core::contacts::find(db, other.org_id, id)
+            .await
+            .is_err()
+    );
 }

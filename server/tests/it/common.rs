@@ -281,6 +281,8 @@ pub async fn campaign_with(
         updated_at: Set(now),
         activated_at: Set(None),
         last_sent_at: Set(sent_at),
+        audience: Set(r#"{"filter":"all","of":[]}"#.into()),
+        settings: Set("{}".into()),
         ..Default::default()
     }
     .insert(&app.herald.db)
@@ -360,6 +362,8 @@ pub async fn campaign_with_id(db: &sea_orm::DatabaseConnection, org_id: i64) -> 
         status: Set("completed".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        audience: Set(r#"{"filter":"all","of":[]}"#.into()),
+        settings: Set("{}".into()),
         ..Default::default()
     }
     .insert(db)

@@ -345,6 +345,97 @@ async fn no_server_function_crosses_organisations() {
         serde_json::json!({"filter": "contacts", "ids": []})
     );
 
+    // Templates and the builder.
+    let content =
+        serde_json::json!({"subject": "Hi", "preheader": "", "html": "<p>Hi</p>", "text": "Hi"});
+    let template_input = serde_json::json!({"name": "Alpha t", "kind": "", "description": "", "language": "en", "content": content, "variants": {}});
+    let bravo_template = herald_core::templates::save(
+        db,
+        bravo_org.id,
+        None,
+        None,
+        &serde_json::from_value(serde_json::json!({"name": "Bravo secret plans mail", "kind": "", "description": "", "language": "en", "content": content, "variants": {}})).unwrap(),
+    )
+    .await
+    .unwrap()
+    .id;
+    let bravo_template_s = bravo_template.to_string();
+    let templates = check("list_templates", &[], StatusCode::OK).await.json();
+    assert_eq!(templates, serde_json::json!([]));
+    check(
+        "template_editor",
+        &[("id", &bravo_template_s)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check("template_editor", &[], StatusCode::OK).await;
+    let json_cases = [
+        (
+            "save_template",
+            serde_json::json!({"id": bravo_template, "input": template_input}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "check_template",
+            serde_json::json!({"input": template_input}),
+            StatusCode::OK,
+        ),
+        (
+            "preview_template",
+            serde_json::json!({"content": content, "contact_id": bravo_contact, "record": null}),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    let draft = |template: Option<i64>| {
+        let mut d = serde_json::to_value(herald_core::domain::campaign::Draft::default()).unwrap();
+        d["template_id"] = serde_json::json!(template);
+        d
+    };
+    let builder_cases = [
+        (
+            "save_campaign",
+            serde_json::json!({"id": bravo_campaign.parse::<i64>().unwrap(), "draft": draft(None)}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "save_campaign",
+            serde_json::json!({"id": null, "draft": draft(Some(bravo_template))}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "campaign_conflicts",
+            serde_json::json!({"id": null, "draft": draft(None)}),
+            StatusCode::OK,
+        ),
+    ];
+    let mut json_covered = Vec::new();
+    for (name, body, expect) in json_cases.into_iter().chain(builder_cases) {
+        let r = app.call_json(&client, name, body).await;
+        assert_eq!(r.status, expect, "{name}: {}", r.body);
+        assert!(
+            !r.body.contains("Bravo secret"),
+            "{name} leaked: {}",
+            r.body
+        );
+        json_covered.push(name);
+    }
+    check("builder_options", &[], StatusCode::OK).await;
+    for name in [
+        "load_builder",
+        "campaign_problems",
+        "activate_campaign",
+        "deactivate_campaign",
+        "approve_campaign",
+    ] {
+        check(name, &[("id", &bravo_campaign)], StatusCode::NOT_FOUND).await;
+    }
+    check("set_require_approval", &[("on", "on")], StatusCode::OK).await;
+    assert!(
+        !herald_core::builder::requires_approval(db, bravo_org.id)
+            .await
+            .unwrap()
+    );
+
     check("logout", &[], StatusCode::OK).await;
 
     // Bravo's things are untouched.
@@ -394,6 +485,7 @@ async fn no_server_function_crosses_organisations() {
 
     covered.insert("/api/count_audience".to_owned()); // checked above with JSON input
     covered.insert("/api/selection_audience".to_owned());
+    covered.extend(json_covered.iter().map(|n| format!("/api/{n}")));
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_owned())
         .collect();

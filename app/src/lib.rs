@@ -48,9 +48,12 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") ssr=SsrMode::Async view=pages::AppShell>
                     <Route path=path!("") ssr=SsrMode::Async view=|| view! { <Redirect path="/campaigns" /> } />
                     <Route path=path!("campaigns") ssr=SsrMode::Async view=pages::campaigns::CampaignListPage />
-                    <Route path=path!("campaigns/new") ssr=SsrMode::Async view=pages::campaigns::NewCampaignPage />
+                    <Route path=path!("campaigns/new") ssr=SsrMode::Async view=pages::builder::BuilderPage />
+                    <Route path=path!("campaigns/:id/edit") ssr=SsrMode::Async view=pages::builder::BuilderPage />
                     <Route path=path!("campaigns/:id") ssr=SsrMode::Async view=pages::campaigns::CampaignPage />
-                    <Route path=path!("templates") ssr=SsrMode::Async view=pages::TemplatesPage />
+                    <Route path=path!("templates") ssr=SsrMode::Async view=pages::templates::TemplatesPage />
+                    <Route path=path!("templates/new") ssr=SsrMode::Async view=pages::templates::TemplateEditorPage />
+                    <Route path=path!("templates/:id") ssr=SsrMode::Async view=pages::templates::TemplateEditorPage />
                     <Route path=path!("contacts") ssr=SsrMode::Async view=pages::contacts::ContactsPage />
                     <Route path=path!("contacts/groups") ssr=SsrMode::Async view=pages::contacts::GroupsPage />
                     <Route path=path!("contacts/segments") ssr=SsrMode::Async view=pages::contacts::SegmentsPage />

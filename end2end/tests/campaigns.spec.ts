@@ -15,7 +15,9 @@ test('sign in, see the demo campaigns, filter to Active, open one, sign out', as
   await expect(page.getByTestId('current-user')).toHaveText('Ada Admin');
 
   const rows = page.getByTestId('campaign-table').locator('tbody tr');
-  await expect(rows).toHaveCount(11);
+  // The eleven demo campaigns (other tests may have added their own).
+  await expect(rows.filter({ hasText: 'Monthly newsletter' })).toHaveCount(1);
+  expect(await rows.count()).toBeGreaterThanOrEqual(11);
   await expect(page.getByRole('link', { name: 'Welcome series' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Untitled' }).first()).toBeVisible();
   // Numbers with rates, from the message history.
@@ -62,11 +64,14 @@ test('a wrong password is refused with a clear message', async ({ page }, info) 
 
 test('unfinished sections say so plainly', async ({ page }, info) => {
   await signIn(page, info);
-  for (const [link, heading] of [['Templates', 'Templates'], ['Actions', 'Actions'], ['Reports', 'Reports']]) {
+  for (const [link, heading] of [['Actions', 'Actions'], ['Reports', 'Reports']]) {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
     await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
     await expect(page.getByTestId('coming-soon')).toContainText('Not available yet.');
   }
-  await page.goto('/campaigns/new');
-  await expect(page.getByTestId('coming-soon')).toContainText('not available yet');
+  if (!withJs(info)) {
+    // The builder is interactive; without JavaScript it says so instead of half-working.
+    await page.goto('/campaigns/new');
+    await expect(page.getByTestId('needs-js')).toHaveText('The campaign builder needs JavaScript.');
+  }
 });

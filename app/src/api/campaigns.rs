@@ -2,19 +2,32 @@ use crate::error::AppError;
 use herald_core::domain::{CampaignDetail, CampaignSummary};
 use leptos::prelude::*;
 
-/// The organisation's campaigns; `status` narrows them ("active", "draft", ...).
+/// The organisation's campaigns; `status` ("active", "draft", …), `goal`, `kind` (campaign
+/// type) and `channel` narrow them. Empty values mean "any".
 #[server(endpoint = "list_campaigns")]
-pub async fn list_campaigns(status: Option<String>) -> Result<Vec<CampaignSummary>, AppError> {
+pub async fn list_campaigns(
+    status: Option<String>,
+    goal: Option<String>,
+    kind: Option<String>,
+    channel: Option<String>,
+) -> Result<Vec<CampaignSummary>, AppError> {
     let (h, user) = super::ssr::require_user().await?;
-    let status = match status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(s.parse().map_err(|_| {
-            AppError::from(herald_core::Error::Invalid(format!(
-                "Unknown campaign status {s:?}."
-            )))
-        })?),
+    fn parse<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>, AppError> {
+        match v.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s.parse().map(Some).map_err(|_| {
+                AppError::from(herald_core::Error::Invalid(format!(
+                    "Unknown {what} {s:?}."
+                )))
+            }),
+        }
+    }
+    let filter = herald_core::campaigns::CampaignFilter {
+        status: parse(status, "campaign status")?,
+        goal: goal.filter(|g| !g.is_empty()),
+        kind: parse(kind, "campaign type")?,
+        channel: parse(channel, "channel")?,
     };
-    let filter = herald_core::campaigns::CampaignFilter { status };
     Ok(herald_core::campaigns::list(&h.db, user.org_id, filter).await?)
 }
 

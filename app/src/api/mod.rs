@@ -3,8 +3,10 @@
 
 pub mod audience;
 pub mod auth;
+pub mod builder;
 pub mod campaigns;
 pub mod contacts;
+pub mod templates;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -61,6 +61,59 @@ pub fn action_result<T>(
     }
 }
 
+/// Runs `act` with the latest value of `source` once it has stopped changing for `ms`
+/// milliseconds (in the browser; effects do not run while rendering on the server). The
+/// builder and the template editor call the server this way, not on every keystroke.
+pub fn debounce<T: Clone + PartialEq + Send + Sync + 'static>(
+    source: impl Fn() -> T + Send + Sync + 'static,
+    ms: u64,
+    act: impl Fn(T) + Clone + Send + Sync + 'static,
+) {
+    let generation = StoredValue::new(0u64);
+    Effect::new(move |previous: Option<T>| {
+        let value = source();
+        if previous.as_ref() == Some(&value) {
+            return value;
+        }
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        let (act, v) = (act.clone(), value.clone());
+        set_timeout(
+            move || {
+                if generation.get_value() == mine {
+                    act(v);
+                }
+            },
+            std::time::Duration::from_millis(ms),
+        );
+        value
+    });
+}
+
+/// A note shown until the page has hydrated: for pages that only work with JavaScript. (A
+/// `<noscript>` would not show when scripts load but fail.)
+#[component]
+pub fn NeedsJavaScript(what: &'static str) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    move || {
+        (!hydrated.get()).then(|| {
+            view! { <p class="error" role="alert" data-testid="needs-js">{format!("{what} needs JavaScript.")}</p> }
+        })
+    }
+}
+
+/// Shows `url` in the address bar without navigating, so the page keeps its state (a new
+/// template or campaign gets its own address once saved). Browser only.
+pub fn replace_url(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

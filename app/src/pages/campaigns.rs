@@ -1,8 +1,9 @@
 //! The campaign list, a campaign's report page, and the entry to the builder.
 
+use crate::api::builder::{ActivateCampaign, DeactivateCampaign};
 use crate::api::campaigns::{get_campaign, list_campaigns};
-use crate::components::{CountRate, ErrorNote, format_count, format_time};
-use herald_core::domain::{CampaignStatus, CampaignSummary, MessageType};
+use crate::components::{CountRate, ErrorNote, action_result, format_count, format_time};
+use herald_core::domain::{CampaignKind, CampaignStatus, CampaignSummary, Channel, MessageType};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -18,8 +19,19 @@ fn status_badge(s: CampaignStatus) -> impl IntoView {
 #[component]
 pub fn CampaignListPage() -> impl IntoView {
     let query = use_query_map();
-    let status = move || query.read().get("status").filter(|s| !s.is_empty());
-    let campaigns = Resource::new(status, list_campaigns);
+    let param = move |k: &str| query.read().get(k).filter(|s| !s.is_empty());
+    let status = move || param("status");
+    let activate = ServerAction::<ActivateCampaign>::new();
+    let deactivate = ServerAction::<DeactivateCampaign>::new();
+    let campaigns = Resource::new(
+        move || {
+            (
+                (status(), param("goal"), param("kind"), param("channel")),
+                activate.version().get() + deactivate.version().get(),
+            )
+        },
+        |((status, goal, kind, channel), _)| list_campaigns(status, goal, kind, channel),
+    );
     let filter_link = move |label: &'static str, value: Option<&'static str>| {
         let href = value.map_or("/campaigns".to_owned(), |v| {
             format!("/campaigns?status={v}")
@@ -45,11 +57,30 @@ pub fn CampaignListPage() -> impl IntoView {
             {filter_link("Completed", Some("completed"))}
             {filter_link("Inactive", Some("inactive"))}
         </nav>
+        <form method="get" action="/campaigns" class="filters-form" aria-label="More filters">
+            {move || status().map(|s| view! { <input type="hidden" name="status" value=s /> })}
+            <label>"Goal"<input name="goal" prop:value=move || param("goal").unwrap_or_default() placeholder="any" /></label>
+            <label>"Type"
+                <select name="kind">
+                    <option value="">"Any"</option>
+                    {CampaignKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=move || param("kind").as_deref() == Some(k.as_str())>{k.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Channel"
+                <select name="channel">
+                    <option value="">"Any"</option>
+                    {Channel::ALL.iter().map(|c| view! { <option value=c.as_str() selected=move || param("channel").as_deref() == Some(c.as_str())>{c.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit">"Filter"</button>
+        </form>
+        {move || action_result(activate.value().get(), |_| "Activated.".into())}
+        {move || action_result(deactivate.value().get(), |_| "Deactivated.".into())}
         <Transition fallback=|| view! { <p class="loading">"Loading campaigns…"</p> }>
             {move || Suspend::new(async move {
                 match campaigns.await {
                     Ok(rows) if rows.is_empty() => view! { <EmptyCampaigns filtered=status().is_some() /> }.into_any(),
-                    Ok(rows) => view! { <CampaignTable rows /> }.into_any(),
+                    Ok(rows) => view! { <CampaignTable rows activate deactivate /> }.into_any(),
                     Err(e) => view! { <ErrorNote error=e /> }.into_any(),
                 }
             })}
@@ -75,7 +106,11 @@ fn EmptyCampaigns(filtered: bool) -> impl IntoView {
 }
 
 #[component]
-fn CampaignTable(rows: Vec<CampaignSummary>) -> impl IntoView {
+fn CampaignTable(
+    rows: Vec<CampaignSummary>,
+    activate: ServerAction<ActivateCampaign>,
+    deactivate: ServerAction<DeactivateCampaign>,
+) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="campaigns" data-testid="campaign-table">
@@ -91,6 +126,7 @@ fn CampaignTable(rows: Vec<CampaignSummary>) -> impl IntoView {
                         <th scope="col" class="num">"Bounced"</th>
                         <th scope="col" class="num">"Opened"</th>
                         <th scope="col" class="num">"Clicked"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -114,6 +150,9 @@ fn CampaignTable(rows: Vec<CampaignSummary>) -> impl IntoView {
                                     <td class="num"><CountRate count=s.bounced rate=s.bounce_rate() /></td>
                                     <td class="num"><CountRate count=s.opened rate=s.open_rate() /></td>
                                     <td class="num"><CountRate count=s.clicked rate=s.click_rate() /></td>
+                                    <td class="row-actions">
+                                        <CampaignActions id=c.id status=c.status name=c.display_name().to_owned() activate deactivate />
+                                    </td>
                                 </tr>
                             }
                         })
@@ -133,12 +172,18 @@ pub fn CampaignPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
-    let campaign = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => get_campaign(id).await,
-            None => Err(crate::error::AppError::NotFound("campaign".into())),
-        }
-    });
+    let activate = ServerAction::<ActivateCampaign>::new();
+    let deactivate = ServerAction::<DeactivateCampaign>::new();
+    let version = move || activate.version().get() + deactivate.version().get();
+    let campaign = Resource::new(
+        move || (id(), version()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_campaign(id).await,
+                None => Err(crate::error::AppError::NotFound("campaign".into())),
+            }
+        },
+    );
     view! {
         <p class="crumbs"><a href="/campaigns">"← Campaigns"</a></p>
         <Transition fallback=|| view! { <p class="loading">"Loading campaign…"</p> }>
@@ -151,10 +196,14 @@ pub fn CampaignPage() -> impl IntoView {
                         view! {
                             <Title text=name.clone() />
                             <div class="page-head">
-                                <h1>{name}</h1>
+                                <h1>{name.clone()}</h1>
                                 {type_badge(c.summary.message_type)}
                                 {status_badge(c.summary.status)}
+                                <span class="spacer"></span>
+                                <CampaignActions id=c.summary.id status=c.summary.status name=name.clone() activate deactivate />
                             </div>
+                            {move || action_result(activate.value().get(), |_| "Activated: the campaign is running.".into())}
+                            {move || action_result(deactivate.value().get(), |_| "Deactivated.".into())}
                             <section class="cards" aria-label="Delivery and engagement">
                                 <Metric label="Recipients" value=format_count(s.recipients) note=String::new() />
                                 <Metric label="Sent" value=format_count(s.sent) note=s.sent_rate().display() />
@@ -196,58 +245,41 @@ fn Metric(label: &'static str, value: String, note: String) -> impl IntoView {
     }
 }
 
+/// Edit, and activate (after a confirmation) or deactivate: plain forms, so they work without
+/// JavaScript too. The confirmation is a disclosure: nothing is sent until "Yes, activate".
 #[component]
-pub fn NewCampaignPage() -> impl IntoView {
-    use crate::api::contacts::{contact_filter, selection_audience};
-    let query = use_query_map();
-    // Coming from the contact list: the selection becomes the audience.
-    let selection = Resource::new(
-        move || {
-            let q = query.read();
-            let all = q.get("all")?;
-            let ids: Vec<i64> = q
-                .get_all("id")
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|i| i.parse().ok())
-                .collect();
-            let filter = contact_filter(
-                q.get("q"),
-                q.get("group"),
-                q.get("status"),
-                q.get("consent"),
-            );
-            Some((filter, ids, all == "1"))
-        },
-        |args| async move {
-            let Some((filter, ids, all)) = args else {
-                return Ok(None);
-            };
-            Ok::<_, crate::error::AppError>(Some(selection_audience(filter, ids, all).await?))
-        },
-    );
-    view! {
-        <Title text="New campaign" />
-        <p class="crumbs"><a href="/campaigns">"← Campaigns"</a></p>
-        <h1>"New campaign"</h1>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match selection.await {
-                    Ok(None) => ().into_any(),
-                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
-                    Ok(Some((_, count))) => view! {
-                        <section class="card" data-testid="selected-audience">
-                            <h2>"Audience"</h2>
-                            <p>{format!("Your selection on the contact list: {} contacts.", crate::components::format_count(count.count as i64))}</p>
-                            <ul>{count.sample.into_iter().map(|c| view! { <li>{c.name} " " <span class="muted">{c.email.unwrap_or_default()}</span></li> }).collect_view()}</ul>
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-        <section class="empty" data-testid="coming-soon">
-            <p><strong>"The campaign builder is not available yet."</strong></p>
-            <p>"It arrives in a coming release: audience, trigger and template in any order, with the live audience size and duplicate warnings."</p>
-        </section>
-    }
+pub fn CampaignActions(
+    id: i64,
+    status: CampaignStatus,
+    name: String,
+    activate: ServerAction<ActivateCampaign>,
+    deactivate: ServerAction<DeactivateCampaign>,
+) -> impl IntoView {
+    let edit = (status != CampaignStatus::Completed).then(|| {
+        view! { <a href=format!("/campaigns/{id}/edit") class="small">"Edit"</a> }
+    });
+    let control = match status {
+        CampaignStatus::Active => view! {
+            <ActionForm action=deactivate attr:class="inline">
+                <input type="hidden" name="id" value=id.to_string() />
+                <button type="submit" class="small danger" aria-label=format!("Deactivate {name}")>"Deactivate"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        CampaignStatus::Draft | CampaignStatus::Inactive => view! {
+            <details class="confirm-inline">
+                <summary aria-label=format!("Activate {name}")>"Activate…"</summary>
+                <div class="confirm" role="group" aria-label="Confirm activation">
+                    <p>{format!("Activate “{name}”? It starts sending to its audience.")}</p>
+                    <ActionForm action=activate attr:class="inline">
+                        <input type="hidden" name="id" value=id.to_string() />
+                        <button type="submit" class="small primary">"Yes, activate"</button>
+                    </ActionForm>
+                </div>
+            </details>
+        }
+        .into_any(),
+        CampaignStatus::Completed => ().into_any(),
+    };
+    view! { {edit} " " {control} }
 }

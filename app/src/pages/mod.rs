@@ -1,8 +1,10 @@
 //! One module per area of the app. Pages fetch through server functions in `crate::api`.
 
+pub mod builder;
 pub mod campaigns;
 pub mod contacts;
 pub mod settings;
+pub mod templates;
 
 use crate::api::auth::{Login, Logout, me};
 use crate::components::ErrorNote;
@@ -112,11 +114,6 @@ fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
             <p>{what}</p>
         </section>
     }
-}
-
-#[component]
-pub fn TemplatesPage() -> impl IntoView {
-    view! { <ComingSoon title="Templates" what="The template editor, with personalisation tags and a live preview, arrives with the campaign builder. Campaigns already show the template they send." /> }
 }
 
 #[component]

@@ -23,7 +23,7 @@ pub fn SettingsPage() -> impl IntoView {
             </section>
         })}
         <PasswordForm />
-        {is_admin.then(|| view! { <UsersSection /> <ApiKeysSection /> })}
+        {is_admin.then(|| view! { <UsersSection /> <ApprovalSection /> <ApiKeysSection /> })}
     }
 }
 
@@ -196,6 +196,36 @@ fn ApiKeysSection() -> impl IntoView {
                 <button type="submit">"Create key"</button>
             </ActionForm>
             {move || action_result(create.value().get(), |key| format!("Your new key (copy it now; it is not shown again): {key}"))}
+        </section>
+    }
+}
+
+/// Whether marketers' campaigns need an admin's approval before they can be activated.
+#[component]
+fn ApprovalSection() -> impl IntoView {
+    use crate::api::builder::{SetRequireApproval, get_builder_options};
+    let set = ServerAction::<SetRequireApproval>::new();
+    let current = Resource::new(move || set.version().get(), |_| get_builder_options());
+    view! {
+        <section class="card">
+            <h2>"Campaign approval"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match current.await {
+                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                        Ok(o) => view! {
+                            <ActionForm action=set attr:class="narrow">
+                                <label class="inline">
+                                    <input type="checkbox" name="on" checked=o.require_approval />
+                                    " Marketers' campaigns need an admin's approval before they can be activated"
+                                </label>
+                                <button type="submit">"Save"</button>
+                            </ActionForm>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || action_result(set.value().get(), |_| "Saved.".into())}
         </section>
     }
 }

@@ -43,10 +43,25 @@ pub async fn save(
         },
         Some(id) => find(db, user.org_id, id).await?.into(),
     };
-    if let Some(t) = draft.template_id {
-        // Refuses another organisation's template and system templates alike.
+    // Refuses another organisation's templates and system templates alike.
+    let chosen: Vec<i64> = draft
+        .template_id
+        .into_iter()
+        .chain(
+            draft
+                .settings
+                .splits
+                .iter()
+                .map(|s| s.template_id)
+                .filter(|t| *t > 0),
+        )
+        .collect();
+    for split in draft.settings.splits.iter().filter(|s| s.segment_id > 0) {
+        crate::segments::get(db, user.org_id, split.segment_id).await?;
+    }
+    if !chosen.is_empty() {
         let pickable = templates::list(db, user.org_id, true).await?;
-        if !pickable.iter().any(|p| p.id == t) {
+        if chosen.iter().any(|t| !pickable.iter().any(|p| p.id == *t)) {
             return Err(Error::Invalid("Choose one of your own templates.".into()));
         }
     }
@@ -190,15 +205,40 @@ pub async fn conflicts(
         let both = Filter::All {
             of: vec![draft.audience.clone(), other.audience],
         };
-        let overlap = audience::count(db, scope, &both, now).await?;
-        candidates.push(Candidate {
-            facts: shape,
-            id: c.id,
-            overlap,
-        });
+        candidates.push((
+            Candidate {
+                facts: shape,
+                id: c.id,
+                overlap: 0,
+            },
+            both,
+        ));
     }
-    Ok(duplicates::conflicts(&facts, &candidates))
+    // The overlap counts run a few at a time: one query each, independent of each other.
+    let mut counted = Vec::with_capacity(candidates.len());
+    let mut pending = candidates.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < PARALLEL_COUNTS {
+            let Some((mut candidate, both)) = pending.next() else {
+                break;
+            };
+            let db = db.clone();
+            running.spawn(async move {
+                candidate.overlap = audience::count(&db, scope, &both, now).await?;
+                Ok::<_, Error>(candidate)
+            });
+        }
+        match running.join_next().await {
+            Some(done) => counted.push(done.map_err(|e| Error::Internal(e.to_string()))??),
+            None => break,
+        }
+    }
+    Ok(duplicates::conflicts(&facts, &counted))
 }
+
+/// How many overlap counts of one duplicate check run at once.
+const PARALLEL_COUNTS: usize = 4;
 
 /// What stops the campaign from being activated by `user` now, in words.
 pub async fn activation_problems(

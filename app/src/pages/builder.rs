@@ -93,7 +93,13 @@ pub fn BuilderPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match start.await {
                     Err(e) => view! { <Title text="Campaign builder" /><h1>"Campaign builder"</h1><ErrorNote error=e /> }.into_any(),
-                    Ok(s) => view! { <Builder start=s /> }.into_any(),
+                    // Rendered in the browser only: the builder is all interaction, and a
+                    // server-rendered copy would only be a form that does nothing.
+                    Ok(s) => {
+                        let mounted = RwSignal::new(false);
+                        Effect::new(move |_| mounted.set(true));
+                        (move || mounted.get().then(|| view! { <Builder start=s.clone() /> })).into_any()
+                    }
                 }
             })}
         </Transition>
@@ -464,6 +470,9 @@ fn Builder(start: Start) -> impl IntoView {
         }
     };
     let lists = options.lists.clone();
+    let split_segments = options.segments.clone();
+    let split_templates: Vec<(i64, String)> =
+        templates.iter().map(|t| (t.id, t.name.clone())).collect();
 
     view! {
         <Title text="Campaign builder" />
@@ -513,6 +522,7 @@ fn Builder(start: Start) -> impl IntoView {
                         }.into_any()
                     }}
                 </section>
+                <Splits draft segments=split_segments templates=split_templates />
             </div>
             <aside class="builder-side card" aria-label="Summary">
                 <h2>"Summary"</h2>
@@ -582,6 +592,55 @@ fn Builder(start: Start) -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// Optional split of the audience: contacts in a segment get another template.
+#[component]
+fn Splits(
+    draft: RwSignal<Draft>,
+    segments: Vec<(i64, String)>,
+    templates: Vec<(i64, String)>,
+) -> AnyView {
+    let has_segments = !segments.is_empty();
+    let first = segments.first().map_or(0, |s| s.0);
+    view! {
+        <section class="card" aria-labelledby="b-splits">
+            <h2 id="b-splits">"Segments " <span class="muted">"(optional)"</span></h2>
+            <p class="muted">"Send another template to the contacts of a segment; everyone else gets the template above. The first matching segment wins."</p>
+            <ol class="conditions">
+                <For
+                    each=move || draft.with(|d| d.settings.splits.iter().copied().enumerate().collect::<Vec<_>>())
+                    key=|(i, s)| (*i, s.segment_id, s.template_id)
+                    children=move |(i, split)| {
+                        let segments = segments.clone();
+                        let templates = templates.clone();
+                        view! {
+                            <li class="condition">
+                                <label class="inline">"Contacts in "
+                                    <select on:change=move |e| { let v = event_target_value(&e).parse().unwrap_or(0); draft.update(|d| if let Some(s) = d.settings.splits.get_mut(i) { s.segment_id = v }) }>
+                                        {segments.into_iter().map(|(id, name)| view! { <option value=id.to_string() selected=id == split.segment_id>{name}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <label class="inline">" get "
+                                    <select on:change=move |e| { let v = event_target_value(&e).parse().unwrap_or(0); draft.update(|d| if let Some(s) = d.settings.splits.get_mut(i) { s.template_id = v }) }>
+                                        <option value="0" selected=split.template_id == 0>"Choose a template…"</option>
+                                        {templates.into_iter().map(|(id, name)| view! { <option value=id.to_string() selected=id == split.template_id>{name}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <button type="button" class="small link" on:click=move |_| draft.update(|d| { if i < d.settings.splits.len() { d.settings.splits.remove(i); } })>"Remove"</button>
+                            </li>
+                        }
+                    }
+                />
+            </ol>
+            {if has_segments {
+                view! { <button type="button" class="small" on:click=move |_| draft.update(|d| d.settings.splits.push(herald_core::domain::campaign::Split { segment_id: first, template_id: 0 }))>"Add a segment split"</button> }.into_any()
+            } else {
+                view! { <p class="muted">"No segments yet: save one from the contact list's filters."</p> }.into_any()
+            }}
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

@@ -40,7 +40,7 @@ impl QuietPeriod {
 }
 
 /// Part of the audience that gets its own template.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Split {
     pub segment_id: i64,
     pub template_id: i64,
@@ -157,6 +157,14 @@ impl Draft {
         if let Frequency::AtMostEvery { days: 0 } = self.settings.frequency {
             out.push("“At most every N days” needs at least 1 day.".into());
         }
+        if self
+            .settings
+            .splits
+            .iter()
+            .any(|s| s.segment_id <= 0 || s.template_id <= 0)
+        {
+            out.push("Choose a segment and a template for each segment split.".into());
+        }
         for q in &self.settings.quiet_periods {
             if q.start >= 1440 || q.end >= 1440 || q.start == q.end {
                 out.push(
@@ -237,6 +245,15 @@ mod tests {
             (
                 |d| d.settings.frequency = Frequency::AtMostEvery { days: 0 },
                 "“At most every N days” needs at least 1 day.",
+            ),
+            (
+                |d| {
+                    d.settings.splits = vec![Split {
+                        segment_id: 4,
+                        template_id: 0,
+                    }]
+                },
+                "Choose a segment and a template for each segment split.",
             ),
             (
                 |d| d.settings.priority = 9,

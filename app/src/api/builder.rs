@@ -36,6 +36,57 @@ pub struct BuilderCampaign {
 #[server(endpoint = "builder_options")]
 pub async fn get_builder_options() -> Result<BuilderOptions, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
+    options_for(&h, &user).await
+}
+
+/// Everything the builder opens with, in one request: the options, the stored campaign (with
+/// `id`), or a new draft whose audience is the contact-list selection (with `selection`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuilderStart {
+    pub options: BuilderOptions,
+    pub campaign: Option<BuilderCampaign>,
+    pub selection: Option<herald_core::domain::audience::Filter>,
+}
+
+#[server(endpoint = "open_builder", input = Json)]
+pub async fn open_builder(
+    id: Option<i64>,
+    selection: Option<(herald_core::domain::ContactFilter, Vec<i64>, bool)>,
+) -> Result<BuilderStart, AppError> {
+    let (h, user) = super::ssr::require_marketer().await?;
+    let options = options_for(&h, &user).await?;
+    let campaign = match id {
+        Some(id) => {
+            let (draft, status, approved) =
+                herald_core::builder::load_full(&h.db, user.org_id, id).await?;
+            Some(BuilderCampaign {
+                id,
+                draft,
+                status,
+                approved,
+            })
+        }
+        None => None,
+    };
+    let selection = match selection {
+        Some((filter, ids, all)) => {
+            let scope = herald_core::audience::Scope::for_user(&user);
+            Some(super::contacts::selection_filter(&h, scope, filter, ids, all).await?)
+        }
+        None => None,
+    };
+    Ok(BuilderStart {
+        options,
+        campaign,
+        selection,
+    })
+}
+
+#[cfg(feature = "ssr")]
+async fn options_for(
+    h: &herald_core::Herald,
+    user: &herald_core::domain::CurrentUser,
+) -> Result<BuilderOptions, AppError> {
     let db = &h.db;
     let segments = herald_core::segments::list(db, user.org_id, chrono::Utc::now()).await?;
     Ok(BuilderOptions {

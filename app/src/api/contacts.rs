@@ -69,7 +69,7 @@ pub async fn selection_audience(
 }
 
 #[cfg(feature = "ssr")]
-async fn selection_filter(
+pub async fn selection_filter(
     h: &herald_core::Herald,
     scope: herald_core::audience::Scope,
     filter: ContactFilter,

@@ -5,7 +5,7 @@
 use crate::api::audience::{AudienceCount, count_audience};
 use crate::api::builder::{
     BuilderOptions, activate_campaign, approve_campaign, campaign_conflicts, deactivate_campaign,
-    get_builder_options, load_builder, save_campaign,
+    open_builder, save_campaign,
 };
 use crate::components::{ErrorNote, NeedsJavaScript, debounce, format_count, replace_url};
 use crate::error::AppError;
@@ -35,7 +35,7 @@ struct Start {
 
 #[component]
 pub fn BuilderPage() -> impl IntoView {
-    use crate::api::contacts::{contact_filter, selection_audience};
+    use crate::api::contacts::contact_filter;
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
@@ -59,19 +59,19 @@ pub fn BuilderPage() -> impl IntoView {
             });
             (id(), selection)
         },
+        // One server function: a page's resource must not await two in a row while rendering
+        // on the server.
         |(id, selection)| async move {
-            let options = get_builder_options().await?;
+            let start = open_builder(id, selection).await?;
+            let options = start.options;
             let now = options.now;
-            let (draft, status, approved) = match id {
-                Some(id) => {
-                    let c = load_builder(id).await?;
-                    (c.draft, c.status, c.approved)
-                }
+            let (draft, status, approved) = match start.campaign {
+                Some(c) => (c.draft, c.status, c.approved),
                 None => {
                     let mut d = Draft::default();
                     // Coming from the contact list: the selection becomes the audience.
-                    if let Some((filter, ids, all)) = selection {
-                        d.audience = selection_audience(filter, ids, all).await?.0;
+                    if let Some(audience) = start.selection {
+                        d.audience = audience;
                     }
                     (d, CampaignStatus::Draft, false)
                 }

@@ -403,6 +403,16 @@ async fn no_server_function_crosses_organisations() {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
+            "open_builder",
+            serde_json::json!({"id": bravo_campaign.parse::<i64>().unwrap(), "selection": null}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "open_builder",
+            serde_json::json!({"id": null, "selection": [{"search": "", "group_id": null, "active": null, "consent": null}, [bravo_contact], false]}),
+            StatusCode::OK,
+        ),
+        (
             "campaign_conflicts",
             serde_json::json!({"id": null, "draft": draft(None)}),
             StatusCode::OK,

@@ -247,7 +247,15 @@ pub async fn activation_problems(
     id: i64,
 ) -> Result<Vec<String>> {
     let c = find(db, user.org_id, id).await?;
-    let draft = draft_of(&c)?;
+    problems_of(db, user, &c).await
+}
+
+async fn problems_of(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    c: &campaign::Model,
+) -> Result<Vec<String>> {
+    let draft = draft_of(c)?;
     let mut out = draft.problems(Utc::now());
     if let Some(t) = draft.template_id {
         let (input, summary) = templates::get(db, user.org_id, t).await?;
@@ -263,7 +271,7 @@ pub async fn activation_problems(
             out.push(format!("Fix the template first: {}.", unknown.join("; ")));
         }
     }
-    if needs_approval(db, user, &c).await? {
+    if needs_approval(db, user, c).await? {
         out.push("An admin must approve this campaign before it can be activated.".into());
     }
     Ok(out)
@@ -277,11 +285,7 @@ async fn needs_approval(
     if user.role == Role::Admin || c.approved_at.is_some() {
         return Ok(false);
     }
-    let org = organisation::Entity::find_by_id(user.org_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("organisation"))?;
-    Ok(org.require_approval)
+    requires_approval(db, user.org_id).await
 }
 
 /// Activates a complete campaign, fixing the template version it sends. Answers the problems
@@ -290,11 +294,11 @@ pub async fn activate(db: &DatabaseConnection, user: &CurrentUser, id: i64) -> R
     if user.role == Role::Member {
         return Err(Error::Forbidden);
     }
-    let problems = activation_problems(db, user, id).await?;
+    let c = find(db, user.org_id, id).await?;
+    let problems = problems_of(db, user, &c).await?;
     if !problems.is_empty() {
         return Err(Error::Invalid(problems.join(" ")));
     }
-    let c = find(db, user.org_id, id).await?;
     let version = match c.template_id {
         Some(t) => Some(templates::current_version(db, user.org_id, t).await?),
         None => None,

@@ -1,20 +1,29 @@
-//! Herald's core.
+//! Herald's core: the domain and its storage, grouped by area. Each area is a folder whose
+//! module comment says what it owns.
 //!
-//! - [`domain`]: rules and value types with no I/O (compiled for the browser too).
-//! - With the `storage` feature: the database ([`db`], [`entity`]), accounts and sessions
-//!   ([`accounts`]), campaigns and their statistics ([`campaigns`]), demo data ([`demo`]).
-//!   Every function that reads or writes tenant data takes the organisation it acts for.
+//! - [`domain`]: rules and value types with no I/O, compiled for the browser too. Who may do
+//!   what is decided there, in one place ([`domain::access`]).
+//! - Infrastructure: the database ([`db`], [`entity`]), the error type, the secret key
+//!   ([`secret`]), and the job queue every piece of background work runs on ([`jobs`]).
+//! - Areas: [`auth`] (organisations, users, sessions, API keys), [`contacts`] (contacts, groups,
+//!   suppression and seed lists), [`ingest`] (validated writes from the REST API and CSV imports,
+//!   idempotency keys), [`audience`] (the filter compiler and saved segments), [`templates`]
+//!   (versioned templates and the rendering engine), [`campaigns`] (the list and reports, the
+//!   builder's storage, activation), [`demo`] (the demo organisation).
+//! - Areas still to come, each a folder of its own beside these: `delivery` (the outbox and
+//!   providers), `scheduler` (triggers firing on time), `tracking` (opens, clicks,
+//!   unsubscribes), `webhooks` (provider events), `reports` and `workflows`.
+//!
+//! Every function that reads or changes tenant data takes the acting party
+//! ([`domain::access::Actor`]): a user with their role, an API key with its scopes, or the
+//! system acting for an organisation.
 
 pub mod domain;
 
 #[cfg(feature = "storage")]
-pub mod accounts;
-#[cfg(feature = "storage")]
-pub mod api_keys;
-#[cfg(feature = "storage")]
 pub mod audience;
 #[cfg(feature = "storage")]
-pub mod builder;
+pub mod auth;
 #[cfg(feature = "storage")]
 pub mod campaigns;
 #[cfg(feature = "storage")]
@@ -28,19 +37,9 @@ pub mod entity;
 #[cfg(feature = "storage")]
 mod error;
 #[cfg(feature = "storage")]
-pub mod idempotency;
-#[cfg(feature = "storage")]
-pub mod imports;
-#[cfg(feature = "storage")]
 pub mod ingest;
 #[cfg(feature = "storage")]
-pub mod lists;
-#[cfg(feature = "storage")]
-pub mod render;
-#[cfg(feature = "storage")]
 pub mod secret;
-#[cfg(feature = "storage")]
-pub mod segments;
 #[cfg(feature = "storage")]
 pub mod templates;
 

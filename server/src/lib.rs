@@ -5,7 +5,7 @@
 pub mod api_v1;
 pub mod config;
 pub mod http;
-pub mod uploads;
+pub mod public;
 pub mod worker;
 
 pub use config::Config;

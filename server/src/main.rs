@@ -1,8 +1,8 @@
 //! `herald`: the server and its administration commands.
 
 use clap::{Parser, Subcommand};
-use herald_core::accounts::{self, NewUser};
 use herald_core::audience::{self, Scope};
+use herald_core::auth::accounts::{self, NewUser};
 use herald_core::demo;
 use herald_core::domain::Role;
 use server::Config;
@@ -167,7 +167,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
             let (key, secret) =
-                herald_core::api_keys::create(&herald.db, org.id, &name, None).await?;
+                herald_core::auth::api_keys::create(&herald.db, org.id, &name, None).await?;
             eprintln!(
                 "Created API key “{}” for {}. Keep it secret; it is not shown again.",
                 key.name, org.slug
@@ -234,7 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut found = Vec::new();
             for _ in 0..repeat.max(1) {
                 let started = std::time::Instant::now();
-                found = herald_core::builder::conflicts(
+                found = herald_core::campaigns::builder::conflicts(
                     &herald.db,
                     scope,
                     None,

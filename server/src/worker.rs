@@ -3,7 +3,9 @@
 //! instances can run against one PostgreSQL.
 
 use chrono::Utc;
-use herald_core::{Herald, imports, segments};
+use herald_core::Herald;
+use herald_core::audience::segments;
+use herald_core::ingest::imports;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

@@ -58,7 +58,7 @@ pub async fn open_builder(
     let campaign = match id {
         Some(id) => {
             let (draft, status, approved) =
-                herald_core::builder::load_full(&h.db, user.org_id, id).await?;
+                herald_core::campaigns::builder::load_full(&h.db, user.org_id, id).await?;
             Some(BuilderCampaign {
                 id,
                 draft,
@@ -88,13 +88,15 @@ async fn options_for(
     user: &herald_core::domain::CurrentUser,
 ) -> Result<BuilderOptions, AppError> {
     let db = &h.db;
-    let segments = herald_core::segments::list(db, user.org_id, chrono::Utc::now()).await?;
+    let segments =
+        herald_core::audience::segments::list(db, user.org_id, chrono::Utc::now()).await?;
     Ok(BuilderOptions {
         templates: herald_core::templates::list(db, user.org_id, true).await?,
-        groups: herald_core::contacts::groups(db, user.org_id).await?,
+        groups: herald_core::contacts::groups::list(db, user.org_id).await?,
         segments: segments.into_iter().map(|s| (s.id, s.name)).collect(),
-        lists: herald_core::lists::all(db, user.org_id).await?,
-        require_approval: herald_core::builder::requires_approval(db, user.org_id).await?,
+        lists: herald_core::contacts::lists::all(db, user.org_id).await?,
+        require_approval: herald_core::campaigns::builder::requires_approval(db, user.org_id)
+            .await?,
         role: user.role,
         now: chrono::Utc::now(),
     })
@@ -103,7 +105,8 @@ async fn options_for(
 #[server(endpoint = "load_builder")]
 pub async fn load_builder(id: i64) -> Result<BuilderCampaign, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    let (draft, status, approved) = herald_core::builder::load_full(&h.db, user.org_id, id).await?;
+    let (draft, status, approved) =
+        herald_core::campaigns::builder::load_full(&h.db, user.org_id, id).await?;
     Ok(BuilderCampaign {
         id,
         draft,
@@ -116,7 +119,7 @@ pub async fn load_builder(id: i64) -> Result<BuilderCampaign, AppError> {
 #[server(endpoint = "save_campaign", input = Json)]
 pub async fn save_campaign(id: Option<i64>, draft: Draft) -> Result<i64, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::builder::save(&h.db, &user, id, &draft).await?)
+    Ok(herald_core::campaigns::builder::save(&h.db, &user, id, &draft).await?)
 }
 
 /// The live duplicate warnings for the draft being built.
@@ -124,32 +127,35 @@ pub async fn save_campaign(id: Option<i64>, draft: Draft) -> Result<i64, AppErro
 pub async fn campaign_conflicts(id: Option<i64>, draft: Draft) -> Result<Vec<Conflict>, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
     let scope = herald_core::audience::Scope::for_user(&user);
-    Ok(herald_core::builder::conflicts(&h.db, scope, id, &draft, chrono::Utc::now()).await?)
+    Ok(
+        herald_core::campaigns::builder::conflicts(&h.db, scope, id, &draft, chrono::Utc::now())
+            .await?,
+    )
 }
 
 /// What stops a saved campaign from being activated now, in words.
 #[server(endpoint = "campaign_problems")]
 pub async fn campaign_problems(id: i64) -> Result<Vec<String>, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::builder::activation_problems(&h.db, &user, id).await?)
+    Ok(herald_core::campaigns::builder::activation_problems(&h.db, &user, id).await?)
 }
 
 #[server(endpoint = "activate_campaign")]
 pub async fn activate_campaign(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::builder::activate(&h.db, &user, id).await?)
+    Ok(herald_core::campaigns::builder::activate(&h.db, &user, id).await?)
 }
 
 #[server(endpoint = "deactivate_campaign")]
 pub async fn deactivate_campaign(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::builder::deactivate(&h.db, &user, id).await?)
+    Ok(herald_core::campaigns::builder::deactivate(&h.db, &user, id).await?)
 }
 
 #[server(endpoint = "approve_campaign")]
 pub async fn approve_campaign(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_admin().await?;
-    Ok(herald_core::builder::approve(&h.db, &user, id).await?)
+    Ok(herald_core::campaigns::builder::approve(&h.db, &user, id).await?)
 }
 
 /// Whether marketers' campaigns need an admin's approval before activation.
@@ -157,5 +163,5 @@ pub async fn approve_campaign(id: i64) -> Result<(), AppError> {
 pub async fn set_require_approval(on: Option<String>) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_admin().await?;
     let on = on.is_some_and(|v| v == "on" || v == "true");
-    Ok(herald_core::builder::set_require_approval(&h.db, &user, on).await?)
+    Ok(herald_core::campaigns::builder::set_require_approval(&h.db, &user, on).await?)
 }

@@ -104,19 +104,19 @@ pub async fn selection_filter(
 #[server(endpoint = "list_groups")]
 pub async fn list_groups() -> Result<Vec<GroupSummary>, AppError> {
     let (h, user) = super::ssr::require_user().await?;
-    Ok(herald_core::contacts::groups(&h.db, user.org_id).await?)
+    Ok(herald_core::contacts::groups::list(&h.db, user.org_id).await?)
 }
 
 #[server(endpoint = "create_group")]
 pub async fn create_group(name: String) -> Result<i64, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::create_group(&h.db, user.org_id, &name).await?)
+    Ok(herald_core::contacts::groups::create(&h.db, user.org_id, &name).await?)
 }
 
 #[server(endpoint = "delete_group")]
 pub async fn delete_group(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::delete_group(&h.db, user.org_id, id).await?)
+    Ok(herald_core::contacts::groups::delete(&h.db, user.org_id, id).await?)
 }
 
 /// Adds a contact to a group.
@@ -124,7 +124,7 @@ pub async fn delete_group(id: i64) -> Result<(), AppError> {
 pub async fn add_to_group(group_id: i64, contact_id: i64) -> Result<u64, AppError> {
     let (h, user) = super::ssr::require_user().await?;
     let scope = herald_core::audience::Scope::for_user(&user);
-    Ok(herald_core::contacts::add_to_group(&h.db, scope, group_id, &[contact_id]).await?)
+    Ok(herald_core::contacts::groups::add_contacts(&h.db, scope, group_id, &[contact_id]).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ pub async fn add_to_group(group_id: i64, contact_id: i64) -> Result<u64, AppErro
 #[server(endpoint = "list_segments")]
 pub async fn list_segments() -> Result<Vec<SegmentSummary>, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::segments::list(&h.db, user.org_id, chrono::Utc::now()).await?)
+    Ok(herald_core::audience::segments::list(&h.db, user.org_id, chrono::Utc::now()).await?)
 }
 
 /// Saves the contact list's filters (not a text search) as a segment.
@@ -146,7 +146,7 @@ pub async fn create_segment(
 ) -> Result<i64, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
     let filter = contact_filter(None, group, status, consent).audience_without_search();
-    let s = herald_core::segments::create(
+    let s = herald_core::audience::segments::create(
         &h.db,
         user.org_id,
         &name,
@@ -161,7 +161,7 @@ pub async fn create_segment(
 #[server(endpoint = "delete_segment")]
 pub async fn delete_segment(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::segments::delete(&h.db, user.org_id, id).await?)
+    Ok(herald_core::audience::segments::delete(&h.db, user.org_id, id).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,29 +170,31 @@ pub async fn delete_segment(id: i64) -> Result<(), AppError> {
 #[server(endpoint = "list_lists")]
 pub async fn list_lists() -> Result<Vec<ListSummary>, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::lists::all(&h.db, user.org_id).await?)
+    Ok(herald_core::contacts::lists::all(&h.db, user.org_id).await?)
 }
 
 #[server(endpoint = "create_list")]
 pub async fn create_list(kind: String, name: String) -> Result<i64, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::lists::create(&h.db, user.org_id, &kind, &name)
-        .await?
-        .id)
+    Ok(
+        herald_core::contacts::lists::create(&h.db, user.org_id, &kind, &name)
+            .await?
+            .id,
+    )
 }
 
 #[server(endpoint = "delete_list")]
 pub async fn delete_list(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::lists::delete(&h.db, user.org_id, id).await?)
+    Ok(herald_core::contacts::lists::delete(&h.db, user.org_id, id).await?)
 }
 
 /// A list with its entries (the first 1,000 by address).
 #[server(endpoint = "list_entries")]
 pub async fn list_entries(id: i64) -> Result<(ListSummary, Vec<ListEntry>), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    let entries = herald_core::lists::entries(&h.db, user.org_id, id).await?;
-    let summary = herald_core::lists::summary(&h.db, user.org_id, id).await?;
+    let entries = herald_core::contacts::lists::entries(&h.db, user.org_id, id).await?;
+    let summary = herald_core::contacts::lists::summary(&h.db, user.org_id, id).await?;
     Ok((summary, entries))
 }
 
@@ -200,13 +202,13 @@ pub async fn list_entries(id: i64) -> Result<(ListSummary, Vec<ListEntry>), AppE
 #[server(endpoint = "add_to_list")]
 pub async fn add_to_list(id: i64, addresses: String) -> Result<AddReport, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::lists::add(&h.db, user.org_id, id, &addresses).await?)
+    Ok(herald_core::contacts::lists::add(&h.db, user.org_id, id, &addresses).await?)
 }
 
 #[server(endpoint = "remove_from_list")]
 pub async fn remove_from_list(id: i64, email: String) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::lists::remove(&h.db, user.org_id, id, &email).await?)
+    Ok(herald_core::contacts::lists::remove(&h.db, user.org_id, id, &email).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,11 +217,11 @@ pub async fn remove_from_list(id: i64, email: String) -> Result<(), AppError> {
 #[server(endpoint = "get_import")]
 pub async fn get_import(id: i64) -> Result<ImportStatus, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::imports::status(&h.db, user.org_id, id).await?)
+    Ok(herald_core::ingest::imports::status(&h.db, user.org_id, id).await?)
 }
 
 #[server(endpoint = "recent_imports")]
 pub async fn recent_imports() -> Result<Vec<ImportStatus>, AppError> {
     let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::imports::recent(&h.db, user.org_id).await?)
+    Ok(herald_core::ingest::imports::recent(&h.db, user.org_id).await?)
 }

@@ -1,7 +1,7 @@
 //! Request plumbing for server functions (server only).
 
 use crate::error::AppError;
-use herald_core::accounts::SESSION_COOKIE;
+use herald_core::auth::accounts::SESSION_COOKIE;
 use herald_core::domain::CurrentUser;
 use herald_core::{ClientIp, Herald};
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
@@ -88,7 +88,7 @@ pub async fn current_user(h: &Herald) -> Result<Option<CurrentUser>, AppError> {
         return Ok(user.clone());
     }
     let user = match session_token() {
-        Some(token) => herald_core::accounts::user_for_session(&h.db, &token).await?,
+        Some(token) => herald_core::auth::accounts::user_for_session(&h.db, &token).await?,
         None => None,
     };
     if let Some(cache) = cache {
@@ -145,7 +145,7 @@ pub fn set_session_cookie(h: &Herald, token: &str) {
     set_cookie(
         h,
         token,
-        herald_core::accounts::SESSION_IDLE_DAYS * 24 * 3600,
+        herald_core::auth::accounts::SESSION_IDLE_DAYS * 24 * 3600,
     );
 }
 

@@ -11,7 +11,7 @@ fn parse_role(role: &str) -> Result<herald_core::domain::Role, AppError> {
 #[server(endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     let (h, user) = super::ssr::require_user().await?;
-    Ok(herald_core::accounts::list_users(&h.db, &user).await?)
+    Ok(herald_core::auth::accounts::list_users(&h.db, &user).await?)
 }
 
 /// Adds a user; returns the generated password when none was given, to be shown once.
@@ -26,7 +26,7 @@ pub async fn add_user(
     let role = parse_role(&role)?;
     let password = Some(password.as_str()).filter(|p| !p.is_empty());
     let (_, generated) =
-        herald_core::accounts::add_user(&h.db, &user, &email, &name, role, password).await?;
+        herald_core::auth::accounts::add_user(&h.db, &user, &email, &name, role, password).await?;
     Ok(generated)
 }
 
@@ -34,20 +34,20 @@ pub async fn add_user(
 pub async fn set_user_role(user_id: i64, role: String) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_user().await?;
     let role = parse_role(&role)?;
-    Ok(herald_core::accounts::set_role(&h.db, &user, user_id, role).await?)
+    Ok(herald_core::auth::accounts::set_role(&h.db, &user, user_id, role).await?)
 }
 
 #[server(endpoint = "remove_user")]
 pub async fn remove_user(user_id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_user().await?;
-    Ok(herald_core::accounts::remove_user(&h.db, &user, user_id).await?)
+    Ok(herald_core::auth::accounts::remove_user(&h.db, &user, user_id).await?)
 }
 
 /// The organisation's REST API keys (admins only).
 #[server(endpoint = "list_api_keys")]
 pub async fn list_api_keys() -> Result<Vec<herald_core::domain::ApiKeySummary>, AppError> {
     let (h, user) = super::ssr::require_admin().await?;
-    Ok(herald_core::api_keys::list(&h.db, user.org_id).await?)
+    Ok(herald_core::auth::api_keys::list(&h.db, user.org_id).await?)
 }
 
 /// Creates an API key and returns it, to be shown once.
@@ -55,12 +55,12 @@ pub async fn list_api_keys() -> Result<Vec<herald_core::domain::ApiKeySummary>, 
 pub async fn create_api_key(name: String) -> Result<String, AppError> {
     let (h, user) = super::ssr::require_admin().await?;
     let (_, secret) =
-        herald_core::api_keys::create(&h.db, user.org_id, &name, Some(user.user_id)).await?;
+        herald_core::auth::api_keys::create(&h.db, user.org_id, &name, Some(user.user_id)).await?;
     Ok(secret)
 }
 
 #[server(endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     let (h, user) = super::ssr::require_admin().await?;
-    Ok(herald_core::api_keys::revoke(&h.db, user.org_id, id).await?)
+    Ok(herald_core::auth::api_keys::revoke(&h.db, user.org_id, id).await?)
 }

@@ -1,6 +1,6 @@
 //! Templates as data: the parts of a message, the personalisation tags a template may use (what
 //! the editor's tag inserter offers and what the checker accepts), and the problems a check
-//! reports. The engine itself (minijinja) runs on the server: `crate::render`.
+//! reports. The engine itself (minijinja) runs on the server: `crate::templates::render`.
 
 use serde::{Deserialize, Serialize};
 

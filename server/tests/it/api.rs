@@ -25,11 +25,11 @@ impl Api<'_> {
     async fn new<'a>(app: &'a TestApp, org: &str) -> Api<'a> {
         app.user(org, &format!("admin@{org}.test"), Role::Admin)
             .await;
-        let org = herald_core::accounts::find_org(&app.herald.db, org)
+        let org = herald_core::auth::accounts::find_org(&app.herald.db, org)
             .await
             .unwrap()
             .unwrap();
-        let (_, key) = herald_core::api_keys::create(&app.herald.db, org.id, "test", None)
+        let (_, key) = herald_core::auth::api_keys::create(&app.herald.db, org.id, "test", None)
             .await
             .unwrap();
         Api {
@@ -108,15 +108,15 @@ async fn requests_need_a_live_key() {
     }
     assert_eq!(api.get("/contacts").await.status, StatusCode::OK);
     // Revoked keys stop working at once.
-    let org = herald_core::accounts::find_org(&app.herald.db, "alpha")
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, "alpha")
         .await
         .unwrap()
         .unwrap();
-    let keys = herald_core::api_keys::list(&app.herald.db, org.id)
+    let keys = herald_core::auth::api_keys::list(&app.herald.db, org.id)
         .await
         .unwrap();
     assert!(keys[0].last_used_at.is_some(), "use is recorded");
-    herald_core::api_keys::revoke(&app.herald.db, org.id, keys[0].id)
+    herald_core::auth::api_keys::revoke(&app.herald.db, org.id, keys[0].id)
         .await
         .unwrap();
     assert_eq!(api.get("/contacts").await.status, StatusCode::UNAUTHORIZED);
@@ -572,7 +572,7 @@ async fn keys_reach_only_their_organisation() {
 async fn segments_notice_contacts_entering_and_leaving() {
     let app = spawn_app().await;
     let api = Api::new(&app, "alpha").await;
-    let org = herald_core::accounts::find_org(&app.herald.db, "alpha")
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, "alpha")
         .await
         .unwrap()
         .unwrap()
@@ -583,7 +583,7 @@ async fn segments_notice_contacts_entering_and_leaving() {
         None,
     )
     .await;
-    let vip = herald_core::contacts::groups(&app.herald.db, org)
+    let vip = herald_core::contacts::groups::list(&app.herald.db, org)
         .await
         .unwrap()[0]
         .id;
@@ -598,7 +598,9 @@ async fn segments_notice_contacts_entering_and_leaving() {
     assert_eq!(created.body["members"], 1);
     let seg = created.body["id"].as_i64().unwrap();
     let db = &app.herald.db;
-    let segment = herald_core::segments::get(db, org, seg).await.unwrap();
+    let segment = herald_core::audience::segments::get(db, org, seg)
+        .await
+        .unwrap();
     let t0 = chrono::Utc::now();
     // Bob joins the group: he enters at the next refresh.
     api.post(
@@ -609,18 +611,18 @@ async fn segments_notice_contacts_entering_and_leaving() {
     .await;
     let t1 = t0 + chrono::Duration::seconds(1);
     assert_eq!(
-        herald_core::segments::refresh(db, &segment, t1)
+        herald_core::audience::segments::refresh(db, &segment, t1)
             .await
             .unwrap(),
         (1, 0)
     );
-    let bob = herald_core::segments::entered_since(db, org, seg, t0)
+    let bob = herald_core::audience::segments::entered_since(db, org, seg, t0)
         .await
         .unwrap();
     assert_eq!(bob.len(), 1);
     // A refresh with nothing new changes nothing.
     assert_eq!(
-        herald_core::segments::refresh(db, &segment, t1)
+        herald_core::audience::segments::refresh(db, &segment, t1)
             .await
             .unwrap(),
         (0, 0)
@@ -637,17 +639,19 @@ async fn segments_notice_contacts_entering_and_leaving() {
         .unwrap();
     let t2 = t1 + chrono::Duration::seconds(1);
     assert_eq!(
-        herald_core::segments::refresh(db, &segment, t2)
+        herald_core::audience::segments::refresh(db, &segment, t2)
             .await
             .unwrap(),
         (0, 1)
     );
     assert_eq!(
-        herald_core::segments::members(db, org, seg).await.unwrap(),
+        herald_core::audience::segments::members(db, org, seg)
+            .await
+            .unwrap(),
         bob
     );
     // And comes back: she enters again, after t2.
-    herald_core::contacts::add_to_group(
+    herald_core::contacts::groups::add_contacts(
         db,
         herald_core::audience::Scope {
             org_id: org,
@@ -660,13 +664,13 @@ async fn segments_notice_contacts_entering_and_leaving() {
     .unwrap();
     let t3 = t2 + chrono::Duration::seconds(1);
     assert_eq!(
-        herald_core::segments::refresh(db, &segment, t3)
+        herald_core::audience::segments::refresh(db, &segment, t3)
             .await
             .unwrap(),
         (1, 0)
     );
     assert_eq!(
-        herald_core::segments::entered_since(db, org, seg, t2)
+        herald_core::audience::segments::entered_since(db, org, seg, t2)
             .await
             .unwrap(),
         vec![ada]

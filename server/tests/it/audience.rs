@@ -51,13 +51,13 @@ struct World {
 }
 
 async fn org_with_user(db: &DatabaseConnection, slug: &str) -> (i64, i64) {
-    let org = herald_core::accounts::ensure_org(db, slug, slug)
+    let org = herald_core::auth::accounts::ensure_org(db, slug, slug)
         .await
         .unwrap();
-    let user = herald_core::accounts::create_user(
+    let user = herald_core::auth::accounts::create_user(
         db,
         org.id,
-        herald_core::accounts::NewUser {
+        herald_core::auth::accounts::NewUser {
             email: &format!("am@{slug}.test"),
             name: "",
             role: herald_core::domain::Role::Member,

@@ -224,7 +224,7 @@ async fn repeated_failures_lock_the_address_even_for_the_right_password() {
     let email = app.user("acme", "ada@acme.test", Role::Admin).await;
     let other = app.user("acme", "bob@acme.test", Role::Admin).await;
     let client = browser();
-    for _ in 0..herald_core::accounts::MAX_FAILURES_PER_EMAIL {
+    for _ in 0..herald_core::auth::accounts::MAX_FAILURES_PER_EMAIL {
         let r = app
             .call(
                 &client,

@@ -6,6 +6,8 @@ use crate::common;
 
 use common::spawn_app;
 use herald_core::audience::Scope;
+use herald_core::auth::accounts;
+use herald_core::campaigns::builder;
 use herald_core::domain::audience::{Filter, Unit};
 use herald_core::domain::campaign::{Draft, Settings};
 use herald_core::domain::duplicates::Severity;
@@ -13,7 +15,7 @@ use herald_core::domain::template::{Content, Issue, Part, TemplateInput};
 use herald_core::domain::trigger::{RecordDate, Relation, Trigger};
 use herald_core::domain::{CampaignKind, CampaignStatus, CurrentUser, MessageType, Role};
 use herald_core::entity::{contact_group, contact_group_member, template, template_version};
-use herald_core::{Error, accounts, builder, templates};
+use herald_core::{Error, templates};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     Set,

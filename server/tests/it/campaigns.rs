@@ -12,7 +12,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 async fn list_numbers_come_from_message_rows() {
     let app = spawn_app().await;
     let email = app.user("acme", "ada@acme.test", Role::Marketer).await;
-    let org = herald_core::accounts::find_org(&app.herald.db, "acme")
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, "acme")
         .await
         .unwrap()
         .unwrap();
@@ -177,7 +177,7 @@ async fn demo_data_is_believable_and_loads_once() {
     // Every kind of audience finds someone in the demo, and the account manager has contacts.
     use herald_core::audience::{Scope, count};
     use herald_core::domain::audience::*;
-    let org = herald_core::accounts::find_org(&app.herald.db, "demo")
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, "demo")
         .await
         .unwrap()
         .unwrap();

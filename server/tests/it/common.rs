@@ -5,7 +5,7 @@
 
 use chrono::{Duration, Utc};
 use herald_core::Herald;
-use herald_core::accounts::{self, NewUser};
+use herald_core::auth::accounts::{self, NewUser};
 use herald_core::domain::Role;
 use herald_core::entity::{campaign, campaign_send, message};
 use reqwest::StatusCode;

@@ -260,17 +260,22 @@ async fn suppression_and_seed_lists() {
     .unwrap();
     assert_eq!(entries[0]["email"], "bounced@example.org");
     assert_eq!(entries[0]["reason"], "hard bounce");
-    let org = herald_core::accounts::find_org(&app.herald.db, "alpha")
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, "alpha")
         .await
         .unwrap()
         .unwrap();
     assert!(
-        herald_core::lists::is_suppressed(&app.herald.db, org.id, "BOUNCED@example.org", &[])
-            .await
-            .unwrap()
+        herald_core::contacts::lists::is_suppressed(
+            &app.herald.db,
+            org.id,
+            "BOUNCED@example.org",
+            &[]
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !herald_core::lists::is_suppressed(&app.herald.db, org.id, "ok@example.org", &[])
+        !herald_core::contacts::lists::is_suppressed(&app.herald.db, org.id, "ok@example.org", &[])
             .await
             .unwrap()
     );

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use std::collections::BTreeSet;
 
 async fn campaign_for(app: &common::TestApp, org_slug: &str, name: &str) -> i64 {
-    let org = herald_core::accounts::find_org(&app.herald.db, org_slug)
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, org_slug)
         .await
         .unwrap()
         .unwrap();
@@ -49,7 +49,7 @@ async fn no_server_function_crosses_organisations() {
             .await;
     }
     let bravo_contact = app.contact("bravo", "secret@bravo.test", None).await;
-    let bravo_org = herald_core::accounts::find_org(&app.herald.db, "bravo")
+    let bravo_org = herald_core::auth::accounts::find_org(&app.herald.db, "bravo")
         .await
         .unwrap()
         .unwrap();
@@ -75,15 +75,15 @@ async fn no_server_function_crosses_organisations() {
     };
     // Bravo's lists, segment, import and API key.
     let db = &app.herald.db;
-    let bravo_list = herald_core::lists::create(db, bravo_org.id, "seed", "Bravo seeds")
+    let bravo_list = herald_core::contacts::lists::create(db, bravo_org.id, "seed", "Bravo seeds")
         .await
         .unwrap()
         .id;
-    herald_core::lists::add(db, bravo_org.id, bravo_list, "secret@bravo.test")
+    herald_core::contacts::lists::add(db, bravo_org.id, bravo_list, "secret@bravo.test")
         .await
         .unwrap();
     let everyone_filter = herald_core::domain::audience::Filter::everyone();
-    let bravo_segment = herald_core::segments::create(
+    let bravo_segment = herald_core::audience::segments::create(
         db,
         bravo_org.id,
         "Bravo segment",
@@ -94,7 +94,7 @@ async fn no_server_function_crosses_organisations() {
     .await
     .unwrap()
     .id;
-    let bravo_import = herald_core::imports::upload(
+    let bravo_import = herald_core::ingest::imports::upload(
         db,
         bravo_org.id,
         None,
@@ -103,7 +103,7 @@ async fn no_server_function_crosses_organisations() {
     )
     .await
     .unwrap();
-    let (bravo_key, _) = herald_core::api_keys::create(db, bravo_org.id, "Bravo key", None)
+    let (bravo_key, _) = herald_core::auth::api_keys::create(db, bravo_org.id, "Bravo key", None)
         .await
         .unwrap();
     let (bravo_list, bravo_segment, bravo_import, bravo_key_id, bravo_group_s, bravo_contact_s) = (
@@ -441,7 +441,7 @@ async fn no_server_function_crosses_organisations() {
     }
     check("set_require_approval", &[("on", "on")], StatusCode::OK).await;
     assert!(
-        !herald_core::builder::requires_approval(db, bravo_org.id)
+        !herald_core::campaigns::builder::requires_approval(db, bravo_org.id)
             .await
             .unwrap()
     );
@@ -451,21 +451,23 @@ async fn no_server_function_crosses_organisations() {
     // Bravo's things are untouched.
     let bravo_list_id: i64 = bravo_list.parse().unwrap();
     assert_eq!(
-        herald_core::lists::entries(db, bravo_org.id, bravo_list_id)
+        herald_core::contacts::lists::entries(db, bravo_org.id, bravo_list_id)
             .await
             .unwrap()
             .len(),
         1
     );
     assert!(
-        herald_core::segments::get(db, bravo_org.id, bravo_segment.parse().unwrap())
+        herald_core::audience::segments::get(db, bravo_org.id, bravo_segment.parse().unwrap())
             .await
             .is_ok()
     );
-    let keys = herald_core::api_keys::list(db, bravo_org.id).await.unwrap();
+    let keys = herald_core::auth::api_keys::list(db, bravo_org.id)
+        .await
+        .unwrap();
     assert!(keys[0].revoked_at.is_none());
     assert_eq!(
-        herald_core::contacts::groups(db, bravo_org.id)
+        herald_core::contacts::groups::list(db, bravo_org.id)
             .await
             .unwrap()[0]
             .members,

@@ -4,7 +4,7 @@
 //!
 //! Deterministic: the same seed gives the same data, so screenshots and tests can rely on it.
 
-use crate::accounts::{self, NewUser};
+use crate::auth::accounts::{self, NewUser};
 use crate::domain::campaign::Settings;
 use crate::domain::trigger::Trigger;
 use crate::domain::{CampaignKind, CampaignStatus, Channel, DeliveryState, MessageType, Role};

@@ -4,9 +4,11 @@
 
 use crate::domain::template::{Content, Issue, Saved, TemplateInput, TemplateSummary, tags};
 use crate::entity::{contact, template, template_version};
-use crate::render::{self, RenderError, Rendered};
+pub mod render;
+
 use crate::{Error, Result};
 use chrono::Utc;
+use render::{RenderError, Rendered};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_core::domain::ingest::ColumnTarget;
 use herald_core::domain::{CurrentUser, Role};
-use herald_core::imports;
+use herald_core::ingest::imports;
 
 fn back(to: &str, error: &str) -> Response {
     Redirect::to(&format!(
@@ -21,7 +21,7 @@ fn back(to: &str, error: &str) -> Response {
 /// The signed-in user who may import (admins and marketers), or the response to send instead.
 async fn importer(state: &AppState, headers: &HeaderMap) -> Result<CurrentUser, Response> {
     let user = match app::api::ssr::session_token_in(headers) {
-        Some(token) => herald_core::accounts::user_for_session(&state.herald.db, &token)
+        Some(token) => herald_core::auth::accounts::user_for_session(&state.herald.db, &token)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "session lookup failed");

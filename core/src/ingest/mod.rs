@@ -1,7 +1,11 @@
-//! Storing what comes in from the REST API and CSV imports: contacts merged by email address,
+//! Storing what comes in from the REST API and CSV imports ([`imports`]), with idempotency
+//! keys for retried requests ([`idempotency`]): contacts merged by email address,
 //! records and events attached to contacts. Validation is a plain function per input (tested
 //! by tables below); storing takes a connection or a transaction, so that a batch, its
 //! idempotency key and an import's progress commit together or not at all.
+
+pub mod idempotency;
+pub mod imports;
 
 use crate::Result;
 use crate::domain::EmailAddress;

@@ -1,3 +1,6 @@
+//! Audiences: this module compiles a filter tree into a query, [`segments`] keeps saved
+//! audiences and notices the contacts who enter them.
+//!
 //! The audience engine: compiles a [`Filter`] into one query over `contact` with sea-query's
 //! builder (values are always bound parameters, never spliced into SQL), scoped to an
 //! organisation and, for account managers, to the contacts assigned to them.
@@ -7,6 +10,8 @@
 //! indexes. The
 //! in-memory evaluator in [`crate::domain::audience`] defines what every filter means; a
 //! property test holds this compiler to it on SQLite and PostgreSQL.
+
+pub mod segments;
 
 use crate::domain::audience::{
     CredentialDate, Engagement, Filter, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_SELECTED_CONTACTS,

@@ -1,6 +1,11 @@
+//! Campaigns: the list and report pages read them here; [`builder`] stores drafts, checks
+//! for duplicates, activates and deactivates.
+//!
 //! Campaigns as the list and report pages read them. Numbers come from the per-recipient
 //! `message` rows: each of `sent`, `delivered`, `bounced`, `opened`, `clicked` counts the rows
 //! whose matching timestamp is set, which `COUNT(column)` does the same way on every database.
+
+pub mod builder;
 
 use crate::domain::{
     CampaignDetail, CampaignKind, CampaignStatus, CampaignSummary, Channel, DeliveryStats,

@@ -1,104 +1,15 @@
-//! The HTTP surface: the Leptos app and its server functions, static files, health checks, and
-//! the middleware in front of them.
+//! What every request passes through: the client's address, and the refusal of cross-site
+//! requests that would use the session cookie.
 
-use app::{App, shell};
-use axum::Router;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
-use axum::extract::{ConnectInfo, FromRef, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use herald_core::{ClientIp, Herald};
-use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use herald_core::ClientIp;
 use std::net::SocketAddr;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 
-/// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub herald: Herald,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
-    let herald = state.herald.clone();
-    let context = move || app::api::ssr::provide_request_context(herald.clone());
-    let options = state.leptos_options.clone();
-    let (api_v1, _) = crate::api_v1::router();
-    // CSV uploads may be larger than any other request.
-    let uploads = Router::new()
-        .route(
-            "/contacts/import/upload",
-            post(crate::uploads::upload_contacts),
-        )
-        .layer(DefaultBodyLimit::max(
-            herald_core::imports::MAX_FILE_BYTES + 64 * 1024,
-        ))
-        .layer(RequestBodyLimitLayer::new(
-            herald_core::imports::MAX_FILE_BYTES + 64 * 1024,
-        ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .nest("/api/v1", api_v1.with_state(state.herald.clone()))
-        .route(
-            "/contacts/import/{id}/start",
-            post(crate::uploads::start_import),
-        )
-        .route(
-            "/contacts/import/{id}/errors.csv",
-            get(crate::uploads::import_errors_csv),
-        )
-        .leptos_routes_with_context(&state, routes, context.clone(), move || {
-            shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .merge(uploads)
-        .layer(middleware::from_fn(same_origin_posts))
-        .layer(middleware::from_fn(client_ip))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ))
-        .with_state(state)
-}
-
-/// 200 when the database answers, 503 otherwise.
-async fn healthz(State(state): State<AppState>) -> Response {
-    match herald_core::db::ping(&state.herald.db).await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
-    }
-}
-
-async fn client_ip(mut req: Request, next: Next) -> Response {
+pub async fn client_ip(mut req: Request, next: Next) -> Response {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -114,7 +25,7 @@ async fn client_ip(mut req: Request, next: Next) -> Response {
 /// `SameSite=Lax`. Requests without either header do not come from a browser and carry no
 /// ambient credentials to abuse. The REST API authenticates with bearer keys, not cookies, and
 /// is exempt.
-async fn same_origin_posts(req: Request, next: Next) -> Response {
+pub async fn same_origin_posts(req: Request, next: Next) -> Response {
     let unsafe_method = req.method() != Method::GET && req.method() != Method::HEAD;
     let verdict = match unsafe_method && uses_session(req.uri().path()) {
         true => check_same_origin(req.headers()),
@@ -159,6 +70,7 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn same_origin_rule() {

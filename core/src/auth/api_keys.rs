@@ -1,6 +1,6 @@
 //! API keys for the REST API: per organisation, shown once, stored as SHA-256, revocable.
 
-use crate::accounts::{new_token, token_hash};
+use crate::auth::accounts::{new_token, token_hash};
 pub use crate::domain::ApiKeySummary;
 use crate::entity::api_key;
 use crate::{Error, Result};

@@ -57,7 +57,7 @@ pub async fn save(
         )
         .collect();
     for split in draft.settings.splits.iter().filter(|s| s.segment_id > 0) {
-        crate::segments::get(db, user.org_id, split.segment_id).await?;
+        crate::audience::segments::get(db, user.org_id, split.segment_id).await?;
     }
     if !chosen.is_empty() {
         let pickable = templates::list(db, user.org_id, true).await?;

@@ -1,0 +1,33 @@
+//! Settings: the account (password) for everyone; for admins, the organisation's users,
+//! API keys and campaign approval.
+
+mod account;
+mod api_keys;
+mod approval;
+mod users;
+
+use account::PasswordForm;
+use api_keys::ApiKeysSection;
+use approval::ApprovalSection;
+use users::UsersSection;
+
+use herald_core::domain::CurrentUser;
+use leptos::prelude::*;
+use leptos_meta::Title;
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let user = use_context::<CurrentUser>();
+    let is_admin = user.as_ref().is_some_and(CurrentUser::is_admin);
+    view! {
+        <Title text="Settings" />
+        <h1>"Settings"</h1>
+        {user.map(|u| view! {
+            <section class="card">
+                <h2>"Your account"</h2>
+                <p>{u.name} " · " {u.email} " · " {u.role.label()} " at " {u.org_name}</p>
+            </section>
+        })}
+        <PasswordForm />
+        {is_admin.then(|| view! { <UsersSection /> <ApprovalSection /> <ApiKeysSection /> })}
+    }
+}

@@ -1,0 +1,83 @@
+//! The HTTP surface: the router that puts together the Leptos app and its server functions,
+//! the REST API ([`crate::api_v1`]), the public endpoints ([`crate::public`]), CSV upload forms
+//! ([`uploads`]) and static files, with the middleware in front of them ([`middleware`]).
+
+pub mod middleware;
+pub mod uploads;
+
+use app::{App, shell};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::FromRef;
+use axum::http::{HeaderValue, header};
+use axum::middleware::from_fn;
+use axum::routing::{get, post};
+use herald_core::Herald;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub herald: Herald,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let herald = state.herald.clone();
+    let context = move || app::api::ssr::provide_request_context(herald.clone());
+    let options = state.leptos_options.clone();
+    let (api_v1, _) = crate::api_v1::router();
+    // CSV uploads may be larger than any other request.
+    let uploads = Router::new()
+        .route("/contacts/import/upload", post(uploads::upload_contacts))
+        .layer(DefaultBodyLimit::max(
+            herald_core::ingest::imports::MAX_FILE_BYTES + 64 * 1024,
+        ))
+        .layer(RequestBodyLimitLayer::new(
+            herald_core::ingest::imports::MAX_FILE_BYTES + 64 * 1024,
+        ));
+    Router::new()
+        .merge(crate::public::router())
+        .nest("/api/v1", api_v1.with_state(state.herald.clone()))
+        .route("/contacts/import/{id}/start", post(uploads::start_import))
+        .route(
+            "/contacts/import/{id}/errors.csv",
+            get(uploads::import_errors_csv),
+        )
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(uploads)
+        .layer(from_fn(middleware::same_origin_posts))
+        .layer(from_fn(middleware::client_ip))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .with_state(state)
+}

@@ -54,9 +54,10 @@ impl From<herald_core::Error> for AppError {
         use herald_core::Error as E;
         let (status, app) = match e {
             E::Unauthenticated => (401, AppError::Unauthenticated),
-            E::Forbidden => (403, AppError::Forbidden),
+            E::Forbidden(_) => (403, AppError::Forbidden),
             E::NotFound(what) => (404, AppError::NotFound(what.to_owned())),
             E::Invalid(msg) => (422, AppError::Invalid(msg)),
+            E::Upload(p) => (422, AppError::Invalid(p.message(&[]))),
             E::RateLimited { minutes } => (429, AppError::RateLimited(minutes)),
             other => {
                 let reference = crate::api::ssr::error_reference();

@@ -1,6 +1,7 @@
 //! The core's error type. Variants a person can act on carry a message for them; everything
 //! else is `Internal` and is logged in full but shown opaquely.
 
+use crate::domain::access::Denied;
 use crate::domain::{InvalidEmail, PasswordPolicyError, UnknownValue};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -9,13 +10,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("not signed in")]
     Unauthenticated,
-    #[error("you do not have permission to do that")]
-    Forbidden,
+    /// The acting party may not do this; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The input is wrong; the message says how, in words a user understands.
     #[error("{0}")]
     Invalid(String),
+    /// A CSV upload or mapping that cannot be imported (a closed list, so a page can show it
+    /// from a code).
+    #[error("{}", .0.message(&[]))]
+    Upload(crate::domain::ingest::UploadProblem),
     #[error("too many attempts; try again in {minutes} minutes")]
     RateLimited { minutes: i64 },
     #[error("database error: {0}")]
@@ -24,6 +30,12 @@ pub enum Error {
     Corrupt(#[from] UnknownValue),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<Denied> for Error {
+    fn from(e: Denied) -> Self {
+        Error::Forbidden(e.message)
+    }
 }
 
 impl From<InvalidEmail> for Error {

@@ -39,6 +39,8 @@ mod error;
 #[cfg(feature = "storage")]
 pub mod ingest;
 #[cfg(feature = "storage")]
+pub mod jobs;
+#[cfg(feature = "storage")]
 pub mod secret;
 #[cfg(feature = "storage")]
 pub mod templates;
@@ -46,12 +48,22 @@ pub mod templates;
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};
 
-/// Everything a request handler needs: the database and the instance's settings.
+/// Everything a request handler or a job needs: the database, the instance's settings, and
+/// the clock background work reads the time from.
 #[cfg(feature = "storage")]
 #[derive(Clone, Debug)]
 pub struct Herald {
     pub db: sea_orm::DatabaseConnection,
     pub settings: std::sync::Arc<Settings>,
+    pub clock: std::sync::Arc<dyn jobs::Clock>,
+}
+
+#[cfg(feature = "storage")]
+impl Herald {
+    /// The clock's time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
 }
 
 #[cfg(feature = "storage")]

@@ -7,6 +7,7 @@ mod m0001_foundation;
 mod m0002_records;
 mod m0003_ingest;
 mod m0004_builder;
+mod m0005_engine;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_records::Migration),
             Box::new(m0003_ingest::Migration),
             Box::new(m0004_builder::Migration),
+            Box::new(m0005_engine::Migration),
         ]
     }
 }

@@ -20,6 +20,12 @@ pub struct Config {
     /// `HERALD_SITE_ROOT` (or cargo-leptos' `LEPTOS_SITE_ROOT`): the built browser bundle
     /// (`pkg/herald.js`, `pkg/herald_bg.wasm`, `pkg/herald.css`). Default `target/site`.
     pub site_root: PathBuf,
+    /// `HERALD_WORKERS`: background jobs this instance runs at once; 0 runs none (an instance
+    /// that only serves requests). Default 4.
+    pub workers: usize,
+    /// `HERALD_TRUSTED_PROXIES`: addresses or CIDR ranges of the reverse proxies in front of
+    /// Herald, whose `X-Forwarded-For` is believed. Default: none.
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
 }
 
 impl Config {
@@ -52,8 +58,25 @@ impl Config {
         {
             anyhow::bail!("HERALD_DATABASE_URL must start with sqlite:// or postgres://");
         }
+        let workers = match var("HERALD_WORKERS") {
+            None => 4,
+            Some(w) => w
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|w| *w <= 64)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("HERALD_WORKERS={w:?} must be a number from 0 to 64")
+                })?,
+        };
+        let trusted_proxies = crate::http::client_ip::TrustedProxies::parse(
+            &var("HERALD_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| anyhow::anyhow!("HERALD_TRUSTED_PROXIES: {e}"))?;
         Ok(Config {
             database_url,
+            workers,
+            trusted_proxies,
             listen,
             public_url,
             data_dir,
@@ -91,6 +114,8 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(c.public_url, "http://127.0.0.1:3000");
         assert_eq!(c.site_root, PathBuf::from("target/site"));
+        assert_eq!(c.workers, 4);
+        assert!(c.trusted_proxies.is_empty());
         assert!(!c.secure_cookies());
     }
 
@@ -127,5 +152,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("HERALD_DATABASE_URL"), "{e}");
+        let e = config(&[("HERALD_WORKERS", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_WORKERS"), "{e}");
+        let e = config(&[("HERALD_TRUSTED_PROXIES", "10.0.0.0/40")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_TRUSTED_PROXIES"), "{e}");
     }
 }

@@ -41,6 +41,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             secure_cookies: config.secure_cookies(),
             secret_key,
         }),
+        clock: Arc::new(herald_core::jobs::SystemClock),
     })
 }
 
@@ -71,8 +72,9 @@ pub async fn start(
     let state = http::AppState {
         leptos_options: leptos_options(config, addr),
         herald,
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
-    let worker = worker::spawn(state.herald.clone());
+    let worker = worker::spawn(state.herald.clone(), config.workers);
     let app = http::router(state);
     let served = axum::serve(
         listener,
@@ -80,7 +82,9 @@ pub async fn start(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    worker.stop().await;
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
     served?;
     Ok(())
 }

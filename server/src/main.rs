@@ -1,10 +1,11 @@
 //! `herald`: the server and its administration commands.
 
 use clap::{Parser, Subcommand};
-use herald_core::audience::{self, Scope};
+use herald_core::audience;
 use herald_core::auth::accounts::{self, NewUser};
 use herald_core::demo;
 use herald_core::domain::Role;
+use herald_core::domain::access::{Actor, KeyScopes};
 use server::Config;
 
 #[derive(Parser)]
@@ -42,6 +43,21 @@ enum Command {
         #[command(subcommand)]
         command: BuilderCommand,
     },
+    /// The background job queue: what waits, runs and failed (`herald jobs`), and retrying.
+    Jobs {
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Queue depth and oldest pending job per kind, running jobs, failed jobs (the default).
+    List,
+    /// Run a failed job again, with its attempts reset.
+    Retry { id: i64 },
+    /// Run every job that is due now in this process, then exit.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +99,9 @@ enum ApiKeyCommand {
         /// What uses the key, e.g. "CRM sync".
         #[arg(long)]
         name: String,
+        /// What the key may do: read, write, send, separated by commas (default: all three).
+        #[arg(long, default_value = "read,write,send")]
+        scopes: String,
     },
 }
 
@@ -160,17 +179,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey {
-            command: ApiKeyCommand::Create { org, name },
+            command: ApiKeyCommand::Create { org, name, scopes },
         } => {
+            let scopes = KeyScopes::parse(&scopes).map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
             let herald = server::open(&config).await?;
             let org = accounts::find_org(&herald.db, &org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
-            let (key, secret) =
-                herald_core::auth::api_keys::create(&herald.db, org.id, &name, None).await?;
+            let (key, secret) = herald_core::auth::api_keys::create(
+                &herald.db,
+                &Actor::system(org.id),
+                &name,
+                scopes,
+            )
+            .await?;
             eprintln!(
-                "Created API key “{}” for {}. Keep it secret; it is not shown again.",
-                key.name, org.slug
+                "Created API key “{}” ({}) for {}. Keep it secret; it is not shown again.",
+                key.name,
+                key.scopes.to_text(),
+                org.slug
             );
             println!("{secret}");
             Ok(())
@@ -189,16 +216,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let org = accounts::find_org(&herald.db, &org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
-            let scope = Scope {
-                org_id: org.id,
-                assigned_to: None,
-            };
+            let actor = Actor::system(org.id);
             let now = chrono::Utc::now();
             let mut times = Vec::new();
             let mut count = 0;
             for _ in 0..repeat.max(1) {
                 let started = std::time::Instant::now();
-                count = audience::count(&herald.db, scope, &filter, now).await?;
+                count = audience::count(&herald.db, &actor, &filter, now).await?;
                 times.push(started.elapsed().as_secs_f64() * 1000.0);
             }
             times.sort_by(f64::total_cmp);
@@ -207,7 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 times[times.len() / 2],
                 times.len()
             );
-            for c in audience::sample(&herald.db, scope, &filter, now, 5).await? {
+            for c in audience::sample(&herald.db, &actor, &filter, now, 5).await? {
                 println!(
                     "  {} {} <{}>",
                     c.first_name,
@@ -226,17 +250,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let org = accounts::find_org(&herald.db, &org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
-            let scope = Scope {
-                org_id: org.id,
-                assigned_to: None,
-            };
+            let actor = Actor::system(org.id);
             let mut times = Vec::new();
             let mut found = Vec::new();
             for _ in 0..repeat.max(1) {
                 let started = std::time::Instant::now();
                 found = herald_core::campaigns::builder::conflicts(
                     &herald.db,
-                    scope,
+                    &actor,
                     None,
                     &draft,
                     chrono::Utc::now(),
@@ -261,6 +282,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Jobs { command } => {
+            let herald = server::open(&config).await?;
+            jobs(&herald, command.unwrap_or(JobsCommand::List)).await
         }
         Command::User {
             command:
@@ -294,6 +319,83 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(password) = generated {
                 println!("Password: {password}");
             }
+            Ok(())
+        }
+    }
+}
+
+/// `herald jobs`: the queue of the whole instance, as an operator sees it.
+async fn jobs(herald: &herald_core::Herald, command: JobsCommand) -> anyhow::Result<()> {
+    use herald_core::jobs::{self, Registry, Runner};
+    // The operator acts for the whole instance: the system actor sees every organisation's jobs.
+    let operator = Actor::system(0);
+    match command {
+        JobsCommand::List => {
+            let q = jobs::queue::summary(&herald.db, &operator, herald.now()).await?;
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("-".to_owned(), |t| {
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                })
+            };
+            println!(
+                "{:<24} {:>8} {:>8} {:>8} {:>8}  oldest pending",
+                "kind", "pending", "due", "running", "failed"
+            );
+            for k in &q.kinds {
+                println!(
+                    "{:<24} {:>8} {:>8} {:>8} {:>8}  {}",
+                    k.kind,
+                    k.pending,
+                    k.due,
+                    k.running,
+                    k.failed,
+                    when(k.oldest_pending_at)
+                );
+            }
+            if q.kinds.is_empty() {
+                println!("(the queue is empty)");
+            }
+            if !q.running.is_empty() {
+                println!("\nrunning:");
+                for j in &q.running {
+                    println!(
+                        "  #{} {} {} attempt {}/{} on {} until {}",
+                        j.id,
+                        j.kind,
+                        j.subject,
+                        j.attempts,
+                        j.max_attempts,
+                        j.lease_owner.as_deref().unwrap_or("?"),
+                        when(j.lease_expires_at)
+                    );
+                }
+            }
+            if !q.failed.is_empty() {
+                println!("\nfailed (retry with `herald jobs retry ID`):");
+                for j in &q.failed {
+                    println!(
+                        "  #{} {} {} after {} attempts at {}: {}",
+                        j.id,
+                        j.kind,
+                        j.subject,
+                        j.attempts,
+                        when(j.failed_at),
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { id } => {
+            jobs::queue::retry(&herald.db, &operator, id, herald.now()).await?;
+            println!("Job {id} is queued again.");
+            Ok(())
+        }
+        JobsCommand::Run => {
+            let ran = Runner::new(herald.clone(), Registry::herald())
+                .run_due()
+                .await?;
+            println!("Ran {ran} jobs.");
             Ok(())
         }
     }

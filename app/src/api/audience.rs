@@ -22,22 +22,21 @@ pub struct ContactSample {
 /// assigned to them. Takes the filter tree as JSON.
 #[server(endpoint = "count_audience", input = Json)]
 pub async fn count_audience(filter: Filter) -> Result<AudienceCount, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    let scope = herald_core::audience::Scope::for_user(&user);
-    count_in(&h, scope, &filter).await
+    let (h, actor) = super::ssr::require_actor().await?;
+    count_for(&h, &actor, &filter).await
 }
 
-/// The size of an audience within `scope`, with a few of its contacts.
+/// The size of an audience among the contacts `actor` may see, with a few of them.
 #[cfg(feature = "ssr")]
-pub async fn count_in(
+pub async fn count_for(
     h: &herald_core::Herald,
-    scope: herald_core::audience::Scope,
+    actor: &herald_core::domain::access::Actor,
     filter: &Filter,
 ) -> Result<AudienceCount, AppError> {
     use herald_core::audience;
     let now = chrono::Utc::now();
-    let count = audience::count(&h.db, scope, filter, now).await?;
-    let sample = audience::sample(&h.db, scope, filter, now, 5)
+    let count = audience::count(&h.db, actor, filter, now).await?;
+    let sample = audience::sample(&h.db, actor, filter, now, 5)
         .await?
         .into_iter()
         .map(|c| ContactSample {

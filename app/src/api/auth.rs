@@ -8,7 +8,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use super::ssr;
     let h = ssr::herald()?;
     let signed_in =
-        herald_core::auth::accounts::sign_in(&h.db, &email, &password, &ssr::client_ip()).await?;
+        herald_core::auth::sessions::sign_in(&h.db, &email, &password, &ssr::client_ip()).await?;
     ssr::set_session_cookie(&h, &signed_in.token);
     leptos_axum::redirect("/campaigns");
     Ok(())
@@ -19,7 +19,7 @@ pub async fn logout() -> Result<(), AppError> {
     use super::ssr;
     let h = ssr::herald()?;
     if let Some(token) = ssr::session_token() {
-        herald_core::auth::accounts::sign_out(&h.db, &token).await?;
+        herald_core::auth::sessions::sign_out(&h.db, &token).await?;
     }
     ssr::clear_session_cookie(&h);
     leptos_axum::redirect("/login");
@@ -41,14 +41,14 @@ pub async fn change_password(
     confirm: String,
 ) -> Result<String, AppError> {
     use super::ssr;
-    let (h, user) = ssr::require_user().await?;
+    let (h, actor) = ssr::require_actor().await?;
     if new != confirm {
         return Err(herald_core::Error::Invalid(
             "The new password and its confirmation differ.".into(),
         )
         .into());
     }
-    let token = herald_core::auth::accounts::change_password(&h.db, &user, &current, &new).await?;
+    let token = herald_core::auth::accounts::change_password(&h.db, &actor, &current, &new).await?;
     ssr::set_session_cookie(&h, &token);
     Ok("Password changed. Other sessions have been signed out.".into())
 }

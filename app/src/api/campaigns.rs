@@ -11,7 +11,7 @@ pub async fn list_campaigns(
     kind: Option<String>,
     channel: Option<String>,
 ) -> Result<Vec<CampaignSummary>, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
+    let (h, actor) = super::ssr::require_actor().await?;
     fn parse<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>, AppError> {
         match v.as_deref().filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -28,11 +28,11 @@ pub async fn list_campaigns(
         kind: parse(kind, "campaign type")?,
         channel: parse(channel, "channel")?,
     };
-    Ok(herald_core::campaigns::list(&h.db, user.org_id, filter).await?)
+    Ok(herald_core::campaigns::list(&h.db, &actor, filter).await?)
 }
 
 #[server(endpoint = "get_campaign")]
 pub async fn get_campaign(id: i64) -> Result<CampaignDetail, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    Ok(herald_core::campaigns::get(&h.db, user.org_id, id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::campaigns::get(&h.db, &actor, id).await?)
 }

@@ -40,17 +40,15 @@ pub async fn list_contacts(
     consent: Option<String>,
     page: Option<u64>,
 ) -> Result<ContactPage, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    let scope = herald_core::audience::Scope::for_user(&user);
+    let (h, actor) = super::ssr::require_actor().await?;
     let filter = contact_filter(search, group, status, consent);
-    Ok(herald_core::contacts::list(&h.db, scope, &filter, page.unwrap_or(1)).await?)
+    Ok(herald_core::contacts::list(&h.db, &actor, &filter, page.unwrap_or(1)).await?)
 }
 
 #[server(endpoint = "get_contact")]
 pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    let scope = herald_core::audience::Scope::for_user(&user);
-    Ok(herald_core::contacts::detail(&h.db, scope, id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::detail(&h.db, &actor, id).await?)
 }
 
 /// The audience for a selection on the contact list (the picked contacts, or all that match
@@ -61,17 +59,16 @@ pub async fn selection_audience(
     ids: Vec<i64>,
     all: bool,
 ) -> Result<(Filter, crate::api::audience::AudienceCount), AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    let scope = herald_core::audience::Scope::for_user(&user);
-    let audience = selection_filter(&h, scope, filter, ids, all).await?;
-    let count = crate::api::audience::count_in(&h, scope, &audience).await?;
+    let (h, actor) = super::ssr::require_actor().await?;
+    let audience = selection_filter(&h, &actor, filter, ids, all).await?;
+    let count = crate::api::audience::count_for(&h, &actor, &audience).await?;
     Ok((audience, count))
 }
 
 #[cfg(feature = "ssr")]
 pub async fn selection_filter(
     h: &herald_core::Herald,
-    scope: herald_core::audience::Scope,
+    actor: &herald_core::domain::access::Actor,
     filter: ContactFilter,
     ids: Vec<i64>,
     all: bool,
@@ -88,7 +85,7 @@ pub async fn selection_filter(
     }
     // A text search is not an audience condition: take the matching contacts themselves.
     let limit = MAX_SELECTED_CONTACTS as u64;
-    let ids = herald_core::contacts::matching_ids(&h.db, scope, &filter, limit + 1).await?;
+    let ids = herald_core::contacts::matching_ids(&h.db, actor, &filter, limit + 1).await?;
     if ids.len() as u64 > limit {
         return Err(herald_core::Error::Invalid(format!(
             "More than {MAX_SELECTED_CONTACTS} contacts match the search; narrow it or use the filters."
@@ -103,28 +100,27 @@ pub async fn selection_filter(
 
 #[server(endpoint = "list_groups")]
 pub async fn list_groups() -> Result<Vec<GroupSummary>, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    Ok(herald_core::contacts::groups::list(&h.db, user.org_id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::groups::list(&h.db, &actor).await?)
 }
 
 #[server(endpoint = "create_group")]
 pub async fn create_group(name: String) -> Result<i64, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::groups::create(&h.db, user.org_id, &name).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::groups::create(&h.db, &actor, &name).await?)
 }
 
 #[server(endpoint = "delete_group")]
 pub async fn delete_group(id: i64) -> Result<(), AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::groups::delete(&h.db, user.org_id, id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::groups::delete(&h.db, &actor, id).await?)
 }
 
 /// Adds a contact to a group.
 #[server(endpoint = "add_to_group")]
 pub async fn add_to_group(group_id: i64, contact_id: i64) -> Result<u64, AppError> {
-    let (h, user) = super::ssr::require_user().await?;
-    let scope = herald_core::audience::Scope::for_user(&user);
-    Ok(herald_core::contacts::groups::add_contacts(&h.db, scope, group_id, &[contact_id]).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::groups::add_contacts(&h.db, &actor, group_id, &[contact_id]).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,8 +128,8 @@ pub async fn add_to_group(group_id: i64, contact_id: i64) -> Result<u64, AppErro
 
 #[server(endpoint = "list_segments")]
 pub async fn list_segments() -> Result<Vec<SegmentSummary>, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::audience::segments::list(&h.db, user.org_id, chrono::Utc::now()).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::audience::segments::list(&h.db, &actor, chrono::Utc::now()).await?)
 }
 
 /// Saves the contact list's filters (not a text search) as a segment.
@@ -144,24 +140,18 @@ pub async fn create_segment(
     status: Option<String>,
     consent: Option<String>,
 ) -> Result<i64, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
+    let (h, actor) = super::ssr::require_actor().await?;
     let filter = contact_filter(None, group, status, consent).audience_without_search();
-    let s = herald_core::audience::segments::create(
-        &h.db,
-        user.org_id,
-        &name,
-        &filter,
-        Some(user.user_id),
-        chrono::Utc::now(),
-    )
-    .await?;
+    let s =
+        herald_core::audience::segments::create(&h.db, &actor, &name, &filter, chrono::Utc::now())
+            .await?;
     Ok(s.id)
 }
 
 #[server(endpoint = "delete_segment")]
 pub async fn delete_segment(id: i64) -> Result<(), AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::audience::segments::delete(&h.db, user.org_id, id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::audience::segments::delete(&h.db, &actor, id).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,15 +159,21 @@ pub async fn delete_segment(id: i64) -> Result<(), AppError> {
 
 #[server(endpoint = "list_lists")]
 pub async fn list_lists() -> Result<Vec<ListSummary>, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::lists::all(&h.db, user.org_id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::lists::all(&h.db, &actor).await?)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_kind(kind: &str) -> Result<herald_core::domain::ListKind, AppError> {
+    kind.parse()
+        .map_err(|_| herald_core::Error::Invalid(format!("Unknown list kind “{kind}”.")).into())
 }
 
 #[server(endpoint = "create_list")]
 pub async fn create_list(kind: String, name: String) -> Result<i64, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
+    let (h, actor) = super::ssr::require_actor().await?;
     Ok(
-        herald_core::contacts::lists::create(&h.db, user.org_id, &kind, &name)
+        herald_core::contacts::lists::create(&h.db, &actor, parse_kind(&kind)?, &name)
             .await?
             .id,
     )
@@ -185,30 +181,30 @@ pub async fn create_list(kind: String, name: String) -> Result<i64, AppError> {
 
 #[server(endpoint = "delete_list")]
 pub async fn delete_list(id: i64) -> Result<(), AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::lists::delete(&h.db, user.org_id, id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::lists::delete(&h.db, &actor, id).await?)
 }
 
 /// A list with its entries (the first 1,000 by address).
 #[server(endpoint = "list_entries")]
 pub async fn list_entries(id: i64) -> Result<(ListSummary, Vec<ListEntry>), AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    let entries = herald_core::contacts::lists::entries(&h.db, user.org_id, id).await?;
-    let summary = herald_core::contacts::lists::summary(&h.db, user.org_id, id).await?;
+    let (h, actor) = super::ssr::require_actor().await?;
+    let entries = herald_core::contacts::lists::entries(&h.db, &actor, id).await?;
+    let summary = herald_core::contacts::lists::summary(&h.db, &actor, id).await?;
     Ok((summary, entries))
 }
 
 /// Adds addresses, one per line (`address` or `address, name or reason`).
 #[server(endpoint = "add_to_list")]
 pub async fn add_to_list(id: i64, addresses: String) -> Result<AddReport, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::lists::add(&h.db, user.org_id, id, &addresses).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::lists::add(&h.db, &actor, id, &addresses).await?)
 }
 
 #[server(endpoint = "remove_from_list")]
 pub async fn remove_from_list(id: i64, email: String) -> Result<(), AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::contacts::lists::remove(&h.db, user.org_id, id, &email).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::lists::remove(&h.db, &actor, id, &email).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,12 +212,35 @@ pub async fn remove_from_list(id: i64, email: String) -> Result<(), AppError> {
 
 #[server(endpoint = "get_import")]
 pub async fn get_import(id: i64) -> Result<ImportStatus, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::ingest::imports::status(&h.db, user.org_id, id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::ingest::imports::status(&h.db, &actor, id).await?)
 }
 
 #[server(endpoint = "recent_imports")]
 pub async fn recent_imports() -> Result<Vec<ImportStatus>, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::ingest::imports::recent(&h.db, user.org_id).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::ingest::imports::recent(&h.db, &actor).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account managers
+
+/// The organisation's account managers (id, name, email), to assign contacts to.
+#[server(endpoint = "list_account_managers")]
+pub async fn list_account_managers() -> Result<Vec<(i64, String, String)>, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::contacts::account_managers(&h.db, &actor).await?)
+}
+
+/// Assigns contacts to an account manager (`manager` empty: nobody); answers how many changed.
+#[server(endpoint = "assign_contacts")]
+pub async fn assign_contacts(ids: Vec<i64>, manager: Option<String>) -> Result<u64, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    let manager = match manager.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(m) => Some(m.parse::<i64>().map_err(|_| {
+            herald_core::Error::Invalid("Choose an account manager from the list.".into())
+        })?),
+    };
+    Ok(herald_core::contacts::assign(&h.db, &actor, &ids, manager).await?)
 }

@@ -1,8 +1,9 @@
 //! Request plumbing for server functions (server only).
 
 use crate::error::AppError;
-use herald_core::auth::accounts::SESSION_COOKIE;
+use herald_core::auth::sessions::SESSION_COOKIE;
 use herald_core::domain::CurrentUser;
+use herald_core::domain::access::Actor;
 use herald_core::{ClientIp, Herald};
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
 use http::request::Parts;
@@ -88,7 +89,7 @@ pub async fn current_user(h: &Herald) -> Result<Option<CurrentUser>, AppError> {
         return Ok(user.clone());
     }
     let user = match session_token() {
-        Some(token) => herald_core::auth::accounts::user_for_session(&h.db, &token).await?,
+        Some(token) => herald_core::auth::sessions::user_for_session(&h.db, &token).await?,
         None => None,
     };
     if let Some(cache) = cache {
@@ -97,31 +98,14 @@ pub async fn current_user(h: &Herald) -> Result<Option<CurrentUser>, AppError> {
     Ok(user)
 }
 
-/// The state and the signed-in user, or `Unauthenticated`.
-pub async fn require_user() -> Result<(Herald, CurrentUser), AppError> {
+/// The state and the signed-in user acting, or `Unauthenticated`. What they may do is
+/// decided by `herald_core` (its functions take the actor), not here.
+pub async fn require_actor() -> Result<(Herald, Actor), AppError> {
     let h = herald()?;
     match current_user(&h).await? {
-        Some(user) => Ok((h, user)),
+        Some(user) => Ok((h, Actor::User(user))),
         None => Err(herald_core::Error::Unauthenticated.into()),
     }
-}
-
-/// The signed-in user, who must be an admin or a marketer (not an account manager).
-pub async fn require_marketer() -> Result<(Herald, CurrentUser), AppError> {
-    let (h, user) = require_user().await?;
-    if user.role == herald_core::domain::Role::Member {
-        return Err(herald_core::Error::Forbidden.into());
-    }
-    Ok((h, user))
-}
-
-/// The signed-in user, who must be an admin.
-pub async fn require_admin() -> Result<(Herald, CurrentUser), AppError> {
-    let (h, user) = require_user().await?;
-    if !user.is_admin() {
-        return Err(herald_core::Error::Forbidden.into());
-    }
-    Ok((h, user))
 }
 
 fn set_cookie(h: &Herald, value: &str, max_age_seconds: i64) {
@@ -145,7 +129,7 @@ pub fn set_session_cookie(h: &Herald, token: &str) {
     set_cookie(
         h,
         token,
-        herald_core::auth::accounts::SESSION_IDLE_DAYS * 24 * 3600,
+        herald_core::auth::sessions::SESSION_IDLE_DAYS * 24 * 3600,
     );
 }
 

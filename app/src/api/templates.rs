@@ -29,23 +29,22 @@ pub struct Preview {
 
 #[server(endpoint = "list_templates")]
 pub async fn list_templates() -> Result<Vec<TemplateSummary>, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::templates::list(&h.db, user.org_id, false).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::templates::list(&h.db, &actor, false).await?)
 }
 
 /// The editor's data; `id: None` for a new template.
 #[server(endpoint = "template_editor")]
 pub async fn get_template_editor(id: Option<i64>) -> Result<TemplateEditor, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
+    let (h, actor) = super::ssr::require_actor().await?;
     let template = match id {
-        Some(id) => Some(herald_core::templates::get(&h.db, user.org_id, id).await?),
+        Some(id) => Some(herald_core::templates::get(&h.db, &actor, id).await?),
         None => None,
     };
-    let attributes = herald_core::templates::attribute_keys(&h.db, user.org_id).await?;
-    let scope = herald_core::audience::Scope::for_user(&user);
+    let attributes = herald_core::templates::known_attributes(&h.db, &actor).await?;
     let contacts = herald_core::audience::sample(
         &h.db,
-        scope,
+        &actor,
         &herald_core::domain::audience::Filter::everyone(),
         chrono::Utc::now(),
         20,
@@ -68,16 +67,16 @@ pub async fn get_template_editor(id: Option<i64>) -> Result<TemplateEditor, AppE
 /// Syntax errors and unknown tags, as the editor types.
 #[server(endpoint = "check_template", input = Json)]
 pub async fn check_template(input: TemplateInput) -> Result<Vec<Issue>, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    let attributes = herald_core::templates::attribute_keys(&h.db, user.org_id).await?;
+    let (h, actor) = super::ssr::require_actor().await?;
+    let attributes = herald_core::templates::known_attributes(&h.db, &actor).await?;
     Ok(herald_core::templates::check(&input, &attributes))
 }
 
 /// Creates or updates a template; refused with the syntax errors when a part does not parse.
 #[server(endpoint = "save_template", input = Json)]
 pub async fn save_template(id: Option<i64>, input: TemplateInput) -> Result<Saved, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
-    Ok(herald_core::templates::save(&h.db, user.org_id, Some(user.user_id), id, &input).await?)
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::templates::save(&h.db, &actor, id, &input).await?)
 }
 
 /// The content rendered for one of the organisation's contacts (or an example contact), with an
@@ -88,16 +87,18 @@ pub async fn preview_template(
     contact_id: Option<i64>,
     record: Option<String>,
 ) -> Result<Preview, AppError> {
-    let (h, user) = super::ssr::require_marketer().await?;
+    let (h, actor) = super::ssr::require_actor().await?;
+    // Rendering a preview is part of editing a template.
+    actor
+        .require(herald_core::domain::access::Action::EditTemplates)
+        .map_err(herald_core::Error::from)?;
     let contact = match contact_id {
-        Some(id) => Some(herald_core::contacts::find(&h.db, user.org_id, id).await?),
+        Some(id) => Some(herald_core::contacts::find(&h.db, &actor, id).await?),
         None => None,
     };
-    let context = herald_core::templates::preview_context(
-        contact.as_ref(),
-        &user.org_name,
-        record.as_deref(),
-    );
+    let org_name = actor.user().map(|u| u.org_name.clone()).unwrap_or_default();
+    let context =
+        herald_core::templates::preview_context(contact.as_ref(), &org_name, record.as_deref());
     Ok(match herald_core::templates::preview(&content, &context) {
         Ok(r) => Preview {
             subject: r.subject,

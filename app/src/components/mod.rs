@@ -90,6 +90,35 @@ pub fn debounce<T: Clone + PartialEq + Send + Sync + 'static>(
     });
 }
 
+/// Requests made one after another whose answers may arrive in any order: each request takes a
+/// ticket, and only the newest ticket's answer is applied, so a slow answer to an older request
+/// never overwrites a newer one.
+#[derive(Clone, Copy)]
+pub struct Latest(StoredValue<u64>);
+
+impl Latest {
+    pub fn new() -> Self {
+        Latest(StoredValue::new(0))
+    }
+
+    /// A ticket for a request about to be sent.
+    pub fn ticket(&self) -> u64 {
+        self.0.update_value(|t| *t += 1);
+        self.0.get_value()
+    }
+
+    /// Whether no newer request was made since `ticket`.
+    pub fn is_current(&self, ticket: u64) -> bool {
+        self.0.get_value() == ticket
+    }
+}
+
+impl Default for Latest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A note shown until the page has hydrated: for pages that only work with JavaScript. (A
 /// `<noscript>` would not show when scripts load but fail.)
 #[component]

@@ -13,11 +13,12 @@
 
 pub mod segments;
 
+use crate::domain::MessageType;
+use crate::domain::access::{Action, Actor};
 use crate::domain::audience::{
     CredentialDate, Engagement, Filter, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_SELECTED_CONTACTS,
     Window,
 };
-use crate::domain::{CurrentUser, MessageType, Role};
 use crate::entity::contact;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -36,10 +37,11 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn for_user(user: &CurrentUser) -> Self {
+    /// What `actor` may see: their organisation, and for account managers their contacts.
+    pub fn of(actor: &Actor) -> Self {
         Scope {
-            org_id: user.org_id,
-            assigned_to: (user.role == Role::Member).then_some(user.user_id),
+            org_id: actor.org_id(),
+            assigned_to: actor.assigned_to(),
         }
     }
 }
@@ -98,7 +100,8 @@ pub fn condition(filter: &Filter, org_id: i64, now: DateTime<Utc>) -> Condition 
             acc.add(condition(f, org_id, now))
         }),
         Filter::Not { not } => condition(not, org_id, now).not(),
-        Filter::ActiveContact => Condition::all().add(c(contact::Column::Status).eq("active")),
+        Filter::ActiveContact => Condition::all()
+            .add(c(contact::Column::Status).eq(crate::domain::ContactStatus::Active)),
         Filter::Language { code } => {
             Condition::all().add(c(contact::Column::Language).eq(code.as_str()))
         }
@@ -172,11 +175,13 @@ pub fn condition(filter: &Filter, org_id: i64, now: DateTime<Utc>) -> Condition 
         Filter::ActiveSubscription => has(
             "subscription",
             org_id,
-            Condition::all().add(Expr::col("status").eq("active")).add(
-                Condition::any()
-                    .add(Expr::col("period_end").is_null())
-                    .add(Expr::col("period_end").gt(now)),
-            ),
+            Condition::all()
+                .add(Expr::col("status").eq(crate::domain::SubscriptionStatus::Active))
+                .add(
+                    Condition::any()
+                        .add(Expr::col("period_end").is_null())
+                        .add(Expr::col("period_end").gt(now)),
+                ),
         ),
         Filter::Ordered { within } => has("purchase", org_id, between("ordered_at", *within, now)),
         Filter::Event { name, within } => {
@@ -268,8 +273,19 @@ fn select(
     Ok(query)
 }
 
-/// How many contacts the audience reaches.
+/// How many contacts the audience reaches, of those `actor` may see.
 pub async fn count(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    actor.require(Action::ReadContacts)?;
+    count_in(db, Scope::of(actor), filter, now).await
+}
+
+/// [`count`] within a scope already allowed.
+pub(crate) async fn count_in(
     db: &DatabaseConnection,
     scope: Scope,
     filter: &Filter,
@@ -284,11 +300,12 @@ pub async fn count(
 /// The ids of the contacts the audience reaches, ascending.
 pub async fn contact_ids(
     db: &DatabaseConnection,
-    scope: Scope,
+    actor: &Actor,
     filter: &Filter,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
-    Ok(select(scope, filter, now)?
+    actor.require(Action::ReadContacts)?;
+    Ok(select(Scope::of(actor), filter, now)?
         .select_only()
         .column(contact::Column::Id)
         .order_by_asc(contact::Column::Id)
@@ -300,12 +317,13 @@ pub async fn contact_ids(
 /// A few contacts of the audience, to show who it reaches.
 pub async fn sample(
     db: &DatabaseConnection,
-    scope: Scope,
+    actor: &Actor,
     filter: &Filter,
     now: DateTime<Utc>,
     n: u64,
 ) -> Result<Vec<contact::Model>> {
-    Ok(select(scope, filter, now)?
+    actor.require(Action::ReadContacts)?;
+    Ok(select(Scope::of(actor), filter, now)?
         .order_by_asc(contact::Column::Id)
         .limit(n)
         .all(db)

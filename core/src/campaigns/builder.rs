@@ -1,101 +1,34 @@
 //! The campaign builder's storage: drafts saved in any state, duplicate warnings counted by the
 //! audience engine, activation (checked, approved where the organisation requires it, with the
-//! template version fixed) and deactivation. Status changes are conditional updates, so two
-//! people (or two instances) activating at once change it once.
+//! template version fixed) and deactivation.
+//!
+//! Rules that keep a running campaign honest:
+//! - Everything a campaign names (groups, segments, lists, templates) must be the
+//!   organisation's own ([`super::references`]).
+//! - Changes to an **active** campaign are saved as a *pending revision* and take effect only
+//!   once they pass the same checks as an activation and, where the organisation requires
+//!   approval, an admin has approved them. Until then the campaign keeps running as it was.
+//! - Every save and status change bumps `revision`; activation checks a revision and changes
+//!   the campaign only if it is still that revision, so an edit landing between the checks and
+//!   the update makes the activation fail instead of activating what nobody checked.
 
+use super::references;
 use crate::audience::{self, Scope};
+use crate::domain::CampaignStatus;
+use crate::domain::access::{Action, Actor};
 use crate::domain::audience::Filter;
-use crate::domain::campaign::{Draft, Settings};
+use crate::domain::campaign::{Draft, Saved};
 use crate::domain::duplicates::{self, CampaignFacts, Candidate, Conflict};
-use crate::domain::trigger::Trigger;
-use crate::domain::{CampaignStatus, CurrentUser, Role};
 use crate::entity::{campaign, organisation};
 use crate::{Error, Result, templates};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
+    QueryFilter, Set,
+};
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))
-}
-
-fn corrupt(what: &str, e: serde_json::Error) -> Error {
-    Error::Internal(format!("stored campaign {what} does not read: {e}"))
-}
-
-/// Saves the builder's state: a new draft (`id: None`) or changes to an existing campaign. An
-/// active campaign edited keeps running and sends the template version current at this edit.
-pub async fn save(
-    db: &DatabaseConnection,
-    user: &CurrentUser,
-    id: Option<i64>,
-    draft: &Draft,
-) -> Result<i64> {
-    audience::check(&draft.audience)?;
-    let now = Utc::now();
-    let mut model = match id {
-        None => campaign::ActiveModel {
-            org_id: Set(user.org_id),
-            status: Set(CampaignStatus::Draft.as_str().into()),
-            created_by: Set(Some(user.user_id)),
-            created_at: Set(now),
-            ..Default::default()
-        },
-        Some(id) => find(db, user.org_id, id).await?.into(),
-    };
-    // Refuses another organisation's templates and system templates alike.
-    let chosen: Vec<i64> = draft
-        .template_id
-        .into_iter()
-        .chain(
-            draft
-                .settings
-                .splits
-                .iter()
-                .map(|s| s.template_id)
-                .filter(|t| *t > 0),
-        )
-        .collect();
-    for split in draft.settings.splits.iter().filter(|s| s.segment_id > 0) {
-        crate::audience::segments::get(db, user.org_id, split.segment_id).await?;
-    }
-    if !chosen.is_empty() {
-        let pickable = templates::list(db, user.org_id, true).await?;
-        if chosen.iter().any(|t| !pickable.iter().any(|p| p.id == *t)) {
-            return Err(Error::Invalid("Choose one of your own templates.".into()));
-        }
-    }
-    model.name = Set(Some(draft.name.trim().to_string()).filter(|n| !n.is_empty()));
-    model.description = Set(draft.description.clone());
-    model.goal = Set(draft.goal.trim().to_string());
-    model.kind = Set(draft.kind.as_str().into());
-    model.message_type = Set(draft.message_type.as_str().into());
-    model.channel = Set(draft.channel.as_str().into());
-    model.audience = Set(json(&draft.audience)?);
-    model.trigger = Set(draft.trigger.as_ref().map(json).transpose()?);
-    model.settings = Set(json(&draft.settings)?);
-    model.template_id = Set(draft.template_id);
-    model.updated_at = Set(now);
-    if user.role != Role::Admin {
-        // An approval covers what the admin saw: a marketer's edit needs a new one.
-        model.approved_by = Set(None);
-        model.approved_at = Set(None);
-    }
-    let active = id.is_some() && model.status.as_ref() == CampaignStatus::Active.as_str();
-    if active {
-        model.template_version_id = Set(match draft.template_id {
-            Some(t) => Some(templates::current_version(db, user.org_id, t).await?),
-            None => None,
-        });
-    }
-    let saved = match id {
-        None => model.insert(db).await?,
-        Some(_) => model.update(db).await?,
-    };
-    Ok(saved.id)
-}
-
-async fn find(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<campaign::Model> {
+async fn find(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<campaign::Model> {
     campaign::Entity::find_by_id(id)
         .filter(campaign::Column::OrgId.eq(org_id))
         .one(db)
@@ -103,28 +36,37 @@ async fn find(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<campaign:
         .ok_or(Error::NotFound("campaign"))
 }
 
-/// A stored campaign as the builder edits it, with its status.
-pub async fn load(
-    db: &DatabaseConnection,
-    org_id: i64,
-    id: i64,
-) -> Result<(Draft, CampaignStatus)> {
-    let (draft, status, _) = load_full(db, org_id, id).await?;
-    Ok((draft, status))
+fn draft_of(c: &campaign::Model) -> Draft {
+    Draft {
+        name: c.name.clone().unwrap_or_default(),
+        description: c.description.clone(),
+        goal: c.goal.clone(),
+        kind: c.kind,
+        message_type: c.message_type,
+        channel: c.channel,
+        audience: c.audience.clone(),
+        trigger: c.trigger.clone(),
+        template_id: c.template_id,
+        settings: c.settings.clone(),
+    }
 }
 
-/// [`load`], and whether an admin has approved it.
-pub async fn load_full(
-    db: &DatabaseConnection,
-    org_id: i64,
-    id: i64,
-) -> Result<(Draft, CampaignStatus, bool)> {
-    let c = find(db, org_id, id).await?;
-    Ok((draft_of(&c)?, c.status.parse()?, c.approved_at.is_some()))
+/// Copies a draft's fields onto a campaign row.
+fn apply_draft(model: &mut campaign::ActiveModel, draft: &Draft) {
+    model.name = Set(Some(draft.name.trim().to_string()).filter(|n| !n.is_empty()));
+    model.description = Set(draft.description.clone());
+    model.goal = Set(draft.goal.trim().to_string());
+    model.kind = Set(draft.kind);
+    model.message_type = Set(draft.message_type);
+    model.channel = Set(draft.channel);
+    model.audience = Set(draft.audience.clone());
+    model.trigger = Set(draft.trigger.clone());
+    model.settings = Set(draft.settings.clone());
+    model.template_id = Set(draft.template_id);
 }
 
 /// Whether the organisation requires approvals.
-pub async fn requires_approval(db: &DatabaseConnection, org_id: i64) -> Result<bool> {
+async fn requires_approval_in(db: &impl ConnectionTrait, org_id: i64) -> Result<bool> {
     Ok(organisation::Entity::find_by_id(org_id)
         .one(db)
         .await?
@@ -132,41 +74,237 @@ pub async fn requires_approval(db: &DatabaseConnection, org_id: i64) -> Result<b
         .require_approval)
 }
 
-fn draft_of(c: &campaign::Model) -> Result<Draft> {
-    Ok(Draft {
-        name: c.name.clone().unwrap_or_default(),
-        description: c.description.clone(),
-        goal: c.goal.clone(),
-        kind: c.kind.parse()?,
-        message_type: c.message_type.parse()?,
-        channel: c.channel.parse()?,
-        audience: serde_json::from_str::<Filter>(&c.audience)
-            .map_err(|e| corrupt("audience", e))?,
-        trigger: c
-            .trigger
-            .as_deref()
-            .map(serde_json::from_str::<Trigger>)
-            .transpose()
-            .map_err(|e| corrupt("trigger", e))?,
-        template_id: c.template_id,
-        settings: serde_json::from_str::<Settings>(&c.settings)
-            .map_err(|e| corrupt("settings", e))?,
+/// Whether marketers' campaigns need an admin's approval in the actor's organisation.
+pub async fn requires_approval(db: &impl ConnectionTrait, actor: &Actor) -> Result<bool> {
+    actor.require(Action::ReadCampaigns)?;
+    requires_approval_in(db, actor.org_id()).await
+}
+
+/// Whether what `actor` saves or activates needs an admin's approval first.
+async fn approval_needed(db: &impl ConnectionTrait, actor: &Actor) -> Result<bool> {
+    if actor.may(Action::ApproveCampaigns) {
+        return Ok(false);
+    }
+    requires_approval_in(db, actor.org_id()).await
+}
+
+/// What stops `draft` from sending, in words: what is missing, and a template that cannot be
+/// sent as it is.
+async fn draft_problems(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    draft: &Draft,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let mut out = draft.problems(now);
+    if let Some(t) = draft.template_id {
+        let (input, summary) = templates::get_in(db, org_id, t).await?;
+        if summary.is_system {
+            out.push("System templates cannot be sent by a campaign.".into());
+        }
+        let attributes = templates::attribute_keys(db, org_id).await?;
+        let unknown: Vec<String> = templates::check(&input, &attributes)
+            .iter()
+            .map(|i| i.describe())
+            .collect();
+        if !unknown.is_empty() {
+            out.push(format!("Fix the template first: {}.", unknown.join("; ")));
+        }
+    }
+    Ok(out)
+}
+
+const APPROVAL_NEEDED: &str = "An admin must approve this campaign before it can be activated.";
+const CHANGES_NEED_APPROVAL: &str = "An admin must approve these changes before they go live.";
+
+/// Saves the builder's state: a new draft (`id: None`) or changes to an existing campaign.
+/// Changes to an active campaign wait as a pending revision until they are ready (see the
+/// module comment); the answer says whether they are live and, if not, what they wait for.
+pub async fn save(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Option<i64>,
+    draft: &Draft,
+    now: DateTime<Utc>,
+) -> Result<Saved> {
+    actor.require(Action::EditCampaigns)?;
+    audience::check(&draft.audience)?;
+    references::check(db, actor.org_id(), &draft.references()).await?;
+    let Some(id) = id else {
+        let mut model = campaign::ActiveModel {
+            org_id: Set(actor.org_id()),
+            status: Set(CampaignStatus::Draft),
+            created_by: Set(actor.user_id()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            revision: Set(0),
+            ..Default::default()
+        };
+        apply_draft(&mut model, draft);
+        let saved = model.insert(db).await?;
+        return Ok(Saved {
+            id: saved.id,
+            pending: false,
+            waiting_for: Vec::new(),
+        });
+    };
+    let c = find(db, actor.org_id(), id).await?;
+    if c.status != CampaignStatus::Active {
+        let mut model: campaign::ActiveModel = c.clone().into();
+        apply_draft(&mut model, draft);
+        model.updated_at = Set(now);
+        model.revision = Set(c.revision + 1);
+        model.pending = Set(None);
+        model.pending_by = Set(None);
+        model.pending_at = Set(None);
+        if approval_needed(db, actor).await? {
+            // An approval covers what the admin saw: a marketer's edit needs a new one.
+            model.approved_by = Set(None);
+            model.approved_at = Set(None);
+        }
+        model.update(db).await?;
+        return Ok(Saved {
+            id,
+            pending: false,
+            waiting_for: Vec::new(),
+        });
+    }
+    // An active campaign: the changes wait until they are ready.
+    let done = campaign::Entity::update_many()
+        .col_expr(campaign::Column::Pending, Expr::value(draft.clone()))
+        .col_expr(campaign::Column::PendingBy, Expr::value(actor.user_id()))
+        .col_expr(campaign::Column::PendingAt, Expr::value(now))
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+        .col_expr(campaign::Column::Revision, Expr::value(c.revision + 1))
+        .filter(campaign::Column::Id.eq(id))
+        .filter(campaign::Column::Revision.eq(c.revision))
+        .exec(db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(changed_meanwhile());
+    }
+    let mut waiting_for = draft_problems(db, actor.org_id(), draft, now).await?;
+    if approval_needed(db, actor).await? {
+        waiting_for.push(CHANGES_NEED_APPROVAL.into());
+    }
+    if waiting_for.is_empty() {
+        apply_pending(db, actor.org_id(), id, c.revision + 1, now).await?;
+    }
+    Ok(Saved {
+        id,
+        pending: !waiting_for.is_empty(),
+        waiting_for,
+    })
+}
+
+fn changed_meanwhile() -> Error {
+    Error::Invalid(
+        "Someone changed this campaign a moment ago; reload it and check the changes again.".into(),
+    )
+}
+
+/// Makes a checked pending revision live: its fields become the campaign's, with the template
+/// version current now. Only if the campaign is still at `revision`.
+async fn apply_pending(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    id: i64,
+    revision: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let c = find(db, org_id, id).await?;
+    let Some(draft) = c.pending.clone() else {
+        return Ok(());
+    };
+    if c.revision != revision {
+        return Err(changed_meanwhile());
+    }
+    let version = match draft.template_id {
+        Some(t) => Some(templates::current_version(db, org_id, t).await?),
+        None => None,
+    };
+    let mut model: campaign::ActiveModel = c.into();
+    apply_draft(&mut model, &draft);
+    model.template_version_id = Set(version);
+    model.pending = Set(None);
+    model.pending_by = Set(None);
+    model.pending_at = Set(None);
+    model.updated_at = Set(now);
+    model.revision = Set(revision + 1);
+    let done = campaign::Entity::update_many()
+        .set(model)
+        .filter(campaign::Column::Id.eq(id))
+        .filter(campaign::Column::Revision.eq(revision))
+        .exec(db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(changed_meanwhile());
+    }
+    Ok(())
+}
+
+/// Drops the pending changes of an active campaign; it keeps running as it is.
+pub async fn discard_pending(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<()> {
+    actor.require(Action::EditCampaigns)?;
+    let c = find(db, actor.org_id(), id).await?;
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::Pending,
+            Expr::value(Option::<Draft>::None),
+        )
+        .col_expr(
+            campaign::Column::PendingBy,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            campaign::Column::PendingAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(campaign::Column::Revision, Expr::value(c.revision + 1))
+        .filter(campaign::Column::Id.eq(c.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A stored campaign as the builder edits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// The pending revision when there is one (that is what the user is editing), else the
+    /// campaign as it runs.
+    pub draft: Draft,
+    pub status: CampaignStatus,
+    pub approved: bool,
+    /// Changes to the active campaign that are not live yet.
+    pub pending: bool,
+}
+
+pub async fn load(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<Loaded> {
+    actor.require(Action::ReadCampaigns)?;
+    let c = find(db, actor.org_id(), id).await?;
+    Ok(Loaded {
+        pending: c.pending.is_some(),
+        draft: c.pending.clone().unwrap_or_else(|| draft_of(&c)),
+        status: c.status,
+        approved: c.approved_at.is_some(),
     })
 }
 
 /// Every conflict of a draft with the organisation's active campaigns, with the number of
-/// contacts each shares with it (counted within what `scope` may see).
+/// contacts each shares with it (counted within what the actor may see).
 pub async fn conflicts(
     db: &DatabaseConnection,
-    scope: Scope,
+    actor: &Actor,
     id: Option<i64>,
     draft: &Draft,
     now: DateTime<Utc>,
 ) -> Result<Vec<Conflict>> {
+    actor.require(Action::EditCampaigns)?;
     audience::check(&draft.audience)?;
+    let scope = Scope::of(actor);
     let active = campaign::Entity::find()
-        .filter(campaign::Column::OrgId.eq(scope.org_id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Active.as_str()))
+        .filter(campaign::Column::OrgId.eq(actor.org_id()))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
         .all(db)
         .await?;
     let facts = CampaignFacts {
@@ -183,14 +321,13 @@ pub async fn conflicts(
         if Some(c.id) == id {
             continue;
         }
-        let other = draft_of(&c)?;
         let shape = CampaignFacts {
             id: Some(c.id),
             name: c.name.clone().unwrap_or_else(|| "Untitled".into()),
-            message_type: other.message_type,
-            channel: other.channel,
-            template_id: other.template_id,
-            trigger: other.trigger.clone(),
+            message_type: c.message_type,
+            channel: c.channel,
+            template_id: c.template_id,
+            trigger: c.trigger.clone(),
             since: c.activated_at.unwrap_or(c.created_at),
         };
         // Count only when the rule could fire on this pair: counting is the expensive part.
@@ -203,7 +340,7 @@ pub async fn conflicts(
             continue;
         }
         let both = Filter::All {
-            of: vec![draft.audience.clone(), other.audience],
+            of: vec![draft.audience.clone(), c.audience],
         };
         candidates.push((
             Candidate {
@@ -225,7 +362,7 @@ pub async fn conflicts(
             };
             let db = db.clone();
             running.spawn(async move {
-                candidate.overlap = audience::count(&db, scope, &both, now).await?;
+                candidate.overlap = audience::count_in(&db, scope, &both, now).await?;
                 Ok::<_, Error>(candidate)
             });
         }
@@ -240,74 +377,69 @@ pub async fn conflicts(
 /// How many overlap counts of one duplicate check run at once.
 const PARALLEL_COUNTS: usize = 4;
 
-/// What stops the campaign from being activated by `user` now, in words.
+/// What stops the campaign from being activated by `actor` now, in words.
 pub async fn activation_problems(
     db: &DatabaseConnection,
-    user: &CurrentUser,
+    actor: &Actor,
     id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
-    let c = find(db, user.org_id, id).await?;
-    problems_of(db, user, &c).await
+    actor.require(Action::ReadCampaigns)?;
+    let c = find(db, actor.org_id(), id).await?;
+    problems_of(db, actor, &c, now).await
 }
 
 async fn problems_of(
-    db: &DatabaseConnection,
-    user: &CurrentUser,
+    db: &impl ConnectionTrait,
+    actor: &Actor,
     c: &campaign::Model,
+    now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
-    let draft = draft_of(c)?;
-    let mut out = draft.problems(Utc::now());
-    if let Some(t) = draft.template_id {
-        let (input, summary) = templates::get(db, user.org_id, t).await?;
-        if summary.is_system {
-            out.push("System templates cannot be sent by a campaign.".into());
-        }
-        let attributes = templates::attribute_keys(db, user.org_id).await?;
-        let unknown: Vec<String> = templates::check(&input, &attributes)
-            .iter()
-            .map(|i| i.describe())
-            .collect();
-        if !unknown.is_empty() {
-            out.push(format!("Fix the template first: {}.", unknown.join("; ")));
-        }
-    }
-    if needs_approval(db, user, c).await? {
-        out.push("An admin must approve this campaign before it can be activated.".into());
+    let mut out = draft_problems(db, actor.org_id(), &draft_of(c), now).await?;
+    if c.approved_at.is_none() && approval_needed(db, actor).await? {
+        out.push(APPROVAL_NEEDED.into());
     }
     Ok(out)
 }
 
-async fn needs_approval(
+/// Activates a complete campaign, fixing the template version it sends. Answers the problems
+/// instead when there are any. The campaign changes only if it is still the revision that was
+/// checked.
+pub async fn activate(
     db: &DatabaseConnection,
-    user: &CurrentUser,
-    c: &campaign::Model,
-) -> Result<bool> {
-    if user.role == Role::Admin || c.approved_at.is_some() {
-        return Ok(false);
-    }
-    requires_approval(db, user.org_id).await
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require(Action::ActivateCampaigns)?;
+    let c = find(db, actor.org_id(), id).await?;
+    activate_checked(db, actor, c, now).await
 }
 
-/// Activates a complete campaign, fixing the template version it sends. Answers the problems
-/// instead when there are any.
-pub async fn activate(db: &DatabaseConnection, user: &CurrentUser, id: i64) -> Result<()> {
-    if user.role == Role::Member {
-        return Err(Error::Forbidden);
+/// Activates `c` as loaded: refused when the stored campaign has moved on since.
+pub async fn activate_checked(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    c: campaign::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require(Action::ActivateCampaigns)?;
+    if c.org_id != actor.org_id() {
+        return Err(Error::NotFound("campaign"));
     }
-    let c = find(db, user.org_id, id).await?;
-    let problems = problems_of(db, user, &c).await?;
+    let problems = problems_of(db, actor, &c, now).await?;
     if !problems.is_empty() {
         return Err(Error::Invalid(problems.join(" ")));
     }
+    references::check(db, actor.org_id(), &draft_of(&c).references()).await?;
     let version = match c.template_id {
-        Some(t) => Some(templates::current_version(db, user.org_id, t).await?),
+        Some(t) => Some(templates::current_version(db, actor.org_id(), t).await?),
         None => None,
     };
-    let now = Utc::now();
     let done = campaign::Entity::update_many()
         .col_expr(
             campaign::Column::Status,
-            Expr::value(CampaignStatus::Active.as_str()),
+            Expr::value(CampaignStatus::Active),
         )
         .col_expr(campaign::Column::ActivatedAt, Expr::value(now))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
@@ -316,71 +448,94 @@ pub async fn activate(db: &DatabaseConnection, user: &CurrentUser, id: i64) -> R
             campaign::Column::DeactivatedAt,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .filter(campaign::Column::Id.eq(id))
-        .filter(campaign::Column::OrgId.eq(user.org_id))
-        .filter(campaign::Column::Status.is_in([
-            CampaignStatus::Draft.as_str(),
-            CampaignStatus::Inactive.as_str(),
-        ]))
+        .col_expr(
+            campaign::Column::Revision,
+            Expr::col(campaign::Column::Revision).add(1),
+        )
+        .filter(campaign::Column::Id.eq(c.id))
+        .filter(campaign::Column::OrgId.eq(actor.org_id()))
+        .filter(campaign::Column::Revision.eq(c.revision))
+        .filter(campaign::Column::Status.is_in([CampaignStatus::Draft, CampaignStatus::Inactive]))
         .exec(db)
         .await?;
     if done.rows_affected == 0 {
-        return Err(Error::Invalid(
-            "The campaign is already active or has completed.".into(),
-        ));
+        let now_stored = find(db, actor.org_id(), c.id).await?;
+        return Err(if now_stored.revision != c.revision {
+            changed_meanwhile()
+        } else {
+            Error::Invalid("The campaign is already active or has completed.".into())
+        });
     }
     Ok(())
 }
 
 /// Stops an active campaign; it sends nothing more until activated again.
-pub async fn deactivate(db: &DatabaseConnection, user: &CurrentUser, id: i64) -> Result<()> {
-    if user.role == Role::Member {
-        return Err(Error::Forbidden);
-    }
-    let now = Utc::now();
+pub async fn deactivate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require(Action::ActivateCampaigns)?;
     let done = campaign::Entity::update_many()
         .col_expr(
             campaign::Column::Status,
-            Expr::value(CampaignStatus::Inactive.as_str()),
+            Expr::value(CampaignStatus::Inactive),
         )
         .col_expr(campaign::Column::DeactivatedAt, Expr::value(now))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            campaign::Column::Revision,
+            Expr::col(campaign::Column::Revision).add(1),
+        )
         .filter(campaign::Column::Id.eq(id))
-        .filter(campaign::Column::OrgId.eq(user.org_id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Active.as_str()))
+        .filter(campaign::Column::OrgId.eq(actor.org_id()))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
         .exec(db)
         .await?;
     if done.rows_affected == 0 {
-        find(db, user.org_id, id).await?;
+        find(db, actor.org_id(), id).await?;
         return Err(Error::Invalid("The campaign is not active.".into()));
     }
     Ok(())
 }
 
-/// An admin approves a campaign for activation (when the organisation requires approval).
-pub async fn approve(db: &DatabaseConnection, user: &CurrentUser, id: i64) -> Result<()> {
-    if user.role != Role::Admin {
-        return Err(Error::Forbidden);
+/// An admin approves a campaign: a draft for activation, or the pending changes of an active
+/// campaign, which go live now if they pass the checks.
+pub async fn approve(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require(Action::ApproveCampaigns)?;
+    let c = find(db, actor.org_id(), id).await?;
+    if let Some(pending) = &c.pending {
+        let problems = draft_problems(db, actor.org_id(), pending, now).await?;
+        if !problems.is_empty() {
+            return Err(Error::Invalid(format!(
+                "These changes cannot go live yet: {}",
+                problems.join(" ")
+            )));
+        }
+        references::check(db, actor.org_id(), &pending.references()).await?;
+        apply_pending(db, actor.org_id(), c.id, c.revision, now).await?;
     }
-    let mut c: campaign::ActiveModel = find(db, user.org_id, id).await?.into();
-    c.approved_by = Set(Some(user.user_id));
-    c.approved_at = Set(Some(Utc::now()));
-    c.update(db).await?;
+    campaign::Entity::update_many()
+        .col_expr(campaign::Column::ApprovedBy, Expr::value(actor.user_id()))
+        .col_expr(campaign::Column::ApprovedAt, Expr::value(now))
+        .filter(campaign::Column::Id.eq(c.id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
 /// Whether marketers' campaigns need an admin's approval.
-pub async fn set_require_approval(
-    db: &DatabaseConnection,
-    user: &CurrentUser,
-    on: bool,
-) -> Result<()> {
-    if user.role != Role::Admin {
-        return Err(Error::Forbidden);
-    }
+pub async fn set_require_approval(db: &DatabaseConnection, actor: &Actor, on: bool) -> Result<()> {
+    actor.require(Action::ManageSettings)?;
     organisation::Entity::update_many()
         .col_expr(organisation::Column::RequireApproval, Expr::value(on))
-        .filter(organisation::Column::Id.eq(user.org_id))
+        .filter(organisation::Column::Id.eq(actor.org_id()))
         .exec(db)
         .await?;
     Ok(())

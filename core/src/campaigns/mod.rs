@@ -6,7 +6,9 @@
 //! whose matching timestamp is set, which `COUNT(column)` does the same way on every database.
 
 pub mod builder;
+pub mod references;
 
+use crate::domain::access::{Action, Actor};
 use crate::domain::{
     CampaignDetail, CampaignKind, CampaignStatus, CampaignSummary, Channel, DeliveryStats,
 };
@@ -83,38 +85,40 @@ async fn stats(
         .collect())
 }
 
-fn summary(c: &campaign::Model, stats: DeliveryStats) -> Result<CampaignSummary> {
-    Ok(CampaignSummary {
+fn summary(c: &campaign::Model, stats: DeliveryStats) -> CampaignSummary {
+    CampaignSummary {
         id: c.id,
         name: c.name.clone(),
-        kind: c.kind.parse()?,
-        message_type: c.message_type.parse()?,
-        channel: c.channel.parse()?,
-        status: c.status.parse()?,
+        kind: c.kind,
+        message_type: c.message_type,
+        channel: c.channel,
+        status: c.status,
         goal: c.goal.clone(),
         last_sent_at: c.last_sent_at,
         stats,
-    })
+    }
 }
 
 /// The organisation's campaigns, most recently sent first (never-sent ones last, newest first).
 pub async fn list(
     db: &DatabaseConnection,
-    org_id: i64,
+    actor: &Actor,
     filter: CampaignFilter,
 ) -> Result<Vec<CampaignSummary>> {
+    actor.require(Action::ReadCampaigns)?;
+    let org_id = actor.org_id();
     let mut query = campaign::Entity::find().filter(campaign::Column::OrgId.eq(org_id));
     if let Some(status) = filter.status {
-        query = query.filter(campaign::Column::Status.eq(status.as_str()));
+        query = query.filter(campaign::Column::Status.eq(status));
     }
     if let Some(goal) = filter.goal {
         query = query.filter(campaign::Column::Goal.eq(goal));
     }
     if let Some(kind) = filter.kind {
-        query = query.filter(campaign::Column::Kind.eq(kind.as_str()));
+        query = query.filter(campaign::Column::Kind.eq(kind));
     }
     if let Some(channel) = filter.channel {
-        query = query.filter(campaign::Column::Channel.eq(channel.as_str()));
+        query = query.filter(campaign::Column::Channel.eq(channel));
     }
     let campaigns = query
         .order_by_with_nulls(
@@ -128,14 +132,16 @@ pub async fn list(
         .await?;
     let ids: Vec<i64> = campaigns.iter().map(|c| c.id).collect();
     let stats = stats(db, org_id, &ids).await?;
-    campaigns
+    Ok(campaigns
         .iter()
         .map(|c| summary(c, stats.get(&c.id).copied().unwrap_or_default()))
-        .collect()
+        .collect())
 }
 
 /// One campaign of the organisation, or `NotFound` (also when it belongs to another one).
-pub async fn get(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<CampaignDetail> {
+pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<CampaignDetail> {
+    actor.require(Action::ReadCampaigns)?;
+    let org_id = actor.org_id();
     let c = campaign::Entity::find_by_id(id)
         .filter(campaign::Column::OrgId.eq(org_id))
         .one(db)
@@ -166,7 +172,7 @@ pub async fn get(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<Campai
         .count(db)
         .await?;
     Ok(CampaignDetail {
-        summary: summary(&c, stats)?,
+        summary: summary(&c, stats),
         description: c.description,
         goal: c.goal,
         template_name: template.as_ref().map(|t| t.name.clone()),

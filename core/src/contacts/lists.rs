@@ -2,6 +2,8 @@
 //! each send to check it). Each organisation has one global suppression list, always applied;
 //! campaigns pick further named lists.
 
+use crate::domain::ListKind;
+use crate::domain::access::{Action, Actor};
 pub use crate::domain::{AddReport, ListEntry as Entry, ListSummary};
 use crate::entity::{address_list, address_list_entry};
 use crate::ingest::normalise_email;
@@ -13,21 +15,12 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-pub const SUPPRESSION: &str = "suppression";
-pub const SEED: &str = "seed";
 pub const GLOBAL_NAME: &str = "Global suppression";
 /// Addresses a single paste or upload may add.
 pub const MAX_ADD: usize = 50_000;
 
-fn check_kind(kind: &str) -> Result<()> {
-    match kind {
-        SUPPRESSION | SEED => Ok(()),
-        _ => Err(Error::Invalid(format!("Unknown list kind “{kind}”."))),
-    }
-}
-
 /// The organisation's global suppression list, created on first use.
-pub async fn global_suppression(db: &impl ConnectionTrait, org_id: i64) -> Result<i64> {
+pub(crate) async fn global_suppression(db: &impl ConnectionTrait, org_id: i64) -> Result<i64> {
     if let Some(l) = address_list::Entity::find()
         .filter(address_list::Column::OrgId.eq(org_id))
         .filter(address_list::Column::Global.eq(true))
@@ -38,7 +31,7 @@ pub async fn global_suppression(db: &impl ConnectionTrait, org_id: i64) -> Resul
     }
     address_list::Entity::insert(address_list::ActiveModel {
         org_id: Set(org_id),
-        kind: Set(SUPPRESSION.into()),
+        kind: Set(ListKind::Suppression),
         name: Set(GLOBAL_NAME.into()),
         global: Set(true),
         created_at: Set(Utc::now()),
@@ -66,11 +59,12 @@ pub async fn global_suppression(db: &impl ConnectionTrait, org_id: i64) -> Resul
 
 pub async fn create(
     db: &impl ConnectionTrait,
-    org_id: i64,
-    kind: &str,
+    actor: &Actor,
+    kind: ListKind,
     name: &str,
 ) -> Result<address_list::Model> {
-    check_kind(kind)?;
+    actor.require(Action::ManageLists)?;
+    let org_id = actor.org_id();
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::Invalid(
@@ -90,7 +84,7 @@ pub async fn create(
     }
     Ok(address_list::ActiveModel {
         org_id: Set(org_id),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         name: Set(name.into()),
         global: Set(false),
         created_at: Set(Utc::now()),
@@ -100,7 +94,11 @@ pub async fn create(
     .await?)
 }
 
-pub async fn get(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<address_list::Model> {
+pub(crate) async fn get(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    id: i64,
+) -> Result<address_list::Model> {
     address_list::Entity::find_by_id(id)
         .filter(address_list::Column::OrgId.eq(org_id))
         .one(db)
@@ -109,7 +107,9 @@ pub async fn get(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<addr
 }
 
 /// All lists of the organisation (the global suppression list first, created if missing).
-pub async fn all(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<ListSummary>> {
+pub async fn all(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<ListSummary>> {
+    actor.require(Action::ManageLists)?;
+    let org_id = actor.org_id();
     global_suppression(db, org_id).await?;
     let lists = address_list::Entity::find()
         .filter(address_list::Column::OrgId.eq(org_id))
@@ -118,34 +118,56 @@ pub async fn all(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<ListSumma
         .order_by_asc(address_list::Column::Name)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(lists.len());
-    for l in lists {
-        out.push(summary_of(db, l).await?);
-    }
-    Ok(out)
+    summaries(db, lists).await
 }
 
 /// One list of the organisation with its number of addresses.
-pub async fn summary(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<ListSummary> {
-    summary_of(db, get(db, org_id, id).await?).await
+pub async fn summary(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<ListSummary> {
+    actor.require(Action::ManageLists)?;
+    let list = get(db, actor.org_id(), id).await?;
+    Ok(summaries(db, vec![list]).await?.remove(0))
 }
 
-async fn summary_of(db: &impl ConnectionTrait, l: address_list::Model) -> Result<ListSummary> {
-    let entries = address_list_entry::Entity::find()
-        .filter(address_list_entry::Column::ListId.eq(l.id))
-        .count(db)
-        .await?;
-    Ok(ListSummary {
-        id: l.id,
-        kind: l.kind,
-        name: l.name,
-        global: l.global,
-        entries,
-    })
+/// The lists with their numbers of addresses, counted in one query.
+async fn summaries(
+    db: &impl ConnectionTrait,
+    lists: Vec<address_list::Model>,
+) -> Result<Vec<ListSummary>> {
+    use sea_orm::ExprTrait;
+    let ids: Vec<i64> = lists.iter().map(|l| l.id).collect();
+    let counts: std::collections::HashMap<i64, i64> = if ids.is_empty() {
+        Default::default()
+    } else {
+        address_list_entry::Entity::find()
+            .select_only()
+            .column(address_list_entry::Column::ListId)
+            .column_as(
+                sea_orm::sea_query::Expr::col(address_list_entry::Column::Email).count(),
+                "entries",
+            )
+            .filter(address_list_entry::Column::ListId.is_in(ids))
+            .group_by(address_list_entry::Column::ListId)
+            .into_tuple::<(i64, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(lists
+        .into_iter()
+        .map(|l| ListSummary {
+            entries: counts.get(&l.id).copied().unwrap_or(0) as u64,
+            id: l.id,
+            kind: l.kind,
+            name: l.name,
+            global: l.global,
+        })
+        .collect())
 }
 
-pub async fn delete(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<()> {
-    let l = get(db, org_id, id).await?;
+pub async fn delete(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<()> {
+    actor.require(Action::ManageLists)?;
+    let l = get(db, actor.org_id(), id).await?;
     if l.global {
         return Err(Error::Invalid(
             "The global suppression list cannot be deleted.".into(),
@@ -172,11 +194,12 @@ fn parse_line(line: &str) -> Result<(String, String), String> {
 /// Invalid lines are reported; valid ones are added even so.
 pub async fn add(
     db: &impl ConnectionTrait,
-    org_id: i64,
+    actor: &Actor,
     list_id: i64,
     text: &str,
 ) -> Result<AddReport> {
-    let list = get(db, org_id, list_id).await?;
+    actor.require(Action::ManageLists)?;
+    let list = get(db, actor.org_id(), list_id).await?;
     let mut report = AddReport::default();
     let lines: Vec<(usize, &str)> = text
         .lines()
@@ -194,7 +217,7 @@ pub async fn add(
         match parse_line(line) {
             Err(reason) => report.invalid.push((number, line.to_owned(), reason)),
             Ok((email, note)) => {
-                let (name, reason) = if list.kind == SEED {
+                let (name, reason) = if list.kind == ListKind::Seed {
                     (note, String::new())
                 } else {
                     (String::new(), note)
@@ -229,11 +252,12 @@ pub async fn add(
 
 pub async fn remove(
     db: &impl ConnectionTrait,
-    org_id: i64,
+    actor: &Actor,
     list_id: i64,
     email: &str,
 ) -> Result<()> {
-    let list = get(db, org_id, list_id).await?;
+    actor.require(Action::ManageLists)?;
+    let list = get(db, actor.org_id(), list_id).await?;
     address_list_entry::Entity::delete_many()
         .filter(address_list_entry::Column::ListId.eq(list.id))
         .filter(address_list_entry::Column::Email.eq(email.trim().to_lowercase()))
@@ -242,8 +266,9 @@ pub async fn remove(
     Ok(())
 }
 
-pub async fn entries(db: &impl ConnectionTrait, org_id: i64, list_id: i64) -> Result<Vec<Entry>> {
-    let list = get(db, org_id, list_id).await?;
+pub async fn entries(db: &impl ConnectionTrait, actor: &Actor, list_id: i64) -> Result<Vec<Entry>> {
+    actor.require(Action::ManageLists)?;
+    let list = get(db, actor.org_id(), list_id).await?;
     Ok(address_list_entry::Entity::find()
         .filter(address_list_entry::Column::ListId.eq(list.id))
         .order_by_asc(address_list_entry::Column::Email)
@@ -264,15 +289,17 @@ pub async fn entries(db: &impl ConnectionTrait, org_id: i64, list_id: i64) -> Re
 /// engine asks this before every send).
 pub async fn is_suppressed(
     db: &impl ConnectionTrait,
-    org_id: i64,
+    actor: &Actor,
     email: &str,
     lists: &[i64],
 ) -> Result<bool> {
+    actor.require(Action::ReadContacts)?;
+    let org_id = actor.org_id();
     let global = global_suppression(db, org_id).await?;
     let mut ids = vec![global];
     for id in lists {
         let l = get(db, org_id, *id).await?;
-        if l.kind == SUPPRESSION {
+        if l.kind == ListKind::Suppression {
             ids.push(l.id);
         }
     }

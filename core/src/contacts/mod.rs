@@ -7,10 +7,12 @@ pub mod lists;
 
 use crate::audience::Scope;
 pub use crate::domain::ContactFilter as ListFilter;
+use crate::domain::access::{Action, Actor};
 use crate::domain::{Consent, ContactDetail, ContactPage, ContactSummary, TimelineItem};
+use crate::domain::{ContactStatus, Role};
 use crate::entity::{
-    booking, campaign, contact, contact_event, contact_group, contact_group_member, credential,
-    enrollment, message, pass, purchase, subscription,
+    app_user, booking, campaign, contact, contact_event, contact_group, contact_group_member,
+    credential, enrollment, message, pass, purchase, subscription,
 };
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -21,6 +23,9 @@ use sea_orm::{
 };
 
 pub const PER_PAGE: u64 = 50;
+/// The last page anyone may ask for: 50 million contacts, far beyond any list, and far from
+/// an offset that overflows.
+pub const MAX_PAGE: u64 = 1_000_000;
 
 /// `%text%` with the LIKE wildcards in `text` taken literally.
 fn contains_pattern(text: &str) -> String {
@@ -52,10 +57,17 @@ fn search_condition(search: &str) -> Condition {
 /// case-insensitive), sorted by last name.
 pub async fn list(
     db: &DatabaseConnection,
-    scope: Scope,
+    actor: &Actor,
     filter: &ListFilter,
     page: u64,
 ) -> Result<ContactPage> {
+    actor.require(Action::ReadContacts)?;
+    if page > MAX_PAGE {
+        return Err(Error::Invalid(format!(
+            "The page must be between 1 and {MAX_PAGE}."
+        )));
+    }
+    let scope = Scope::of(actor);
     let mut query = contact::Entity::find().filter(crate::audience::scoped_condition(
         scope,
         &filter.audience_without_search(),
@@ -84,7 +96,7 @@ pub async fn list(
                 name: c.display_name(),
                 email: c.email,
                 language: c.language,
-                active: c.status == "active",
+                active: c.status == ContactStatus::Active,
                 marketing_consent: c.marketing_consent,
                 newsletter_consent: c.newsletter_consent,
                 created_at: c.created_at,
@@ -94,7 +106,9 @@ pub async fn list(
 }
 
 /// One contact in `scope`, with groups and timeline.
-pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<ContactDetail> {
+pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<ContactDetail> {
+    actor.require(Action::ReadContacts)?;
+    let scope = Scope::of(actor);
     let mut query = contact::Entity::find_by_id(id).filter(contact::Column::OrgId.eq(scope.org_id));
     if let Some(user) = scope.assigned_to {
         query = query.filter(contact::Column::AssignedUserId.eq(user));
@@ -223,10 +237,10 @@ pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<Co
         .all(db)
         .await?
     {
-        let detail = if r.properties == "{}" {
+        let detail = if r.properties.0.is_empty() {
             String::new()
         } else {
-            r.properties
+            serde_json::Value::Object(r.properties.0).to_string()
         };
         item(r.occurred_at, "event", r.name, detail);
     }
@@ -253,8 +267,8 @@ pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<Co
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "Untitled".into());
         let detail = match &m.error {
-            Some(e) => format!("{} · {e}", m.state),
-            None => m.state.clone(),
+            Some(e) => format!("{} · {e}", m.state.label()),
+            None => m.state.label().to_owned(),
         };
         item(
             m.sent_at.unwrap_or(m.queued_at),
@@ -281,18 +295,14 @@ pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<Co
     }
     timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
     timeline.truncate(200);
-    let attributes =
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&c.attributes)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect();
+    let account_manager = match c.assigned_user_id {
+        Some(user) => app_user::Entity::find_by_id(user)
+            .filter(app_user::Column::OrgId.eq(scope.org_id))
+            .one(db)
+            .await?
+            .map(|u| u.email),
+        None => None,
+    };
     Ok(ContactDetail {
         id: c.id,
         email: c.email,
@@ -301,7 +311,8 @@ pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<Co
         last_name: c.last_name,
         language: c.language,
         time_zone: c.time_zone,
-        active: c.status == "active",
+        active: c.status == ContactStatus::Active,
+        account_manager,
         created_at: c.created_at,
         updated_at: c.updated_at,
         marketing_consent: Consent {
@@ -314,7 +325,7 @@ pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<Co
             changed_at: c.newsletter_consent_at,
             source: c.newsletter_consent_source,
         },
-        attributes,
+        attributes: c.attributes.0,
         groups,
         timeline,
     })
@@ -323,10 +334,12 @@ pub async fn detail(db: &DatabaseConnection, scope: Scope, id: i64) -> Result<Co
 /// The ids of the contacts matching `filter` (text search included), at most `limit`.
 pub async fn matching_ids(
     db: &DatabaseConnection,
-    scope: Scope,
+    actor: &Actor,
     filter: &ListFilter,
     limit: u64,
 ) -> Result<Vec<i64>> {
+    actor.require(Action::ReadContacts)?;
+    let scope = Scope::of(actor);
     let mut query = contact::Entity::find()
         .select_only()
         .column(contact::Column::Id)
@@ -347,13 +360,71 @@ pub async fn matching_ids(
         .await?)
 }
 
-/// One contact of the organisation.
-pub async fn find(db: &DatabaseConnection, org_id: i64, id: i64) -> Result<contact::Model> {
-    contact::Entity::find_by_id(id)
-        .filter(contact::Column::OrgId.eq(org_id))
-        .one(db)
+/// One contact the actor may see.
+pub async fn find(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<contact::Model> {
+    actor.require(Action::ReadContacts)?;
+    let mut query =
+        contact::Entity::find_by_id(id).filter(contact::Column::OrgId.eq(actor.org_id()));
+    if let Some(user) = actor.assigned_to() {
+        query = query.filter(contact::Column::AssignedUserId.eq(user));
+    }
+    query.one(db).await?.ok_or(Error::NotFound("contact"))
+}
+
+/// The organisation's account managers (id, name, email), for assigning contacts to them.
+pub async fn account_managers(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Vec<(i64, String, String)>> {
+    actor.require(Action::AssignContacts)?;
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::OrgId.eq(actor.org_id()))
+        .filter(app_user::Column::Role.eq(Role::Member))
+        .order_by_asc(app_user::Column::Name)
+        .all(db)
         .await?
-        .ok_or(Error::NotFound("contact"))
+        .into_iter()
+        .map(|u| (u.id, u.name, u.email))
+        .collect())
+}
+
+/// Assigns contacts (of the organisation) to an account manager, or removes their assignment
+/// (`None`); answers how many changed.
+pub async fn assign(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    ids: &[i64],
+    manager: Option<i64>,
+) -> Result<u64> {
+    actor.require(Action::AssignContacts)?;
+    if let Some(user) = manager {
+        app_user::Entity::find_by_id(user)
+            .filter(app_user::Column::OrgId.eq(actor.org_id()))
+            .filter(app_user::Column::Role.eq(Role::Member))
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                Error::Invalid("Choose one of your organisation's account managers.".into())
+            })?;
+    }
+    let mut changed = 0;
+    for chunk in ids.chunks(500) {
+        changed += contact::Entity::update_many()
+            .col_expr(
+                contact::Column::AssignedUserId,
+                sea_orm::sea_query::Expr::value(manager),
+            )
+            .col_expr(
+                contact::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+            )
+            .filter(contact::Column::OrgId.eq(actor.org_id()))
+            .filter(contact::Column::Id.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]

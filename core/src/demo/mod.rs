@@ -5,9 +5,14 @@
 //! Deterministic: the same seed gives the same data, so screenshots and tests can rely on it.
 
 use crate::auth::accounts::{self, NewUser};
+use crate::domain::audience::Filter;
 use crate::domain::campaign::Settings;
 use crate::domain::trigger::Trigger;
-use crate::domain::{CampaignKind, CampaignStatus, Channel, DeliveryState, MessageType, Role};
+use crate::domain::{
+    BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState, MessageType,
+    Role, SubscriptionStatus,
+};
+use crate::entity::values::{Properties, Variants};
 use crate::entity::{campaign, campaign_send, contact, message, template};
 use crate::{Error, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -347,11 +352,10 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             language: Set(language.to_owned()),
             time_zone: Set(time_zone.to_owned()),
             status: Set(if rng.gen_bool(0.93) {
-                "active"
+                ContactStatus::Active
             } else {
-                "inactive"
-            }
-            .to_owned()),
+                ContactStatus::Inactive
+            }),
             created_at: Set(created),
             updated_at: Set(created),
             marketing_consent: Set(rng.gen_bool(0.55)),
@@ -396,7 +400,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             updated_at: Set(created),
             description: Set(String::new()),
             language: Set("en".into()),
-            variants: Set("{}".into()),
+            variants: Set(Variants::default()),
             version: Set(1),
             ..Default::default()
         }
@@ -422,10 +426,10 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             name: Set(spec.name.map(str::to_owned)),
             description: Set(String::new()),
             goal: Set(spec.goal.to_owned()),
-            kind: Set(spec.kind.as_str().to_owned()),
-            message_type: Set(spec.message_type.as_str().to_owned()),
-            channel: Set(Channel::Email.as_str().to_owned()),
-            status: Set(spec.status.as_str().to_owned()),
+            kind: Set(spec.kind),
+            message_type: Set(spec.message_type),
+            channel: Set(Channel::Email),
+            status: Set(spec.status),
             template_id: Set(Some(template_ids[spec.template])),
             created_by: Set(admin_id),
             created_at: Set(created),
@@ -434,15 +438,14 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
                 (spec.status != CampaignStatus::Draft).then_some(created + Duration::hours(1))
             ),
             last_sent_at: Set(last_sent),
-            audience: Set(r#"{"filter":"all","of":[]}"#.into()),
-            trigger: Set(demo_trigger(spec.name)
-                .map(|t| serde_json::to_string(&t).expect("a trigger serialises"))),
-            settings: Set(serde_json::to_string(&Settings {
+            audience: Set(Filter::everyone()),
+            trigger: Set(demo_trigger(spec.name)),
+            settings: Set(Settings {
                 from_name: "Northwind Academy".into(),
                 from_email: "news@northwind.example".into(),
                 ..Settings::default()
-            })
-            .expect("settings serialise")),
+            }),
+            revision: Set(0),
             ..Default::default()
         }
         .insert(&txn)
@@ -460,7 +463,10 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             .insert(&txn)
             .await?;
             let mut rows = Vec::new();
-            for contact in contacts.iter().filter(|c| c.status == "active") {
+            for contact in contacts
+                .iter()
+                .filter(|c| c.status == ContactStatus::Active)
+            {
                 if !rng.gen_bool(spec.reach) {
                     continue;
                 }
@@ -598,11 +604,10 @@ async fn records(
                 org_id: Set(org_id),
                 contact_id: contact_id.clone(),
                 status: Set(if rng.gen_bool(0.75) {
-                    "active"
+                    SubscriptionStatus::Active
                 } else {
-                    "cancelled"
-                }
-                .into()),
+                    SubscriptionStatus::Cancelled
+                }),
                 period_start: Set(days(rng, -365, 0)),
                 period_end: Set(Some(days(rng, -30, 365))),
                 ..Default::default()
@@ -623,7 +628,7 @@ async fn records(
                 contact_id: contact_id.clone(),
                 name: Set(EVENTS[rng.gen_range(0..EVENTS.len())].into()),
                 occurred_at: Set(days(rng, -365, 0)),
-                properties: Set("{}".into()),
+                properties: Set(Properties::default()),
                 ..Default::default()
             });
         }
@@ -674,9 +679,9 @@ fn demo_message(
         campaign_id: Set(campaign_id),
         send_id: Set(send_id),
         contact_id: Set(Some(contact.id)),
-        channel: Set(Channel::Email.as_str().to_owned()),
+        channel: Set(Channel::Email),
         recipient: Set(contact.email.clone().unwrap_or_default()),
-        state: Set(DeliveryState::Queued.as_str().to_owned()),
+        state: Set(DeliveryState::Queued),
         provider_message_id: Set(None),
         error: Set(None),
         attempts: Set(0),
@@ -703,7 +708,7 @@ fn demo_message(
     }
     m.attempts = Set(1);
     if rng.gen_bool(0.012) {
-        m.state = Set(DeliveryState::Failed.as_str().to_owned());
+        m.state = Set(DeliveryState::Failed);
         m.failed_at = Set(Some(at(rng, started, 5)));
         m.error = Set(Some("550 5.1.1 mailbox unavailable".to_owned()));
         return m;
@@ -711,24 +716,21 @@ fn demo_message(
     let sent_at = at(rng, started, 8);
     m.sent_at = Set(Some(sent_at));
     m.provider_message_id = Set(Some(format!("demo-{send_id}-{}", contact.id)));
-    m.state = Set(DeliveryState::Sent.as_str().to_owned());
+    m.state = Set(DeliveryState::Sent);
     if fresh && rng.gen_bool(0.1) {
         return m;
     }
     if rng.gen_bool(0.025) {
-        m.state = Set(DeliveryState::Bounced.as_str().to_owned());
+        m.state = Set(DeliveryState::Bounced);
         m.bounced_at = Set(Some(at(rng, sent_at, 3)));
-        m.bounce_type = Set(Some(
-            if rng.gen_bool(0.7) {
-                "permanent"
-            } else {
-                "transient"
-            }
-            .to_owned(),
-        ));
+        m.bounce_type = Set(Some(if rng.gen_bool(0.7) {
+            BounceType::Permanent
+        } else {
+            BounceType::Transient
+        }));
         return m;
     }
-    m.state = Set(DeliveryState::Delivered.as_str().to_owned());
+    m.state = Set(DeliveryState::Delivered);
     m.delivered_at = Set(Some(at(rng, sent_at, 2)));
     if rng.gen_bool(spec.open) {
         let opens = rng.gen_range(1..6);
@@ -744,7 +746,7 @@ fn demo_message(
         }
     }
     if rng.gen_bool(0.0008) {
-        m.state = Set(DeliveryState::Complained.as_str().to_owned());
+        m.state = Set(DeliveryState::Complained);
         m.complained_at = Set(Some(at(rng, sent_at, 60 * 24)));
     }
     m

@@ -204,7 +204,9 @@ pub enum Actor {
     User(CurrentUser),
     ApiKey(KeyActor),
     /// Background jobs and the operator's command line, acting for one organisation.
-    System { org_id: i64 },
+    System {
+        org_id: i64,
+    },
 }
 
 /// A refusal, with what was refused and why, in words.
@@ -222,7 +224,12 @@ pub fn role_may(role: Role, action: Action) -> bool {
         Role::Admin => true,
         Role::Marketer => !matches!(
             action,
-            ApproveCampaigns | ManageUsers | ManageApiKeys | ManageSettings | ViewSystem | RetryJobs
+            ApproveCampaigns
+                | ManageUsers
+                | ManageApiKeys
+                | ManageSettings
+                | ViewSystem
+                | RetryJobs
         ),
         // Account managers work with their own contacts; the builder, templates, imports and
         // lists are not theirs.
@@ -416,7 +423,10 @@ mod tests {
         let e = key(KeyScope::ALL).require(ManageUsers).unwrap_err();
         assert_eq!(e.message, "API keys may not manage users.");
         let e = user(Role::Member).require(EditCampaigns).unwrap_err();
-        assert_eq!(e.message, "As an account manager you may not change campaigns.");
+        assert_eq!(
+            e.message,
+            "As an account manager you may not change campaigns."
+        );
     }
 
     #[test]
@@ -440,7 +450,11 @@ mod tests {
             ("read delete", Err(())),
         ] {
             let got = KeyScopes::parse(text).map(|s| s.to_text()).map_err(|_| ());
-            assert_eq!(got.as_deref(), parsed.as_deref().map_err(|_| &()), "{text:?}");
+            assert_eq!(
+                got.as_deref(),
+                parsed.as_deref().map_err(|_| &()),
+                "{text:?}"
+            );
         }
     }
 }

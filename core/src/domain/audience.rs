@@ -311,6 +311,23 @@ impl Filter {
         }
     }
 
+    /// The groups the tree names (the rest of a campaign's references are its draft's).
+    pub fn references(&self) -> crate::domain::campaign::References {
+        fn walk(f: &Filter, r: &mut crate::domain::campaign::References) {
+            match f {
+                Filter::All { of } | Filter::Any { of } => of.iter().for_each(|f| walk(f, r)),
+                Filter::Not { not } => walk(not, r),
+                Filter::InGroup { group_id } => {
+                    r.groups.insert(*group_id);
+                }
+                _ => {}
+            }
+        }
+        let mut r = Default::default();
+        walk(self, &mut r);
+        r
+    }
+
     /// Number of nodes in the tree.
     pub fn size(&self) -> usize {
         match self {

@@ -97,7 +97,50 @@ impl Default for Draft {
     }
 }
 
+/// What saving a campaign did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub id: i64,
+    /// Changes to an active campaign that are saved but not live yet.
+    pub pending: bool,
+    /// What the pending changes wait for, in words.
+    pub waiting_for: Vec<String>,
+}
+
+/// Everything a campaign refers to by id, so that each can be checked to be the organisation's
+/// own (and of the right kind) before it is saved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct References {
+    pub groups: std::collections::BTreeSet<i64>,
+    pub segments: std::collections::BTreeSet<i64>,
+    pub seed_lists: std::collections::BTreeSet<i64>,
+    pub suppression_lists: std::collections::BTreeSet<i64>,
+    pub templates: std::collections::BTreeSet<i64>,
+}
+
 impl Draft {
+    /// The groups, segments, lists and templates the draft names: in its audience, trigger,
+    /// settings and splits.
+    pub fn references(&self) -> References {
+        let mut r = self.audience.references();
+        if let Some(Trigger::SegmentEntered { segment_id }) = &self.trigger {
+            r.segments.insert(*segment_id);
+        }
+        r.templates.extend(self.template_id);
+        r.seed_lists.extend(self.settings.seed_list_id);
+        r.suppression_lists
+            .extend(self.settings.suppression_list_ids.iter().copied());
+        for split in &self.settings.splits {
+            if split.segment_id > 0 {
+                r.segments.insert(split.segment_id);
+            }
+            if split.template_id > 0 {
+                r.templates.insert(split.template_id);
+            }
+        }
+        r
+    }
+
     /// What stands between the draft and activation at `now`, in words; empty when ready.
     pub fn problems(&self, now: DateTime<Utc>) -> Vec<String> {
         let mut out = Vec::new();
@@ -186,6 +229,43 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn references_are_collected_from_every_part() {
+        use crate::domain::audience::Filter;
+        let mut d = ready();
+        d.audience = Filter::All {
+            of: vec![
+                Filter::InGroup { group_id: 4 },
+                Filter::Not {
+                    not: Box::new(Filter::Any {
+                        of: vec![Filter::InGroup { group_id: 9 }, Filter::ValidPass],
+                    }),
+                },
+            ],
+        };
+        d.trigger = Some(Trigger::SegmentEntered { segment_id: 7 });
+        d.settings.seed_list_id = Some(11);
+        d.settings.suppression_list_ids = vec![12, 13];
+        d.settings.splits = vec![
+            Split {
+                segment_id: 8,
+                template_id: 5,
+            },
+            Split {
+                segment_id: 0,
+                template_id: 0,
+            },
+        ];
+        let r = d.references();
+        let set = |v: &[i64]| v.iter().copied().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(r.groups, set(&[4, 9]));
+        assert_eq!(r.segments, set(&[7, 8]));
+        assert_eq!(r.seed_lists, set(&[11]));
+        assert_eq!(r.suppression_lists, set(&[12, 13]));
+        assert_eq!(r.templates, set(&[3, 5]));
+        assert_eq!(Draft::default().references(), References::default());
     }
 
     fn ready() -> Draft {

@@ -141,6 +141,58 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// What a list of addresses is for.
+    ListKind {
+        /// Addresses never sent to.
+        Suppression = "suppression", "Suppression";
+        /// People who get a copy of each send, to check it.
+        Seed = "seed", "Seed";
+    }
+}
+
+string_enum! {
+    /// Where a CSV import stands.
+    ImportState {
+        /// Stored, waiting for its column mapping.
+        Uploaded = "uploaded", "Waiting for a column mapping";
+        /// Mapped, waiting for a worker.
+        Queued = "queued", "Queued";
+        Running = "running", "Importing";
+        Done = "done", "Done";
+        Failed = "failed", "Failed";
+    }
+}
+
+impl ImportState {
+    pub fn is_finished(self) -> bool {
+        matches!(self, ImportState::Done | ImportState::Failed)
+    }
+}
+
+string_enum! {
+    /// Where a background job stands. A job that succeeds is removed; one that fails for the
+    /// last time stays, failed, until an operator retries it.
+    JobState {
+        /// Waiting for its time (`run_at`) and a worker.
+        Pending = "pending", "Pending";
+        /// Leased by a worker until its lease expires.
+        Running = "running", "Running";
+        /// Gave up after its last attempt.
+        Failed = "failed", "Failed";
+    }
+}
+
+string_enum! {
+    /// Why a message bounced.
+    BounceType {
+        /// The address does not exist or refuses mail for good: it is suppressed.
+        Permanent = "permanent", "Permanent";
+        /// A full mailbox or a server that is down: a soft bounce.
+        Transient = "transient", "Soft";
+    }
+}
+
 impl DeliveryState {
     /// The transitions delivery workers and provider webhooks may make. Anything else is a
     /// late or duplicate notification and is ignored.
@@ -184,6 +236,11 @@ mod tests {
         check(Channel::ALL, Channel::as_str);
         check(ContactStatus::ALL, ContactStatus::as_str);
         check(DeliveryState::ALL, DeliveryState::as_str);
+        check(ListKind::ALL, ListKind::as_str);
+        check(ImportState::ALL, ImportState::as_str);
+        check(JobState::ALL, JobState::as_str);
+        check(BounceType::ALL, BounceType::as_str);
+        check(SubscriptionStatus::ALL, SubscriptionStatus::as_str);
     }
 
     #[test]

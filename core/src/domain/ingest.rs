@@ -33,6 +33,9 @@ pub struct ContactInput {
     /// Names of groups to add the contact to (created when missing). Never removes.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The email address of the account manager (a user with the account manager role) who
+    /// looks after this contact; an empty string removes the assignment.
+    pub account_manager: Option<String>,
 }
 
 /// A record a contact has: the things triggers fire from and audiences filter on.
@@ -206,13 +209,15 @@ pub enum ColumnTarget {
     NewsletterConsent,
     /// Group names separated by `;`.
     Groups,
+    /// The email address of the contact's account manager.
+    AccountManager,
     /// A custom attribute with this key.
     Attribute(String),
 }
 
 impl ColumnTarget {
     /// The fixed targets, in the order a mapping form offers them.
-    pub const FIXED: [ColumnTarget; 11] = [
+    pub const FIXED: [ColumnTarget; 12] = [
         ColumnTarget::Ignore,
         ColumnTarget::Email,
         ColumnTarget::FirstName,
@@ -224,6 +229,7 @@ impl ColumnTarget {
         ColumnTarget::MarketingConsent,
         ColumnTarget::NewsletterConsent,
         ColumnTarget::Groups,
+        ColumnTarget::AccountManager,
     ];
 
     pub fn label(&self) -> String {
@@ -239,6 +245,7 @@ impl ColumnTarget {
             ColumnTarget::MarketingConsent => "Marketing consent".into(),
             ColumnTarget::NewsletterConsent => "Newsletter consent".into(),
             ColumnTarget::Groups => "Groups (separated by ;)".into(),
+            ColumnTarget::AccountManager => "Account manager (their email)".into(),
             ColumnTarget::Attribute(key) => format!("Attribute “{key}”"),
         }
     }
@@ -281,6 +288,7 @@ impl ColumnTarget {
             "marketingconsent" | "marketing" => ColumnTarget::MarketingConsent,
             "newsletterconsent" | "newsletter" => ColumnTarget::NewsletterConsent,
             "groups" | "group" | "tags" => ColumnTarget::Groups,
+            "accountmanager" | "manager" | "owner" | "assignedto" => ColumnTarget::AccountManager,
             "" => ColumnTarget::Ignore,
             _ => ColumnTarget::Attribute(attribute_key(header)),
         }
@@ -307,8 +315,7 @@ pub fn attribute_key(text: &str) -> String {
 pub struct ImportStatus {
     pub id: i64,
     pub filename: String,
-    /// uploaded (waiting for a mapping), queued, running, done, failed
-    pub status: String,
+    pub status: crate::domain::ImportState,
     pub total_rows: i64,
     pub processed_rows: i64,
     pub created_rows: i64,
@@ -328,7 +335,7 @@ pub struct ImportStatus {
 
 impl ImportStatus {
     pub fn finished(&self) -> bool {
-        self.status == "done" || self.status == "failed"
+        self.status.is_finished()
     }
 
     /// Percent done, 0 to 100.
@@ -407,5 +414,207 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.record.kind(), "booking");
+    }
+}
+
+/// Why a CSV upload or its column mapping was refused. The form handlers redirect back to the
+/// page with the problem as a code and numbers (`?error=not_utf8&line=3`), and the page shows
+/// the words for the code: a link can never make the page show text of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UploadProblem {
+    NoFile,
+    Interrupted,
+    TooLarge,
+    NotUtf8 { line: u64 },
+    Unreadable,
+    Empty,
+    NoRows,
+    TooManyRows { rows: u64 },
+    Started,
+    FormUnreadable,
+    Incomplete,
+    UnknownField,
+    ColumnCount,
+    NoEmail,
+    Twice { column: u64 },
+    BadAttribute { column: u64 },
+    StoreFailed,
+    StartFailed,
+}
+
+/// The most rows one import takes.
+pub const MAX_IMPORT_ROWS: u64 = 200_000;
+/// The largest file an import takes, in bytes.
+pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+
+impl UploadProblem {
+    /// The code and the number that go into the link.
+    pub fn to_query(self) -> String {
+        use UploadProblem::*;
+        let (code, number) = match self {
+            NoFile => ("no_file", None),
+            Interrupted => ("interrupted", None),
+            TooLarge => ("too_large", None),
+            NotUtf8 { line } => ("not_utf8", Some(("line", line))),
+            Unreadable => ("unreadable", None),
+            Empty => ("empty", None),
+            NoRows => ("no_rows", None),
+            TooManyRows { rows } => ("too_many_rows", Some(("rows", rows))),
+            Started => ("started", None),
+            FormUnreadable => ("form_unreadable", None),
+            Incomplete => ("incomplete", None),
+            UnknownField => ("unknown_field", None),
+            ColumnCount => ("column_count", None),
+            NoEmail => ("no_email", None),
+            Twice { column } => ("twice", Some(("column", column))),
+            BadAttribute { column } => ("bad_attribute", Some(("column", column))),
+            StoreFailed => ("store_failed", None),
+            StartFailed => ("start_failed", None),
+        };
+        match number {
+            Some((name, n)) => format!("error={code}&{name}={n}"),
+            None => format!("error={code}"),
+        }
+    }
+
+    /// The problem a link names; `None` for a code Herald does not know. `number` reads the
+    /// link's `line`, `rows` or `column` (0 when missing or not a number).
+    pub fn from_query(code: &str, number: impl Fn(&str) -> u64) -> Option<Self> {
+        use UploadProblem::*;
+        Some(match code {
+            "no_file" => NoFile,
+            "interrupted" => Interrupted,
+            "too_large" => TooLarge,
+            "not_utf8" => NotUtf8 {
+                line: number("line"),
+            },
+            "unreadable" => Unreadable,
+            "empty" => Empty,
+            "no_rows" => NoRows,
+            "too_many_rows" => TooManyRows {
+                rows: number("rows"),
+            },
+            "started" => Started,
+            "form_unreadable" => FormUnreadable,
+            "incomplete" => Incomplete,
+            "unknown_field" => UnknownField,
+            "column_count" => ColumnCount,
+            "no_email" => NoEmail,
+            "twice" => Twice {
+                column: number("column"),
+            },
+            "bad_attribute" => BadAttribute {
+                column: number("column"),
+            },
+            "store_failed" => StoreFailed,
+            "start_failed" => StartFailed,
+            _ => return None,
+        })
+    }
+
+    /// In words; `columns` are the file's column names, when the page knows them.
+    pub fn message(self, columns: &[String]) -> String {
+        use UploadProblem::*;
+        let column = |i: u64| {
+            columns
+                .get(i as usize)
+                .map_or(format!("column {}", i + 1), |c| format!("column “{c}”"))
+        };
+        match self {
+            NoFile => "Choose a CSV file to upload.".into(),
+            Interrupted => "The upload was interrupted or is larger than 20 MB.".into(),
+            TooLarge => "The file is larger than 20 MB; split it into smaller files.".into(),
+            NotUtf8 { line } => format!(
+                "The file is not UTF-8 text (first bad byte on line {line}); save it as “CSV UTF-8”."
+            ),
+            Unreadable => "The file's first line cannot be read as CSV.".into(),
+            Empty => "The file is empty; its first line must name the columns.".into(),
+            NoRows => "The file has a header but no rows.".into(),
+            TooManyRows { rows } => {
+                format!("The file has {rows} rows; import at most {MAX_IMPORT_ROWS} at a time.")
+            }
+            Started => "This import has already been started.".into(),
+            FormUnreadable => "The mapping form could not be read; reload the page.".into(),
+            Incomplete => "The mapping form is incomplete; reload the page.".into(),
+            UnknownField => {
+                "The mapping names a field Herald does not know; reload the page.".into()
+            }
+            ColumnCount => "The mapping does not fit the file's columns; reload the page.".into(),
+            NoEmail => "Choose the column that holds the email address.".into(),
+            Twice { column: c } => format!(
+                "Two columns are mapped to the same field as {}; map each field once.",
+                column(c)
+            ),
+            BadAttribute { column: c } => format!(
+                "The attribute name for {} is not valid: use lower-case letters, digits and _.",
+                column(c)
+            ),
+            StoreFailed => "The file could not be stored; try again.".into(),
+            StartFailed => "The import could not be started; try again.".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod upload_problem_tests {
+    use super::UploadProblem::{self, *};
+
+    #[test]
+    fn problems_travel_as_codes_and_read_back() {
+        let all = [
+            NoFile,
+            Interrupted,
+            TooLarge,
+            NotUtf8 { line: 7 },
+            Unreadable,
+            Empty,
+            NoRows,
+            TooManyRows { rows: 250_000 },
+            Started,
+            FormUnreadable,
+            Incomplete,
+            UnknownField,
+            ColumnCount,
+            NoEmail,
+            Twice { column: 2 },
+            BadAttribute { column: 1 },
+            StoreFailed,
+            StartFailed,
+        ];
+        for p in all {
+            let query = p.to_query();
+            let pairs: Vec<(&str, &str)> = query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
+            let code = pairs[0].1;
+            let number = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            assert_eq!(UploadProblem::from_query(code, number), Some(p), "{query}");
+        }
+    }
+
+    #[test]
+    fn a_link_cannot_choose_the_words() {
+        assert_eq!(
+            UploadProblem::from_query("<script>alert(1)</script>", |_| 0),
+            None
+        );
+        assert_eq!(
+            UploadProblem::from_query("Your account is locked, call 555", |_| 0),
+            None
+        );
+        let columns = vec!["E-mail".to_string(), "Plan <b>".to_string()];
+        assert_eq!(
+            BadAttribute { column: 1 }.message(&columns),
+            "The attribute name for column “Plan <b>” is not valid: use lower-case letters, digits and _."
+        );
+        assert!(Twice { column: 9 }.message(&columns).contains("column 10"));
+        assert!(NotUtf8 { line: 3 }.message(&[]).contains("line 3"));
     }
 }

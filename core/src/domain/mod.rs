@@ -1,5 +1,6 @@
 //! Plain rules and value types: no database, no web. Shared by the server and the browser.
 
+pub mod access;
 pub mod audience;
 pub mod campaign;
 pub mod duplicates;
@@ -8,6 +9,7 @@ mod enums;
 pub mod ingest;
 mod password;
 mod stats;
+pub mod system;
 pub mod tagged;
 pub mod template;
 pub mod trigger;
@@ -172,6 +174,8 @@ pub struct ContactDetail {
     pub language: String,
     pub time_zone: String,
     pub active: bool,
+    /// The email address of the account manager who looks after the contact.
+    pub account_manager: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub marketing_consent: Consent,
@@ -241,7 +245,7 @@ impl ContactFilter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListSummary {
     pub id: i64,
-    pub kind: String,
+    pub kind: ListKind,
     pub name: String,
     pub global: bool,
     pub entries: u64,
@@ -285,6 +289,7 @@ pub struct ApiKeySummary {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub scopes: access::KeyScopes,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

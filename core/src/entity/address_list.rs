@@ -1,3 +1,4 @@
+use crate::domain::ListKind;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub org_id: i64,
-    pub kind: String,
+    pub kind: ListKind,
     pub name: String,
     pub global: bool,
     pub created_at: DateTimeUtc,

@@ -1,3 +1,4 @@
+use crate::domain::access::KeyScopes;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -16,6 +17,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// What the key may do.
+    pub scopes: KeyScopes,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

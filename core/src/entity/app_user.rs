@@ -1,3 +1,4 @@
+use crate::domain::Role;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -9,7 +10,7 @@ pub struct Model {
     pub org_id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub password_changed_at: DateTimeUtc,
     pub created_at: DateTimeUtc,

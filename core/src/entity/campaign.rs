@@ -1,3 +1,7 @@
+use crate::domain::audience::Filter;
+use crate::domain::campaign::{Draft, Settings};
+use crate::domain::trigger::Trigger;
+use crate::domain::{CampaignKind, CampaignStatus, Channel, MessageType};
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -10,28 +14,34 @@ pub struct Model {
     pub name: Option<String>,
     pub description: String,
     pub goal: String,
-    pub kind: String,
-    pub message_type: String,
-    pub channel: String,
-    pub status: String,
+    pub kind: CampaignKind,
+    pub message_type: MessageType,
+    pub channel: Channel,
+    pub status: CampaignStatus,
     pub template_id: Option<i64>,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub activated_at: Option<DateTimeUtc>,
     pub last_sent_at: Option<DateTimeUtc>,
-    /// `domain::audience::Filter` as JSON.
-    pub audience: String,
-    /// `domain::trigger::Trigger` as JSON; unset in an unfinished draft.
-    pub trigger: Option<String>,
-    /// `domain::campaign::Settings` as JSON.
-    pub settings: String,
+    pub audience: Filter,
+    /// Unset in an unfinished draft.
+    pub trigger: Option<Trigger>,
+    pub settings: Settings,
     /// The template version it sends: fixed on activation and on each edit of an active campaign.
     pub template_version_id: Option<i64>,
     pub approval_requested_at: Option<DateTimeUtc>,
     pub approved_by: Option<i64>,
     pub approved_at: Option<DateTimeUtc>,
     pub deactivated_at: Option<DateTimeUtc>,
+    /// Counts saves and status changes: activation checks a campaign and then changes it only
+    /// if it is still the revision it checked.
+    pub revision: i32,
+    /// Changes to an active campaign that are not live yet: they wait until they validate and,
+    /// where the organisation requires it, an admin approves them.
+    pub pending: Option<Draft>,
+    pub pending_by: Option<i64>,
+    pub pending_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

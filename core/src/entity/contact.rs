@@ -1,3 +1,5 @@
+use super::values::Attributes;
+use crate::domain::ContactStatus;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -13,15 +15,14 @@ pub struct Model {
     pub last_name: String,
     pub language: String,
     pub time_zone: String,
-    pub status: String,
+    pub status: ContactStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// The account manager (a user with the member role) who looks after this contact.
     pub assigned_user_id: Option<i64>,
     pub marketing_consent: bool,
     pub newsletter_consent: bool,
-    /// Custom attributes, a JSON object.
-    pub attributes: String,
+    pub attributes: Attributes,
     /// When and how each consent was last given or withdrawn ("import", "api", "unsubscribe"...).
     pub marketing_consent_at: Option<DateTimeUtc>,
     pub newsletter_consent_at: Option<DateTimeUtc>,

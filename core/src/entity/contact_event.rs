@@ -1,3 +1,4 @@
+use super::values::Properties;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -10,7 +11,7 @@ pub struct Model {
     pub contact_id: i64,
     pub name: String,
     pub occurred_at: DateTimeUtc,
-    pub properties: String,
+    pub properties: Properties,
     /// The sender's own id for this record: sending it again updates it.
     pub external_id: Option<String>,
 }

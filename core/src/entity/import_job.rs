@@ -1,3 +1,5 @@
+use super::values::ColumnMapping;
+use crate::domain::ImportState;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -10,9 +12,9 @@ pub struct Model {
     pub org_id: i64,
     pub created_by: Option<i64>,
     pub filename: String,
-    pub status: String,
+    pub status: ImportState,
     pub content: String,
-    pub mapping: String,
+    pub mapping: ColumnMapping,
     pub total_rows: i64,
     pub processed_rows: i64,
     pub created_rows: i64,
@@ -20,8 +22,6 @@ pub struct Model {
     pub unchanged_rows: i64,
     pub error_rows: i64,
     pub failure: Option<String>,
-    pub claimed_by: Option<String>,
-    pub heartbeat_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,

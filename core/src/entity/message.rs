@@ -1,3 +1,4 @@
+use crate::domain::{BounceType, Channel, DeliveryState};
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -10,9 +11,9 @@ pub struct Model {
     pub campaign_id: i64,
     pub send_id: i64,
     pub contact_id: Option<i64>,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub provider_message_id: Option<String>,
     pub error: Option<String>,
     pub attempts: i32,
@@ -20,7 +21,7 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub delivered_at: Option<DateTimeUtc>,
     pub bounced_at: Option<DateTimeUtc>,
-    pub bounce_type: Option<String>,
+    pub bounce_type: Option<BounceType>,
     pub complained_at: Option<DateTimeUtc>,
     pub failed_at: Option<DateTimeUtc>,
     pub opens: i32,

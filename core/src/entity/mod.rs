@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table (see the migrations crate for the schema and its indexes).
-//! Closed vocabularies are stored as strings and typed by the modules that read them.
+//! Closed vocabularies and structured values are columns of the domain's own types
+//! ([`values`] says how they are stored).
 
 pub mod address_list;
 pub mod address_list_entry;
@@ -17,6 +18,8 @@ pub mod enrollment;
 pub mod idempotency_key;
 pub mod import_error;
 pub mod import_job;
+pub mod job;
+pub mod job_schedule;
 pub mod login_attempt;
 pub mod message;
 pub mod organisation;
@@ -28,3 +31,4 @@ pub mod session;
 pub mod subscription;
 pub mod template;
 pub mod template_version;
+pub mod values;

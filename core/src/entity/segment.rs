@@ -1,3 +1,4 @@
+use crate::domain::audience::Filter;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -9,8 +10,7 @@ pub struct Model {
     pub id: i64,
     pub org_id: i64,
     pub name: String,
-    /// The filter tree, as JSON.
-    pub filter: String,
+    pub filter: Filter,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,3 +1,4 @@
+use crate::domain::SubscriptionStatus;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -8,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub org_id: i64,
     pub contact_id: i64,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub period_start: DateTimeUtc,
     pub period_end: Option<DateTimeUtc>,
     /// The sender's own id for this record: sending it again updates it.

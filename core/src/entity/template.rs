@@ -1,3 +1,4 @@
+use super::values::Variants;
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -19,8 +20,8 @@ pub struct Model {
     pub description: String,
     /// The language of the content above.
     pub language: String,
-    /// Other languages' content: JSON map from language to `domain::template::Content`.
-    pub variants: String,
+    /// Other languages' content.
+    pub variants: Variants,
     /// The number of the latest `template_version`.
     pub version: i32,
 }

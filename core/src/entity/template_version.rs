@@ -1,3 +1,5 @@
+use super::values::Variants;
+use crate::domain::template::Content;
 use sea_orm::entity::prelude::*;
 
 /// One saved state of a template; never changed once written.
@@ -11,10 +13,8 @@ pub struct Model {
     pub template_id: i64,
     pub number: i32,
     pub language: String,
-    /// `domain::template::Content` as JSON.
-    pub content: String,
-    /// JSON map from language to `domain::template::Content`.
-    pub variants: String,
+    pub content: Content,
+    pub variants: Variants,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
 }

@@ -4,6 +4,7 @@
 //! its key, and two copies racing each other cannot both take effect (the second one's insert
 //! of the key conflicts, its transaction rolls back, and it answers with the first's result).
 
+use crate::domain::access::Actor;
 use crate::entity::idempotency_key;
 use crate::{Error, Result};
 use chrono::Utc;
@@ -70,7 +71,7 @@ async fn stored(
 /// roll back whatever `work` did and are not stored.
 pub async fn run<F>(
     db: &DatabaseConnection,
-    org_id: i64,
+    actor: &Actor,
     key: Option<&str>,
     endpoint: &str,
     body: &[u8],
@@ -79,6 +80,7 @@ pub async fn run<F>(
 where
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<(u16, String)>,
 {
+    let org_id = actor.org_id();
     let fp = fingerprint(endpoint, body);
     let _writer = crate::db::write_lock(db).await;
     if let Some(key) = key {

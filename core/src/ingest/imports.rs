@@ -4,37 +4,36 @@
 //! crash resumes after the last whole chunk and nothing is half-written. Contacts are merged by
 //! email address, so importing the same file again changes nothing.
 
+use crate::domain::ImportState;
+use crate::domain::access::{Action, Actor};
 use crate::domain::ingest::{
-    ColumnTarget, ContactInput, FieldError, ImportError, ImportStatus, Outcome,
+    ColumnTarget, ContactInput, FieldError, ImportError, ImportStatus, Outcome, UploadProblem,
 };
+use crate::entity::values::ColumnMapping;
 use crate::entity::{import_error, import_job};
 use crate::ingest::{self, ValidContact};
-use crate::{Error, Result};
-use chrono::{DateTime, Duration, Utc};
+use crate::jobs::{self, Job, JobContext, Step};
+use crate::{Error, Herald, Result};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-pub const MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
-pub const MAX_ROWS: u64 = 200_000;
+pub use crate::domain::ingest::{MAX_IMPORT_BYTES as MAX_FILE_BYTES, MAX_IMPORT_ROWS as MAX_ROWS};
 const CHUNK: usize = 250;
 const PREVIEW_ROWS: usize = 5;
 /// Errors kept per import (the counts stay exact beyond it).
 const MAX_STORED_ERRORS: i64 = 10_000;
-/// A running job whose worker has not reported for this long is taken over by another.
-const STALE_AFTER_SECONDS: i64 = 120;
 
 /// The file as text: UTF-8 (a byte-order mark is dropped). Spreadsheet programs can all save
 /// "CSV UTF-8"; guessing other encodings would corrupt names silently.
 pub fn decode(bytes: &[u8]) -> Result<String> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(Error::Invalid(format!(
-            "The file is larger than {} MB; split it into smaller files.",
-            MAX_FILE_BYTES / 1024 / 1024
-        )));
+        return Err(Error::Upload(UploadProblem::TooLarge));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     String::from_utf8(bytes.to_vec()).map_err(|e| {
@@ -43,9 +42,7 @@ pub fn decode(bytes: &[u8]) -> Result<String> {
             .filter(|b| **b == b'\n')
             .count()
             + 1;
-        Error::Invalid(format!(
-            "The file is not UTF-8 text (first bad byte on line {line}); save it as “CSV UTF-8”."
-        ))
+        Error::Upload(UploadProblem::NotUtf8 { line: line as u64 })
     })
 }
 
@@ -72,14 +69,12 @@ pub fn headers(content: &str) -> Result<Vec<String>> {
     let mut r = reader(content);
     let headers: Vec<String> = r
         .headers()
-        .map_err(|e| Error::Invalid(format!("The file's first line cannot be read: {e}.")))?
+        .map_err(|_| Error::Upload(UploadProblem::Unreadable))?
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
     if headers.iter().all(String::is_empty) {
-        return Err(Error::Invalid(
-            "The file is empty; its first line must name the columns.".into(),
-        ));
+        return Err(Error::Upload(UploadProblem::Empty));
     }
     Ok(headers)
 }
@@ -87,31 +82,21 @@ pub fn headers(content: &str) -> Result<Vec<String>> {
 /// Checks a mapping against the file's columns: one email column, no target twice.
 pub fn check_mapping(headers: &[String], mapping: &[ColumnTarget]) -> Result<()> {
     if mapping.len() != headers.len() {
-        return Err(Error::Invalid(format!(
-            "The mapping has {} columns but the file has {}.",
-            mapping.len(),
-            headers.len()
-        )));
+        return Err(Error::Upload(UploadProblem::ColumnCount));
     }
     if !mapping.contains(&ColumnTarget::Email) {
-        return Err(Error::Invalid(
-            "Choose the column that holds the email address.".into(),
-        ));
+        return Err(Error::Upload(UploadProblem::NoEmail));
     }
     let mut seen = HashSet::new();
-    for (header, target) in headers.iter().zip(mapping) {
+    for (column, target) in mapping.iter().enumerate() {
+        let column = column as u64;
         if let ColumnTarget::Attribute(key) = target
             && !ingest::attribute_key_ok(key)
         {
-            return Err(Error::Invalid(format!(
-                "Column “{header}”: attribute names are lower-case letters, digits and _."
-            )));
+            return Err(Error::Upload(UploadProblem::BadAttribute { column }));
         }
         if *target != ColumnTarget::Ignore && !seen.insert(target.clone()) {
-            return Err(Error::Invalid(format!(
-                "Two columns are mapped to {}; map each field once.",
-                target.label()
-            )));
+            return Err(Error::Upload(UploadProblem::Twice { column }));
         }
     }
     Ok(())
@@ -173,6 +158,7 @@ pub fn row_to_contact(
             ColumnTarget::Active => input.active = boolean(&mut errors),
             ColumnTarget::MarketingConsent => input.marketing_consent = boolean(&mut errors),
             ColumnTarget::NewsletterConsent => input.newsletter_consent = boolean(&mut errors),
+            ColumnTarget::AccountManager => input.account_manager = Some(v.to_owned()),
             ColumnTarget::Groups => {
                 input.groups = v
                     .split(';')
@@ -195,6 +181,7 @@ pub fn row_to_contact(
             "language" => ColumnTarget::Language,
             "time_zone" => ColumnTarget::TimeZone,
             "groups" => ColumnTarget::Groups,
+            "account_manager" => ColumnTarget::AccountManager,
             "attributes" => ColumnTarget::Attribute(
                 field.strip_prefix("attributes.").unwrap_or_default().into(),
             ),
@@ -232,21 +219,23 @@ pub fn row_to_contact(
     }
 }
 
+/// The job's mapping; the guessed one until a mapping that fits the file is saved.
 fn mapping_of(job: &import_job::Model, headers: &[String]) -> Vec<ColumnTarget> {
-    serde_json::from_str::<Vec<ColumnTarget>>(&job.mapping)
-        .ok()
-        .filter(|m| m.len() == headers.len())
-        .unwrap_or_else(|| headers.iter().map(|h| ColumnTarget::guess(h)).collect())
+    if job.mapping.0.len() == headers.len() {
+        job.mapping.0.clone()
+    } else {
+        headers.iter().map(|h| ColumnTarget::guess(h)).collect()
+    }
 }
 
 /// Stores an uploaded file (checked to be readable CSV with a header) for mapping.
 pub async fn upload(
     db: &impl ConnectionTrait,
-    org_id: i64,
-    user_id: Option<i64>,
+    actor: &Actor,
     filename: &str,
     bytes: &[u8],
 ) -> Result<i64> {
+    actor.require(Action::ImportContacts)?;
     let content = decode(bytes)?;
     let headers = headers(&content)?;
     let filename: String = filename
@@ -259,16 +248,16 @@ pub async fn upload(
         .collect();
     let mapping: Vec<ColumnTarget> = headers.iter().map(|h| ColumnTarget::guess(h)).collect();
     let job = import_job::ActiveModel {
-        org_id: Set(org_id),
-        created_by: Set(user_id),
+        org_id: Set(actor.org_id()),
+        created_by: Set(actor.user_id()),
         filename: Set(if filename.is_empty() {
             "upload.csv".into()
         } else {
             filename
         }),
-        status: Set("uploaded".into()),
+        status: Set(ImportState::Uploaded),
         content: Set(content),
-        mapping: Set(serde_json::to_string(&mapping).unwrap_or_default()),
+        mapping: Set(ColumnMapping(mapping)),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -333,8 +322,9 @@ fn summary(job: import_job::Model) -> ImportStatus {
 }
 
 /// Where an import stands, with its columns, a preview and the first refused rows.
-pub async fn status(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<ImportStatus> {
-    let job = job_head(db, org_id, id).await?;
+pub async fn status(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<ImportStatus> {
+    actor.require(Action::ImportContacts)?;
+    let job = job_head(db, actor.org_id(), id).await?;
     let headers = headers(&job.content)?;
     let mapping = mapping_of(&job, &headers);
     let preview = reader(&job.content)
@@ -367,8 +357,9 @@ pub async fn status(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<I
 }
 
 /// The organisation's recent imports, newest first.
-pub async fn recent(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<ImportStatus>> {
-    Ok(jobs_with(org_id, "''")
+pub async fn recent(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<ImportStatus>> {
+    actor.require(Action::ImportContacts)?;
+    Ok(jobs_with(actor.org_id(), "''")
         .order_by_desc(import_job::Column::Id)
         .limit(20)
         .into_model::<import_job::Model>()
@@ -380,8 +371,9 @@ pub async fn recent(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<Import
 }
 
 /// Every refused row, as CSV (line, column, value, reason), for download.
-pub async fn errors_csv(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<String> {
-    let job = job(db, org_id, id).await?;
+pub async fn errors_csv(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<String> {
+    actor.require(Action::ImportContacts)?;
+    let job = job(db, actor.org_id(), id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let write_err = |e: csv::Error| Error::Internal(e.to_string());
     w.write_record(["line", "column", "value", "reason"])
@@ -400,97 +392,164 @@ pub async fn errors_csv(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Resu
         .map_err(|e| Error::Internal(e.to_string()))
 }
 
-/// Confirms the mapping and queues the import.
+/// Confirms the mapping and queues the import, in one transaction with its job.
 pub async fn start(
-    db: &impl ConnectionTrait,
-    org_id: i64,
+    herald: &Herald,
+    actor: &Actor,
     id: i64,
     mapping: Vec<ColumnTarget>,
 ) -> Result<()> {
-    let job = job(db, org_id, id).await?;
-    if job.status != "uploaded" {
-        return Err(Error::Invalid(
-            "This import has already been started.".into(),
-        ));
+    actor.require(Action::ImportContacts)?;
+    let db = &herald.db;
+    let job = job(db, actor.org_id(), id).await?;
+    if job.status != ImportState::Uploaded {
+        return Err(Error::Upload(UploadProblem::Started));
     }
     let headers = headers(&job.content)?;
     check_mapping(&headers, &mapping)?;
     let rows = reader(&job.content).records().count() as u64;
     if rows == 0 {
-        return Err(Error::Invalid("The file has a header but no rows.".into()));
+        return Err(Error::Upload(UploadProblem::NoRows));
     }
     if rows > MAX_ROWS {
-        return Err(Error::Invalid(format!(
-            "The file has {rows} rows; import at most {MAX_ROWS} at a time."
-        )));
+        return Err(Error::Upload(UploadProblem::TooManyRows { rows }));
     }
-    let mut am: import_job::ActiveModel = job.into();
-    am.mapping = Set(serde_json::to_string(&mapping).map_err(|e| Error::Internal(e.to_string()))?);
-    am.total_rows = Set(rows as i64);
-    am.status = Set("queued".into());
-    am.update(db).await?;
+    let _writer = crate::db::write_lock(db).await;
+    let tx = db.begin().await?;
+    let queued = import_job::Entity::update_many()
+        .col_expr(
+            import_job::Column::Mapping,
+            Expr::value(ColumnMapping(mapping)),
+        )
+        .col_expr(import_job::Column::TotalRows, Expr::value(rows as i64))
+        .col_expr(import_job::Column::Status, Expr::value(ImportState::Queued))
+        .filter(import_job::Column::Id.eq(job.id))
+        .filter(import_job::Column::Status.eq(ImportState::Uploaded))
+        .exec(&tx)
+        .await?
+        .rows_affected;
+    if queued == 0 {
+        return Err(Error::Upload(UploadProblem::Started));
+    }
+    jobs::enqueue(
+        &tx,
+        herald.now(),
+        &ImportJob {
+            import_id: job.id,
+            org_id: job.org_id,
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// Takes the oldest queued import (or one whose worker went silent) for `worker`.
-pub async fn claim(
-    db: &impl ConnectionTrait,
-    worker: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<import_job::Model>> {
-    let stale = now - Duration::seconds(STALE_AFTER_SECONDS);
-    let claimable = || {
-        sea_orm::Condition::any()
-            .add(import_job::Column::Status.eq("queued"))
-            .add(
-                sea_orm::Condition::all()
-                    .add(import_job::Column::Status.eq("running"))
-                    .add(import_job::Column::HeartbeatAt.lt(stale)),
-            )
-    };
-    let Some(candidate) = import_job::Entity::find()
-        .select_only()
-        .column(import_job::Column::Id)
-        .filter(claimable())
-        .order_by_asc(import_job::Column::Id)
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    // Only one worker's update matches: the condition is checked again as it writes.
-    let taken = import_job::Entity::update_many()
-        .col_expr(import_job::Column::Status, Expr::val("running"))
-        .col_expr(import_job::Column::ClaimedBy, Expr::val(worker))
-        .col_expr(import_job::Column::HeartbeatAt, Expr::val(now))
-        .col_expr(
-            import_job::Column::StartedAt,
-            Expr::col(import_job::Column::StartedAt).if_null(now),
-        )
-        .filter(import_job::Column::Id.eq(candidate))
-        .filter(claimable())
-        .exec(db)
-        .await?
-        .rows_affected;
-    if taken == 0 {
-        return Ok(None);
-    }
-    Ok(import_job::Entity::find_by_id(candidate).one(db).await?)
+/// The background job that imports a queued file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportJob {
+    pub import_id: i64,
+    /// Older jobs (queued before imports ran on the job queue) do not name it.
+    #[serde(default)]
+    pub org_id: i64,
 }
 
-/// Imports a claimed job from where it stands to the end.
-pub async fn run(db: &DatabaseConnection, job: import_job::Model, worker: &str) -> Result<()> {
+impl Job for ImportJob {
+    const KIND: &'static str = "contacts.import";
+
+    fn org_id(&self) -> Option<i64> {
+        (self.org_id > 0).then_some(self.org_id)
+    }
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(self.import_id.to_string())
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<Step> {
+        let Some(job) = import_job::Entity::find_by_id(self.import_id)
+            .one(ctx.db())
+            .await?
+        else {
+            // The import (or its organisation) was deleted: nothing left to do.
+            return Ok(Step::Done);
+        };
+        if job.status.is_finished() {
+            return Ok(Step::Done);
+        }
+        run(ctx, job).await
+    }
+
+    async fn gave_up(&self, ctx: &JobContext, _error: &str) -> Result<()> {
+        fail(
+            ctx.db(),
+            self.import_id,
+            "The import stopped because of an error on our side; the rows imported so far are kept.",
+            ctx.now(),
+        )
+        .await
+    }
+}
+
+/// Imports a job from where it stands to the end, a chunk per transaction. Each chunk's
+/// contacts, refused rows and progress commit together (fenced by the job's lease), so a worker
+/// stopping at any moment leaves a whole number of chunks and the next run resumes after them.
+async fn run(ctx: &JobContext, job: import_job::Model) -> Result<Step> {
+    let db = ctx.db();
     let headers = headers(&job.content)?;
     let mapping = mapping_of(&job, &headers);
     let mut rows = reader(&job.content).into_records();
     let mut done = job.processed_rows;
     let mut chunks = 0u64;
+    if job.status == ImportState::Queued {
+        import_job::Entity::update_many()
+            .col_expr(
+                import_job::Column::Status,
+                Expr::value(ImportState::Running),
+            )
+            .col_expr(import_job::Column::StartedAt, Expr::value(ctx.now()))
+            .col_expr(
+                import_job::Column::Failure,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(import_job::Column::Id.eq(job.id))
+            .exec(db)
+            .await?;
+    } else if job.status == ImportState::Failed {
+        // An operator retried it: carry on after the last committed chunk.
+        import_job::Entity::update_many()
+            .col_expr(
+                import_job::Column::Status,
+                Expr::value(ImportState::Running),
+            )
+            .col_expr(
+                import_job::Column::Failure,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                import_job::Column::FinishedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(import_job::Column::Id.eq(job.id))
+            .exec(db)
+            .await?;
+    }
+    let managers = if mapping.contains(&ColumnTarget::AccountManager) {
+        ingest::account_managers(db, job.org_id).await?
+    } else {
+        Default::default()
+    };
+    let manager_column = mapping
+        .iter()
+        .position(|t| *t == ColumnTarget::AccountManager)
+        .map(|i| headers[i].clone())
+        .unwrap_or_default();
     // Rows of chunks committed before a restart.
     for _ in 0..done {
         rows.next();
     }
     loop {
+        if ctx.stopping() {
+            return Ok(Step::Yield);
+        }
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
         if chunk.is_empty() {
             break;
@@ -500,7 +559,19 @@ pub async fn run(db: &DatabaseConnection, job: import_job::Model, worker: &str) 
         let mut refused_rows = 0i64;
         for row in &chunk {
             let result = match row {
-                Ok(row) => row_to_contact(&headers, &mapping, row),
+                Ok(row) => row_to_contact(&headers, &mapping, row).and_then(|mut c| {
+                    match ingest::resolve_manager(&mut c, &managers) {
+                        Ok(()) => Ok(c),
+                        Err(email) => Err(vec![ImportError {
+                            line: row.position().map_or(0, |p| p.line() as i64),
+                            column: manager_column.clone(),
+                            reason: format!(
+                                "{email} is not an account manager of this organisation"
+                            ),
+                            value: email,
+                        }]),
+                    }
+                }),
                 Err(e) => Err(vec![ImportError {
                     line: e.position().map_or(0, |p| p.line() as i64),
                     column: String::new(),
@@ -516,10 +587,11 @@ pub async fn run(db: &DatabaseConnection, job: import_job::Model, worker: &str) 
                 }
             }
         }
-        let now = Utc::now();
+        let now = ctx.now();
         let _writer = crate::db::write_lock(db).await;
         let tx = db.begin().await?;
-        let stored = ingest::upsert_contacts(&tx, job.org_id, &valid, "import", now).await?;
+        ctx.fence(&tx).await?;
+        let stored = ingest::store_contacts(&tx, job.org_id, &valid, "import", now).await?;
         let count = |o: Outcome| stored.iter().filter(|s| s.outcome == o).count() as i64;
         let kept = sea_orm::PaginatorTrait::count(
             import_error::Entity::find().filter(import_error::Column::JobId.eq(job.id)),
@@ -527,20 +599,25 @@ pub async fn run(db: &DatabaseConnection, job: import_job::Model, worker: &str) 
         )
         .await? as i64;
         let room = Ord::max(MAX_STORED_ERRORS - kept, 0) as usize;
-        for e in refused.into_iter().take(room) {
-            import_error::ActiveModel {
+        let errors: Vec<import_error::ActiveModel> = refused
+            .into_iter()
+            .take(room)
+            .map(|e| import_error::ActiveModel {
                 job_id: Set(job.id),
                 line: Set(e.line),
                 column_name: Set(e.column),
                 value: Set(e.value),
                 reason: Set(e.reason),
                 ..Default::default()
-            }
-            .insert(&tx)
-            .await?;
+            })
+            .collect();
+        if !errors.is_empty() {
+            import_error::Entity::insert_many(errors)
+                .exec_without_returning(&tx)
+                .await?;
         }
         let add = |col: import_job::Column, n: i64| Expr::col(col).add(n);
-        let still_ours = import_job::Entity::update_many()
+        let progressed = import_job::Entity::update_many()
             .col_expr(
                 import_job::Column::ProcessedRows,
                 add(import_job::Column::ProcessedRows, chunk.len() as i64),
@@ -561,18 +638,15 @@ pub async fn run(db: &DatabaseConnection, job: import_job::Model, worker: &str) 
                 import_job::Column::ErrorRows,
                 add(import_job::Column::ErrorRows, refused_rows),
             )
-            .col_expr(import_job::Column::HeartbeatAt, Expr::val(now))
             .filter(import_job::Column::Id.eq(job.id))
-            .filter(import_job::Column::ClaimedBy.eq(worker))
             .filter(import_job::Column::ProcessedRows.eq(done))
             .exec(&tx)
             .await?
             .rows_affected;
-        if still_ours == 0 {
-            // Another worker took the job over; let it finish.
+        if progressed == 0 {
+            // The job was taken over and that worker moved on: it finishes the import.
             tx.rollback().await?;
-            tracing::warn!(job = job.id, worker, "import taken over by another worker");
-            return Ok(());
+            return Ok(Step::Done);
         }
         tx.commit().await?;
         done += chunk.len() as i64;
@@ -586,21 +660,20 @@ pub async fn run(db: &DatabaseConnection, job: import_job::Model, worker: &str) 
         }
     }
     import_job::Entity::update_many()
-        .col_expr(import_job::Column::Status, Expr::val("done"))
-        .col_expr(import_job::Column::FinishedAt, Expr::val(Utc::now()))
+        .col_expr(import_job::Column::Status, Expr::value(ImportState::Done))
+        .col_expr(import_job::Column::FinishedAt, Expr::value(ctx.now()))
         .filter(import_job::Column::Id.eq(job.id))
-        .filter(import_job::Column::ClaimedBy.eq(worker))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(Step::Done)
 }
 
-/// Marks a job failed (a problem with the whole file rather than with rows).
-pub async fn fail(db: &impl ConnectionTrait, id: i64, reason: &str) -> Result<()> {
+/// Marks an import failed (a problem with the whole file rather than with rows).
+async fn fail(db: &impl ConnectionTrait, id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
     import_job::Entity::update_many()
-        .col_expr(import_job::Column::Status, Expr::val("failed"))
-        .col_expr(import_job::Column::Failure, Expr::val(reason))
-        .col_expr(import_job::Column::FinishedAt, Expr::val(Utc::now()))
+        .col_expr(import_job::Column::Status, Expr::value(ImportState::Failed))
+        .col_expr(import_job::Column::Failure, Expr::value(reason))
+        .col_expr(import_job::Column::FinishedAt, Expr::value(now))
         .filter(import_job::Column::Id.eq(id))
         .exec(db)
         .await?;

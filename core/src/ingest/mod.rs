@@ -8,11 +8,13 @@ pub mod idempotency;
 pub mod imports;
 
 use crate::Result;
-use crate::domain::EmailAddress;
+use crate::domain::access::{Action, Actor};
 use crate::domain::ingest::{ContactInput, EventInput, FieldError, Outcome, Record, RecordInput};
+use crate::domain::{ContactStatus, EmailAddress, Role};
+use crate::entity::values::{Attributes, Properties};
 use crate::entity::{
-    booking, contact, contact_event, contact_group, contact_group_member, credential, enrollment,
-    pass, purchase, subscription,
+    app_user, booking, contact, contact_event, contact_group, contact_group_member, credential,
+    enrollment, pass, purchase, subscription,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -45,6 +47,10 @@ pub struct ValidContact {
     pub newsletter_consent: Option<bool>,
     pub attributes: BTreeMap<String, String>,
     pub groups: Vec<String>,
+    /// The account manager's address as given (normalised); empty to remove the assignment.
+    pub account_manager: Option<String>,
+    /// The account manager found for it: `Some(None)` removes the assignment, `None` keeps it.
+    pub assigned_user_id: Option<Option<i64>>,
 }
 
 /// Email addresses are stored in lower case so that merging by address ignores case.
@@ -155,6 +161,14 @@ pub fn validate_contact(input: &ContactInput) -> Result<ValidContact, Vec<FieldE
             .map(normalise_time_zone)
             .transpose(),
     );
+    let account_manager = check(
+        "account_manager",
+        match input.account_manager.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("") => Ok(Some(String::new())),
+            Some(m) => normalise_email(m).map(Some),
+        },
+    );
     if input.attributes.len() > MAX_ATTRIBUTES {
         errors.push(FieldError::new(
             "attributes",
@@ -208,6 +222,8 @@ pub fn validate_contact(input: &ContactInput) -> Result<ValidContact, Vec<FieldE
             newsletter_consent: input.newsletter_consent,
             attributes,
             groups,
+            account_manager,
+            assigned_user_id: None,
         }),
         _ => Err(errors),
     }
@@ -390,13 +406,13 @@ fn apply(
         last_name: String::new(),
         language: "en".into(),
         time_zone: "UTC".into(),
-        status: "active".into(),
+        status: ContactStatus::Active,
         created_at: now,
         updated_at: now,
         assigned_user_id: None,
         marketing_consent: false,
         newsletter_consent: false,
-        attributes: "{}".into(),
+        attributes: Attributes::default(),
         marketing_consent_at: None,
         newsletter_consent_at: None,
         marketing_consent_source: None,
@@ -418,7 +434,14 @@ fn apply(
         c.time_zone = v.clone();
     }
     if let Some(active) = input.active {
-        c.status = if active { "active" } else { "inactive" }.into();
+        c.status = if active {
+            ContactStatus::Active
+        } else {
+            ContactStatus::Inactive
+        };
+    }
+    if let Some(assigned) = input.assigned_user_id {
+        c.assigned_user_id = assigned;
     }
     let stamp = |given: Option<bool>,
                  consent: &mut bool,
@@ -444,20 +467,89 @@ fn apply(
         &mut c.newsletter_consent_at,
         &mut c.newsletter_consent_source,
     );
-    if !input.attributes.is_empty() {
-        let mut attrs: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&c.attributes).unwrap_or_default();
-        for (k, v) in &input.attributes {
-            attrs.insert(k.clone(), serde_json::Value::String(v.clone()));
-        }
-        c.attributes = serde_json::Value::Object(attrs).to_string();
+    for (k, v) in &input.attributes {
+        c.attributes.0.insert(k.clone(), v.clone());
     }
     c
 }
 
+/// The organisation's account managers (users with that role), by address.
+pub(crate) async fn account_managers<C: ConnectionTrait>(
+    db: &C,
+    org_id: i64,
+) -> Result<HashMap<String, i64>> {
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::OrgId.eq(org_id))
+        .filter(app_user::Column::Role.eq(Role::Member))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.email.to_lowercase(), u.id))
+        .collect())
+}
+
+/// Finds the account manager a contact names; `Err` with the address when there is none.
+pub(crate) fn resolve_manager(
+    contact: &mut ValidContact,
+    managers: &HashMap<String, i64>,
+) -> Result<(), String> {
+    contact.assigned_user_id = match contact.account_manager.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(email) => match managers.get(email) {
+            Some(id) => Some(Some(*id)),
+            None => return Err(email.to_owned()),
+        },
+    };
+    Ok(())
+}
+
 /// Creates or updates contacts by email address, in order (a later item for the same address
-/// updates the earlier one), and adds them to the named groups.
+/// updates the earlier one), and adds them to the named groups. Naming an account manager
+/// needs the right to assign contacts, and each must be an account manager of the
+/// organisation; an error names the items at fault and nothing is stored.
 pub async fn upsert_contacts<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    inputs: &[ValidContact],
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Stored>, IngestError> {
+    actor
+        .require(Action::WriteContacts)
+        .map_err(crate::Error::from)?;
+    if actor.assigned_to().is_some() {
+        // Account managers change their own contacts one at a time, not in batches that could
+        // create or take over others.
+        return Err(crate::Error::Forbidden(
+            "Account managers cannot create or update contacts in bulk.".into(),
+        )
+        .into());
+    }
+    let mut inputs = inputs.to_vec();
+    if inputs.iter().any(|c| c.account_manager.is_some()) {
+        actor
+            .require(Action::AssignContacts)
+            .map_err(crate::Error::from)?;
+        let managers = account_managers(db, actor.org_id()).await?;
+        let mut errors = Vec::new();
+        for (i, c) in inputs.iter_mut().enumerate() {
+            if let Err(email) = resolve_manager(c, &managers) {
+                errors.push(FieldError::new(
+                    format!("contacts[{i}].account_manager"),
+                    format!("{email} is not an account manager of this organisation"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(IngestError::Fields(errors));
+        }
+    }
+    Ok(store_contacts(db, actor.org_id(), &inputs, source, now).await?)
+}
+
+/// [`upsert_contacts`] for inputs already allowed and resolved.
+pub(crate) async fn store_contacts<C: ConnectionTrait>(
     db: &C,
     org_id: i64,
     inputs: &[ValidContact],
@@ -580,7 +672,7 @@ pub async fn upsert_contacts<C: ConnectionTrait>(
 }
 
 /// The ids of the named groups, creating those that do not exist.
-pub async fn ensure_groups<C: ConnectionTrait>(
+pub(crate) async fn ensure_groups<C: ConnectionTrait>(
     db: &C,
     org_id: i64,
     names: impl IntoIterator<Item = String>,
@@ -619,7 +711,10 @@ pub async fn ensure_groups<C: ConnectionTrait>(
 
 /// Adds (group, contact) memberships that do not exist yet; returns the contacts that joined a
 /// group.
-pub async fn add_memberships<C: ConnectionTrait>(db: &C, pairs: &[(i64, i64)]) -> Result<Vec<i64>> {
+pub(crate) async fn add_memberships<C: ConnectionTrait>(
+    db: &C,
+    pairs: &[(i64, i64)],
+) -> Result<Vec<i64>> {
     use std::collections::BTreeSet;
     let wanted: BTreeSet<(i64, i64)> = pairs.iter().copied().collect();
     let contacts: BTreeSet<i64> = wanted.iter().map(|(_, c)| *c).collect();
@@ -714,62 +809,236 @@ impl From<sea_orm::DbErr> for IngestError {
     }
 }
 
-/// Adds records to contacts (by email). A record whose `external_id` was sent before updates
-/// that record instead.
-pub async fn add_records<C: ConnectionTrait>(
-    db: &C,
-    org_id: i64,
-    records: &[RecordInput],
-) -> Result<Vec<Stored>, IngestError> {
-    let emails =
-        validate_batch("records", records, validate_record).map_err(IngestError::Fields)?;
-    let contact_ids = contact_ids_by_email(db, org_id, "records", &emails).await?;
-    let mut stored = Vec::with_capacity(records.len());
-    for (r, contact_id) in records.iter().zip(contact_ids) {
-        stored.push(store_record(db, org_id, contact_id, r).await?);
-    }
-    Ok(stored)
-}
-
-macro_rules! upsert_record {
-    ($db:expr, $module:ident, $org_id:expr, $ext:expr, $am:expr) => {{
-        let mut am = $am;
-        am.org_id = Set($org_id);
-        am.external_id = Set($ext.clone());
-        let existing = match $ext {
-            Some(ext) => {
-                $module::Entity::find()
+/// Stores one table's records: `$items` are (position in the request, external id, record).
+/// Outcomes go to `$out` at each record's position.
+macro_rules! store_batch {
+    ($db:expr, $org_id:expr, $module:ident, $items:expr, $out:expr) => {{
+        let items: Vec<(usize, Option<String>, $module::ActiveModel)> = $items;
+        if !items.is_empty() {
+            let exts: Vec<String> = items.iter().filter_map(|(_, e, _)| e.clone()).collect();
+            let mut known: HashMap<String, $module::Model> = HashMap::new();
+            for chunk in exts.chunks(500) {
+                for m in $module::Entity::find()
                     .filter($module::Column::OrgId.eq($org_id))
-                    .filter($module::Column::ExternalId.eq(ext.clone()))
-                    .one($db)
+                    .filter($module::Column::ExternalId.is_in(chunk.to_vec()))
+                    .all($db)
                     .await?
-            }
-            None => None,
-        };
-        match existing {
-            None => Stored {
-                id: am.insert($db).await?.id,
-                outcome: Outcome::Created,
-            },
-            Some(old) => {
-                am.id = Set(old.id);
-                // Every column is set now: the model that would be stored.
-                let candidate = am.clone().try_into_model()?;
-                if candidate == old {
-                    Stored {
-                        id: old.id,
-                        outcome: Outcome::Unchanged,
-                    }
-                } else {
-                    am.update($db).await?;
-                    Stored {
-                        id: old.id,
-                        outcome: Outcome::Updated,
+                {
+                    if let Some(e) = m.external_id.clone() {
+                        known.insert(e, m);
                     }
                 }
             }
+            let mut inserts: Vec<(usize, $module::ActiveModel)> = Vec::new();
+            // An external id new to the database but sent twice in this request: the later
+            // record is stored (it updates the earlier one).
+            let mut first_new: HashMap<String, usize> = HashMap::new();
+            let mut repeats: Vec<(usize, usize)> = Vec::new();
+            for (i, ext, mut am) in items {
+                am.org_id = Set($org_id);
+                am.external_id = Set(ext.clone());
+                if let Some(old) = ext.as_ref().and_then(|e| known.get(e)).cloned() {
+                    am.id = Set(old.id);
+                    // Every column is set now: the model that would be stored.
+                    let candidate = am.clone().try_into_model()?;
+                    let outcome = if candidate == old {
+                        Outcome::Unchanged
+                    } else {
+                        let new = am.update($db).await?;
+                        known.insert(ext.clone().unwrap_or_default(), new);
+                        Outcome::Updated
+                    };
+                    $out[i] = Some(Stored {
+                        id: old.id,
+                        outcome,
+                    });
+                } else if let Some(&p) = ext.as_ref().and_then(|e| first_new.get(e)) {
+                    inserts[p].1 = am;
+                    repeats.push((i, p));
+                } else {
+                    if let Some(e) = &ext {
+                        first_new.insert(e.clone(), inserts.len());
+                    }
+                    inserts.push((i, am));
+                }
+            }
+            let mut new_ids = Vec::with_capacity(inserts.len());
+            for chunk in inserts.chunks(200) {
+                let rows = $module::Entity::insert_many(chunk.iter().map(|(_, am)| am.clone()))
+                    .exec_with_returning($db)
+                    .await?;
+                // Both databases return the rows of a multi-row insert in the order given;
+                // the contact of each is checked all the same.
+                if rows.len() != chunk.len()
+                    || rows
+                        .iter()
+                        .zip(chunk)
+                        .any(|(m, (_, am))| Some(&m.contact_id) != am.contact_id.try_as_ref())
+                {
+                    return Err(crate::Error::Internal(
+                        "inserted records came back out of order".into(),
+                    )
+                    .into());
+                }
+                new_ids.extend(rows.into_iter().map(|m| m.id));
+            }
+            for ((i, _), id) in inserts.iter().zip(&new_ids) {
+                $out[*i] = Some(Stored {
+                    id: *id,
+                    outcome: Outcome::Created,
+                });
+            }
+            for (i, p) in repeats {
+                $out[i] = Some(Stored {
+                    id: new_ids[p],
+                    outcome: Outcome::Updated,
+                });
+            }
         }
     }};
+}
+
+/// Adds records to contacts (by email). A record whose `external_id` was sent before updates
+/// that record instead. Statements per batch, not per record: one lookup of the contacts, one
+/// of the known external ids and one insert of the new records per table; only records that
+/// changed are updated one by one.
+pub async fn add_records<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    records: &[RecordInput],
+) -> Result<Vec<Stored>, IngestError> {
+    actor
+        .require(Action::WriteContacts)
+        .map_err(crate::Error::from)?;
+    let org_id = actor.org_id();
+    let emails =
+        validate_batch("records", records, validate_record).map_err(IngestError::Fields)?;
+    let contact_ids = contact_ids_by_email(db, org_id, "records", &emails).await?;
+    let mut batches = RecordBatches::default();
+    for (i, (r, contact_id)) in records.iter().zip(contact_ids).enumerate() {
+        batches.add(i, contact_id, r);
+    }
+    let mut out: Vec<Option<Stored>> = (0..records.len()).map(|_| None).collect();
+    store_batch!(db, org_id, credential, batches.credential, out);
+    store_batch!(db, org_id, enrollment, batches.enrollment, out);
+    store_batch!(db, org_id, booking, batches.booking, out);
+    store_batch!(db, org_id, pass, batches.pass, out);
+    store_batch!(db, org_id, subscription, batches.subscription, out);
+    store_batch!(db, org_id, purchase, batches.purchase, out);
+    out.into_iter()
+        .map(|s| s.ok_or_else(|| crate::Error::Internal("a record was not stored".into()).into()))
+        .collect()
+}
+
+/// A request's records, by table.
+#[derive(Default)]
+struct RecordBatches {
+    credential: Vec<(usize, Option<String>, credential::ActiveModel)>,
+    enrollment: Vec<(usize, Option<String>, enrollment::ActiveModel)>,
+    booking: Vec<(usize, Option<String>, booking::ActiveModel)>,
+    pass: Vec<(usize, Option<String>, pass::ActiveModel)>,
+    subscription: Vec<(usize, Option<String>, subscription::ActiveModel)>,
+    purchase: Vec<(usize, Option<String>, purchase::ActiveModel)>,
+}
+
+impl RecordBatches {
+    fn add(&mut self, i: usize, contact_id: i64, input: &RecordInput) {
+        let ext = input.external_id.clone();
+        match to_micros(input.record.clone()) {
+            Record::Credential {
+                collection,
+                name,
+                published_at,
+                renewed_at,
+                expires_at,
+            } => self.credential.push((
+                i,
+                ext,
+                credential::ActiveModel {
+                    contact_id: Set(contact_id),
+                    collection: Set(collection.trim().into()),
+                    name: Set(name.trim().into()),
+                    published_at: Set(published_at),
+                    renewed_at: Set(renewed_at),
+                    expires_at: Set(expires_at),
+                    ..Default::default()
+                },
+            )),
+            Record::Enrollment {
+                course,
+                category,
+                trainer,
+                online,
+                remote,
+                starts_at,
+                ends_at,
+            } => self.enrollment.push((
+                i,
+                ext,
+                enrollment::ActiveModel {
+                    contact_id: Set(contact_id),
+                    course: Set(course.trim().into()),
+                    category: Set(category.trim().into()),
+                    trainer: Set(trainer.trim().into()),
+                    online: Set(online),
+                    remote: Set(remote),
+                    starts_at: Set(starts_at),
+                    ends_at: Set(ends_at),
+                    ..Default::default()
+                },
+            )),
+            Record::Booking { starts_at } => self.booking.push((
+                i,
+                ext,
+                booking::ActiveModel {
+                    contact_id: Set(contact_id),
+                    starts_at: Set(starts_at),
+                    ..Default::default()
+                },
+            )),
+            Record::Pass {
+                valid_from,
+                valid_to,
+            } => self.pass.push((
+                i,
+                ext,
+                pass::ActiveModel {
+                    contact_id: Set(contact_id),
+                    valid_from: Set(valid_from),
+                    valid_to: Set(valid_to),
+                    ..Default::default()
+                },
+            )),
+            Record::Subscription {
+                status,
+                period_start,
+                period_end,
+            } => self.subscription.push((
+                i,
+                ext,
+                subscription::ActiveModel {
+                    contact_id: Set(contact_id),
+                    status: Set(status),
+                    period_start: Set(period_start),
+                    period_end: Set(period_end),
+                    ..Default::default()
+                },
+            )),
+            Record::Order {
+                ordered_at,
+                amount_cents,
+            } => self.purchase.push((
+                i,
+                ext,
+                purchase::ActiveModel {
+                    contact_id: Set(contact_id),
+                    ordered_at: Set(ordered_at),
+                    amount_cents: Set(amount_cents),
+                    ..Default::default()
+                },
+            )),
+        }
+    }
 }
 
 /// Times as the databases keep them (PostgreSQL: microseconds), so that sending the same
@@ -842,162 +1111,106 @@ fn to_micros(r: Record) -> Record {
     }
 }
 
-async fn store_record<C: ConnectionTrait>(
-    db: &C,
-    org_id: i64,
-    contact_id: i64,
-    input: &RecordInput,
-) -> Result<Stored> {
-    let ext = &input.external_id;
-    Ok(match to_micros(input.record.clone()) {
-        Record::Credential {
-            collection,
-            name,
-            published_at,
-            renewed_at,
-            expires_at,
-        } => upsert_record!(
-            db,
-            credential,
-            org_id,
-            ext,
-            credential::ActiveModel {
-                contact_id: Set(contact_id),
-                collection: Set(collection.trim().into()),
-                name: Set(name.trim().into()),
-                published_at: Set(published_at),
-                renewed_at: Set(renewed_at),
-                expires_at: Set(expires_at),
-                ..Default::default()
-            }
-        ),
-        Record::Enrollment {
-            course,
-            category,
-            trainer,
-            online,
-            remote,
-            starts_at,
-            ends_at,
-        } => upsert_record!(
-            db,
-            enrollment,
-            org_id,
-            ext,
-            enrollment::ActiveModel {
-                contact_id: Set(contact_id),
-                course: Set(course.trim().into()),
-                category: Set(category.trim().into()),
-                trainer: Set(trainer.trim().into()),
-                online: Set(online),
-                remote: Set(remote),
-                starts_at: Set(starts_at),
-                ends_at: Set(ends_at),
-                ..Default::default()
-            }
-        ),
-        Record::Booking { starts_at } => upsert_record!(
-            db,
-            booking,
-            org_id,
-            ext,
-            booking::ActiveModel {
-                contact_id: Set(contact_id),
-                starts_at: Set(starts_at),
-                ..Default::default()
-            }
-        ),
-        Record::Pass {
-            valid_from,
-            valid_to,
-        } => upsert_record!(
-            db,
-            pass,
-            org_id,
-            ext,
-            pass::ActiveModel {
-                contact_id: Set(contact_id),
-                valid_from: Set(valid_from),
-                valid_to: Set(valid_to),
-                ..Default::default()
-            }
-        ),
-        Record::Subscription {
-            status,
-            period_start,
-            period_end,
-        } => upsert_record!(
-            db,
-            subscription,
-            org_id,
-            ext,
-            subscription::ActiveModel {
-                contact_id: Set(contact_id),
-                status: Set(status.as_str().into()),
-                period_start: Set(period_start),
-                period_end: Set(period_end),
-                ..Default::default()
-            }
-        ),
-        Record::Order {
-            ordered_at,
-            amount_cents,
-        } => upsert_record!(
-            db,
-            purchase,
-            org_id,
-            ext,
-            purchase::ActiveModel {
-                contact_id: Set(contact_id),
-                ordered_at: Set(ordered_at),
-                amount_cents: Set(amount_cents),
-                ..Default::default()
-            }
-        ),
-    })
-}
-
 /// Records events (by email). An event whose `external_id` was received before is ignored.
+/// One lookup of the known external ids and one insert per batch.
 pub async fn add_events<C: ConnectionTrait>(
     db: &C,
-    org_id: i64,
+    actor: &Actor,
     events: &[EventInput],
     now: DateTime<Utc>,
 ) -> Result<Vec<Stored>, IngestError> {
+    actor
+        .require(Action::WriteContacts)
+        .map_err(crate::Error::from)?;
+    let org_id = actor.org_id();
     let emails = validate_batch("events", events, validate_event).map_err(IngestError::Fields)?;
     let contact_ids = contact_ids_by_email(db, org_id, "events", &emails).await?;
-    let mut stored = Vec::with_capacity(events.len());
-    for (e, contact_id) in events.iter().zip(contact_ids) {
-        if let Some(ext) = &e.external_id
-            && let Some(old) = contact_event::Entity::find()
-                .filter(contact_event::Column::OrgId.eq(org_id))
-                .filter(contact_event::Column::ExternalId.eq(ext.clone()))
-                .one(db)
-                .await?
+    let exts: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.external_id.clone())
+        .collect();
+    let mut known: HashMap<String, i64> = HashMap::new();
+    for chunk in exts.chunks(500) {
+        for (id, ext) in contact_event::Entity::find()
+            .select_only()
+            .column(contact_event::Column::Id)
+            .column(contact_event::Column::ExternalId)
+            .filter(contact_event::Column::OrgId.eq(org_id))
+            .filter(contact_event::Column::ExternalId.is_in(chunk.to_vec()))
+            .into_tuple::<(i64, Option<String>)>()
+            .all(db)
+            .await?
         {
-            stored.push(Stored {
-                id: old.id,
+            if let Some(ext) = ext {
+                known.insert(ext, id);
+            }
+        }
+    }
+    // (position, event) to insert; positions that repeat an external id of this request.
+    let mut inserts: Vec<(usize, contact_event::ActiveModel)> = Vec::new();
+    let mut first_new: HashMap<String, usize> = HashMap::new();
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    let mut out: Vec<Option<Stored>> = (0..events.len()).map(|_| None).collect();
+    for (i, (e, contact_id)) in events.iter().zip(contact_ids).enumerate() {
+        if let Some(id) = e.external_id.as_ref().and_then(|x| known.get(x)) {
+            out[i] = Some(Stored {
+                id: *id,
                 outcome: Outcome::Unchanged,
             });
             continue;
         }
-        let model = contact_event::ActiveModel {
-            org_id: Set(org_id),
-            contact_id: Set(contact_id),
-            name: Set(e.name.clone()),
-            occurred_at: Set(micros(e.occurred_at.unwrap_or(now))),
-            properties: Set(serde_json::Value::Object(e.properties.clone()).to_string()),
-            external_id: Set(e.external_id.clone()),
-            ..Default::default()
+        if let Some(&p) = e.external_id.as_ref().and_then(|x| first_new.get(x)) {
+            repeats.push((i, p));
+            continue;
         }
-        .insert(db)
-        .await?;
-        stored.push(Stored {
-            id: model.id,
+        if let Some(x) = &e.external_id {
+            first_new.insert(x.clone(), inserts.len());
+        }
+        inserts.push((
+            i,
+            contact_event::ActiveModel {
+                org_id: Set(org_id),
+                contact_id: Set(contact_id),
+                name: Set(e.name.clone()),
+                occurred_at: Set(micros(e.occurred_at.unwrap_or(now))),
+                properties: Set(Properties(e.properties.clone())),
+                external_id: Set(e.external_id.clone()),
+                ..Default::default()
+            },
+        ));
+    }
+    let mut new_ids = Vec::with_capacity(inserts.len());
+    for chunk in inserts.chunks(200) {
+        let rows = contact_event::Entity::insert_many(chunk.iter().map(|(_, am)| am.clone()))
+            .exec_with_returning(db)
+            .await?;
+        if rows.len() != chunk.len()
+            || rows
+                .iter()
+                .zip(chunk)
+                .any(|(m, (_, am))| Some(&m.contact_id) != am.contact_id.try_as_ref())
+        {
+            return Err(
+                crate::Error::Internal("inserted events came back out of order".into()).into(),
+            );
+        }
+        new_ids.extend(rows.into_iter().map(|m| m.id));
+    }
+    for ((i, _), id) in inserts.iter().zip(&new_ids) {
+        out[*i] = Some(Stored {
+            id: *id,
             outcome: Outcome::Created,
         });
     }
-    Ok(stored)
+    for (i, p) in repeats {
+        out[i] = Some(Stored {
+            id: new_ids[p],
+            outcome: Outcome::Unchanged,
+        });
+    }
+    out.into_iter()
+        .map(|s| s.ok_or_else(|| crate::Error::Internal("an event was not stored".into()).into()))
+        .collect()
 }
 
 #[cfg(test)]

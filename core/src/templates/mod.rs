@@ -6,6 +6,8 @@ use crate::domain::template::{Content, Issue, Saved, TemplateInput, TemplateSumm
 use crate::entity::{contact, template, template_version};
 pub mod render;
 
+use crate::domain::access::{Action, Actor};
+use crate::entity::values::{Attributes, Variants};
 use crate::{Error, Result};
 use chrono::Utc;
 use render::{RenderError, Rendered};
@@ -13,31 +15,36 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// How many recent contacts are read to learn the custom attribute keys in use.
 const ATTRIBUTE_SAMPLE: u64 = 2_000;
 
 /// The custom attribute keys of an organisation's recent contacts: what the tag inserter
 /// offers and the checker accepts as `contact.attributes.*`.
-pub async fn attribute_keys(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<String>> {
-    let rows: Vec<String> = contact::Entity::find()
+pub(crate) async fn attribute_keys(db: &impl ConnectionTrait, org_id: i64) -> Result<Vec<String>> {
+    let rows: Vec<Attributes> = contact::Entity::find()
         .select_only()
         .column(contact::Column::Attributes)
         .filter(contact::Column::OrgId.eq(org_id))
-        .filter(contact::Column::Attributes.ne("{}"))
+        .filter(contact::Column::Attributes.ne(Attributes::default()))
         .order_by_desc(contact::Column::Id)
         .limit(ATTRIBUTE_SAMPLE)
         .into_tuple()
         .all(db)
         .await?;
     let mut keys = BTreeSet::new();
-    for raw in rows {
-        if let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&raw) {
-            keys.extend(map.into_iter().map(|(k, _)| k));
-        }
+    for attributes in rows {
+        keys.extend(attributes.0.into_keys());
     }
     Ok(keys.into_iter().collect())
+}
+
+/// The tags the actor's templates may use: contact fields, the organisation's custom
+/// attributes, record fields and links.
+pub async fn known_attributes(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<String>> {
+    actor.require(Action::ReadTemplates)?;
+    attribute_keys(db, actor.org_id()).await
 }
 
 /// Every issue of the content and its variants, against the tags the organisation has.
@@ -81,11 +88,12 @@ fn invalid_input(input: &TemplateInput) -> Option<String> {
 /// when the content changed.
 pub async fn save(
     db: &DatabaseConnection,
-    org_id: i64,
-    user_id: Option<i64>,
+    actor: &Actor,
     id: Option<i64>,
     input: &TemplateInput,
 ) -> Result<Saved> {
+    actor.require(Action::EditTemplates)?;
+    let (org_id, user_id) = (actor.org_id(), actor.user_id());
     if let Some(msg) = invalid_input(input) {
         return Err(Error::Invalid(msg));
     }
@@ -102,10 +110,8 @@ pub async fn save(
             syntax.join("; ")
         )));
     }
-    let variants =
-        serde_json::to_string(&input.variants).map_err(|e| Error::Internal(e.to_string()))?;
-    let content =
-        serde_json::to_string(&input.content).map_err(|e| Error::Internal(e.to_string()))?;
+    let variants = Variants(input.variants.clone());
+    let content = input.content.clone();
     let now = Utc::now();
     let input = input.clone();
     let _writer = crate::db::write_lock(db).await;
@@ -136,7 +142,9 @@ pub async fn save(
         Some(id) => {
             let old = find(&txn, org_id, id).await?;
             if old.is_system {
-                return Err(Error::Forbidden);
+                return Err(Error::Forbidden(
+                    "System templates are Herald's own and cannot be changed.".into(),
+                ));
             }
             let changed = content_of(&old) != input.content
                 || old.variants != variants
@@ -198,12 +206,18 @@ fn content_of(t: &template::Model) -> Content {
     }
 }
 
-fn variants_of(raw: &str) -> BTreeMap<String, Content> {
-    serde_json::from_str(raw).unwrap_or_default()
-}
-
 /// A template as its editor loads it.
 pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+) -> Result<(TemplateInput, TemplateSummary)> {
+    actor.require(Action::ReadTemplates)?;
+    get_in(db, actor.org_id(), id).await
+}
+
+/// [`get`] for an organisation already allowed.
+pub(crate) async fn get_in(
     db: &impl ConnectionTrait,
     org_id: i64,
     id: i64,
@@ -216,7 +230,7 @@ pub async fn get(
             description: t.description.clone(),
             language: t.language.clone(),
             content: content_of(&t),
-            variants: variants_of(&t.variants),
+            variants: t.variants.0.clone(),
         },
         summary(t),
     ))
@@ -224,7 +238,7 @@ pub async fn get(
 
 fn summary(t: template::Model) -> TemplateSummary {
     let mut languages = vec![t.language.clone()];
-    languages.extend(variants_of(&t.variants).into_keys());
+    languages.extend(t.variants.0.keys().cloned());
     TemplateSummary {
         id: t.id,
         name: t.name,
@@ -239,9 +253,11 @@ fn summary(t: template::Model) -> TemplateSummary {
 /// The organisation's templates by name; `pickable` leaves out system templates.
 pub async fn list(
     db: &impl ConnectionTrait,
-    org_id: i64,
+    actor: &Actor,
     pickable: bool,
 ) -> Result<Vec<TemplateSummary>> {
+    actor.require(Action::ReadTemplates)?;
+    let org_id = actor.org_id();
     let mut q = template::Entity::find()
         .filter(template::Column::OrgId.eq(org_id))
         .order_by_asc(template::Column::Name)
@@ -254,7 +270,7 @@ pub async fn list(
 
 /// The version a campaign sends: the row for the template's current version, written now if an
 /// older row (made before versions existed, or by the demo) has none. Refuses system templates.
-pub async fn current_version(
+pub(crate) async fn current_version(
     db: &impl ConnectionTrait,
     org_id: i64,
     template_id: i64,
@@ -273,8 +289,7 @@ pub async fn current_version(
     if let Some(v) = existing {
         return Ok(v.id);
     }
-    let content =
-        serde_json::to_string(&content_of(&t)).map_err(|e| Error::Internal(e.to_string()))?;
+    let content = content_of(&t);
     let v = template_version::ActiveModel {
         org_id: Set(org_id),
         template_id: Set(t.id),
@@ -294,21 +309,22 @@ pub async fn current_version(
 /// The content of a stored version, in `language` when it has that variant.
 pub async fn version_content(
     db: &impl ConnectionTrait,
-    org_id: i64,
+    actor: &Actor,
     version_id: i64,
     language: &str,
 ) -> Result<Content> {
+    actor.require(Action::ReadTemplates)?;
     let v = template_version::Entity::find_by_id(version_id)
-        .filter(template_version::Column::OrgId.eq(org_id))
+        .filter(template_version::Column::OrgId.eq(actor.org_id()))
         .one(db)
         .await?
         .ok_or(Error::NotFound("template version"))?;
     if v.language != language
-        && let Some(c) = variants_of(&v.variants).remove(language)
+        && let Some(c) = v.variants.0.get(language)
     {
-        return Ok(c);
+        return Ok(c.clone());
     }
-    serde_json::from_str(&v.content).map_err(|e| Error::Internal(e.to_string()))
+    Ok(v.content)
 }
 
 /// The variables a preview renders with: a real contact (or an example one) and an example of
@@ -321,8 +337,7 @@ pub fn preview_context(
     use serde_json::json;
     let contact = match contact {
         Some(c) => {
-            let attributes: serde_json::Value =
-                serde_json::from_str(&c.attributes).unwrap_or_else(|_| json!({}));
+            let attributes = &c.attributes.0;
             json!({
                 "first_name": c.first_name,
                 "last_name": c.last_name,

@@ -1,6 +1,6 @@
 //! `/audience/count` and `/segments`.
 
-use super::auth::ApiOrg;
+use super::auth::ApiActor;
 use super::error::{ApiError, ErrorBody, parse};
 use axum::Json;
 use axum::body::Bytes;
@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use herald_core::Herald;
-use herald_core::audience::{self, Scope, segments};
+use herald_core::audience::{self, segments};
 use herald_core::domain::audience::Filter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -40,18 +40,14 @@ pub struct SampleContact {
 )]
 pub(super) async fn count_audience(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<AudienceSize>, ApiError> {
     let filter: Filter = parse(&headers, &body)?;
-    let scope = Scope {
-        org_id: org,
-        assigned_to: None,
-    };
     let now = Utc::now();
-    let count = audience::count(&h.db, scope, &filter, now).await?;
-    let sample = audience::sample(&h.db, scope, &filter, now, 5)
+    let count = audience::count(&h.db, &actor, &filter, now).await?;
+    let sample = audience::sample(&h.db, &actor, &filter, now, 5)
         .await?
         .into_iter()
         .map(|c| SampleContact {
@@ -106,14 +102,14 @@ impl From<segments::SegmentSummary> for Segment {
 )]
 pub(super) async fn create_segment(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Segment>), ApiError> {
     let new: NewSegment = parse(&headers, &body)?;
     let now = Utc::now();
-    let created = segments::create(&h.db, org, &new.name, &new.filter, None, now).await?;
-    let summary = segments::summary(&h.db, org, created.id, now).await?;
+    let created = segments::create(&h.db, &actor, &new.name, &new.filter, now).await?;
+    let summary = segments::summary(&h.db, &actor, created.id, now).await?;
     Ok((StatusCode::CREATED, Json(summary.into())))
 }
 
@@ -124,10 +120,10 @@ pub(super) async fn create_segment(
 )]
 pub(super) async fn list_segments(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
 ) -> Result<Json<Vec<Segment>>, ApiError> {
     Ok(Json(
-        segments::list(&h.db, org, Utc::now())
+        segments::list(&h.db, &actor, Utc::now())
             .await?
             .into_iter()
             .map(Into::into)

@@ -6,13 +6,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_core::Herald;
+use herald_core::domain::access::Actor;
 use herald_core::ingest::idempotency;
 use serde::Serialize;
 
-/// The organisation an API key belongs to.
-pub struct ApiOrg(pub i64);
+/// The API key calling, as the actor core checks permissions for (its organisation and
+/// scopes).
+pub struct ApiActor(pub Actor);
 
-impl FromRequestParts<Herald> for ApiOrg {
+impl FromRequestParts<Herald> for ApiActor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, h: &Herald) -> Result<Self, ApiError> {
@@ -26,7 +28,7 @@ impl FromRequestParts<Herald> for ApiOrg {
             return Err(herald_core::Error::Unauthenticated.into());
         };
         match herald_core::auth::api_keys::authenticate(&h.db, key).await? {
-            Some(org) => Ok(ApiOrg(org)),
+            Some(actor) => Ok(ApiActor(actor)),
             None => Err(herald_core::Error::Unauthenticated.into()),
         }
     }
@@ -48,7 +50,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// Runs a write under the request's idempotency key and answers with its (stored) result.
 pub(super) async fn idempotent<T, F>(
     h: &Herald,
-    org: i64,
+    actor: &Actor,
     headers: &HeaderMap,
     endpoint: &str,
     body: &[u8],
@@ -62,26 +64,27 @@ where
     // A validation failure must reach the caller as itself, not as an internal error: carry
     // it out of the transaction beside the core's Result.
     let mut refused: Option<ApiError> = None;
-    let answer = idempotency::run(
-        &h.db,
-        org,
-        key.as_deref(),
-        endpoint,
-        body,
-        async |tx| match work(tx).await {
-            Ok(value) => Ok((
-                200,
-                serde_json::to_string(&value)
-                    .map_err(|e| herald_core::Error::Internal(e.to_string()))?,
-            )),
-            Err(e) => {
-                let status = e.status.as_u16();
-                refused = Some(e);
-                Ok((status, String::new()))
-            }
-        },
-    )
-    .await?;
+    let answer =
+        idempotency::run(
+            &h.db,
+            actor,
+            key.as_deref(),
+            endpoint,
+            body,
+            async |tx| match work(tx).await {
+                Ok(value) => Ok((
+                    200,
+                    serde_json::to_string(&value)
+                        .map_err(|e| herald_core::Error::Internal(e.to_string()))?,
+                )),
+                Err(e) => {
+                    let status = e.status.as_u16();
+                    refused = Some(e);
+                    Ok((status, String::new()))
+                }
+            },
+        )
+        .await?;
     if let Some(e) = refused {
         return Err(e);
     }

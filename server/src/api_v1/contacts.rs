@@ -1,6 +1,6 @@
 //! `/contacts`: create, update, list and read contacts.
 
-use super::auth::{ApiOrg, idempotent};
+use super::auth::{ApiActor, idempotent};
 use super::error::{ApiError, ErrorBody, parse};
 use axum::Json;
 use axum::body::Bytes;
@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use herald_core::audience::Scope;
 use herald_core::domain::ingest::{ContactInput, Outcome};
 use herald_core::domain::{ContactDetail, ContactPage};
 use herald_core::ingest;
@@ -53,15 +52,15 @@ pub struct ContactResults {
 )]
 pub(super) async fn upsert_contacts(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let batch: ContactBatch = parse(&headers, &body)?;
     let valid = ingest::validate_batch("contacts", &batch.contacts, ingest::validate_contact)
         .map_err(ApiError::fields)?;
-    idempotent(&h, org, &headers, "contacts", &body, async |tx| {
-        let stored = ingest::upsert_contacts(tx, org, &valid, "api", Utc::now()).await?;
+    idempotent(&h, &actor, &headers, "contacts", &body, async |tx| {
+        let stored = ingest::upsert_contacts(tx, &actor, &valid, "api", Utc::now()).await?;
         Ok(ContactResults {
             results: valid
                 .iter()
@@ -99,17 +98,14 @@ pub struct ListParams {
 )]
 pub(super) async fn list_contacts(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ContactPage>, ApiError> {
     let Query(params) = params
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text()))?;
     let page = contacts::list(
         &h.db,
-        Scope {
-            org_id: org,
-            assigned_to: None,
-        },
+        &actor,
         &contacts::ListFilter {
             search: params.search,
             ..Default::default()
@@ -132,7 +128,7 @@ pub(super) async fn list_contacts(
 )]
 pub(super) async fn get_contact(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<ContactDetail>, ApiError> {
     let Path(id) = id.map_err(|_| {
@@ -142,9 +138,5 @@ pub(super) async fn get_contact(
             "The contact id must be a number.",
         )
     })?;
-    let scope = Scope {
-        org_id: org,
-        assigned_to: None,
-    };
-    Ok(Json(contacts::detail(&h.db, scope, id).await?))
+    Ok(Json(contacts::detail(&h.db, &actor, id).await?))
 }

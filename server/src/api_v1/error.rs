@@ -76,7 +76,7 @@ impl From<herald_core::Error> for ApiError {
                 "unauthorized",
                 "Send a valid API key: Authorization: Bearer hk_...",
             ),
-            E::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            E::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             E::NotFound(what) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -85,6 +85,11 @@ impl From<herald_core::Error> for ApiError {
             E::Invalid(message) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
             }
+            E::Upload(problem) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                problem.message(&[]),
+            ),
             E::RateLimited { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
             }

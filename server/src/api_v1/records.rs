@@ -1,6 +1,6 @@
 //! `/records` and `/events`: what contacts hold and did.
 
-use super::auth::{ApiOrg, idempotent};
+use super::auth::{ApiActor, idempotent};
 use super::error::{ApiError, ErrorBody, parse};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -49,15 +49,15 @@ pub struct StoredResults {
 )]
 pub(super) async fn add_records(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let batch: RecordBatch = parse(&headers, &body)?;
     // Validated inside, with the contacts looked up: one pass, one set of field errors.
-    idempotent(&h, org, &headers, "records", &body, async |tx| {
+    idempotent(&h, &actor, &headers, "records", &body, async |tx| {
         Ok(StoredResults {
-            results: ingest::add_records(tx, org, &batch.records).await?,
+            results: ingest::add_records(tx, &actor, &batch.records).await?,
         })
     })
     .await
@@ -79,15 +79,15 @@ pub(super) async fn add_records(
 )]
 pub(super) async fn add_events(
     State(h): State<Herald>,
-    ApiOrg(org): ApiOrg,
+    ApiActor(actor): ApiActor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let batch: EventBatch = parse(&headers, &body)?;
     // Validated inside, with the contacts looked up: one pass, one set of field errors.
-    idempotent(&h, org, &headers, "events", &body, async |tx| {
+    idempotent(&h, &actor, &headers, "events", &body, async |tx| {
         Ok(StoredResults {
-            results: ingest::add_events(tx, org, &batch.events, Utc::now()).await?,
+            results: ingest::add_events(tx, &actor, &batch.events, Utc::now()).await?,
         })
     })
     .await

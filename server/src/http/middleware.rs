@@ -1,20 +1,33 @@
-//! What every request passes through: the client's address, and the refusal of cross-site
-//! requests that would use the session cookie.
+//! What every request passes through: the client's address (behind trusted proxies, see
+//! [`super::client_ip`]), and the refusal of cross-site requests that would use the session
+//! cookie.
 
+use super::AppState;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use herald_core::ClientIp;
 use std::net::SocketAddr;
 
-pub async fn client_ip(mut req: Request, next: Next) -> Response {
-    let ip = req
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+        .map(|ConnectInfo(addr)| addr.ip());
+    let ip = match peer {
+        Some(peer) => {
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            state.trusted_proxies.client(peer, &forwarded).to_string()
+        }
+        None => "unknown".into(),
+    };
     req.extensions_mut().insert(ClientIp(ip));
     next.run(req).await
 }
@@ -25,10 +38,14 @@ pub async fn client_ip(mut req: Request, next: Next) -> Response {
 /// `SameSite=Lax`. Requests without either header do not come from a browser and carry no
 /// ambient credentials to abuse. The REST API authenticates with bearer keys, not cookies, and
 /// is exempt.
-pub async fn same_origin_posts(req: Request, next: Next) -> Response {
+pub async fn same_origin_posts(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let unsafe_method = req.method() != Method::GET && req.method() != Method::HEAD;
     let verdict = match unsafe_method && uses_session(req.uri().path()) {
-        true => check_same_origin(req.headers()),
+        true => check_same_origin(req.headers(), &state.herald.settings.public_url),
         false => Ok(()),
     };
     if let Err(reason) = verdict {
@@ -47,17 +64,39 @@ fn uses_session(path: &str) -> bool {
     !path.starts_with("/api/v1/")
 }
 
-pub fn check_same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+/// `scheme://host[:port]` in lower case, without the scheme's default port.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+        ("https", Some((host, "443"))) | ("http", Some((host, "80"))) => host.to_owned(),
+        _ => authority,
+    };
+    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+}
+
+/// A browser's request is same-origin when its `Origin` is the origin of `HERALD_PUBLIC_URL`
+/// (behind a reverse proxy that rewrites `Host`, that is the only way to tell), or names the
+/// host it asked for directly (`Host`), as when the instance is reached by another name on a
+/// local network.
+pub fn check_same_origin(headers: &HeaderMap, public_url: &str) -> Result<(), &'static str> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().map_err(|_| "unreadable Origin header")?;
         // "null" is sent by sandboxed frames and some redirects: never same-origin.
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .ok_or("opaque origin")?;
+        let origin = origin_of(origin).ok_or("opaque origin")?;
+        if origin_of(public_url).as_deref() == Some(origin.as_str()) {
+            return Ok(());
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
         return match host {
-            Some(host) if host.eq_ignore_ascii_case(origin_host) => Ok(()),
+            Some(host)
+                if origin_of(&format!("x://{host}")).as_deref()
+                    == Some(&format!("x://{origin_host}")) =>
+            {
+                Ok(())
+            }
             _ => Err("the Origin header names another site"),
         };
     }
@@ -71,6 +110,60 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn behind_a_proxy_the_public_url_is_the_origin() {
+        let public = "https://mail.example.org";
+        let table: &[(&[(&str, &str)], bool)] = &[
+            // The proxy rewrote Host to the internal address.
+            (
+                &[
+                    ("host", "10.0.0.5:3000"),
+                    ("origin", "https://mail.example.org"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("host", "10.0.0.5:3000"),
+                    ("origin", "https://MAIL.example.org:443"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("host", "10.0.0.5:3000"),
+                    ("origin", "http://mail.example.org"),
+                ],
+                false,
+            ),
+            (
+                &[
+                    ("host", "10.0.0.5:3000"),
+                    ("origin", "https://evil.example"),
+                ],
+                false,
+            ),
+            (
+                &[
+                    ("host", "10.0.0.5:3000"),
+                    ("origin", "https://mail.example.org.evil.example"),
+                ],
+                false,
+            ),
+        ];
+        for (headers, allowed) in table {
+            let mut map = HeaderMap::new();
+            for (k, v) in *headers {
+                map.insert(*k, HeaderValue::from_str(v).unwrap());
+            }
+            assert_eq!(
+                check_same_origin(&map, public).is_ok(),
+                *allowed,
+                "{headers:?}"
+            );
+        }
+    }
 
     #[test]
     fn same_origin_rule() {
@@ -134,7 +227,11 @@ mod tests {
             for (k, v) in *headers {
                 map.insert(*k, HeaderValue::from_str(v).unwrap());
             }
-            assert_eq!(check_same_origin(&map).is_ok(), *allowed, "{headers:?}");
+            assert_eq!(
+                check_same_origin(&map, "http://127.0.0.1:3000").is_ok(),
+                *allowed,
+                "{headers:?}"
+            );
         }
     }
 }

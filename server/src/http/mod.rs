@@ -2,6 +2,7 @@
 //! the REST API ([`crate::api_v1`]), the public endpoints ([`crate::public`]), CSV upload forms
 //! ([`uploads`]) and static files, with the middleware in front of them ([`middleware`]).
 
+pub mod client_ip;
 pub mod middleware;
 pub mod uploads;
 
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRef;
 use axum::http::{HeaderValue, header};
-use axum::middleware::from_fn;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use herald_core::Herald;
 use leptos::prelude::*;
@@ -25,6 +26,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub herald: Herald,
+    pub trusted_proxies: std::sync::Arc<client_ip::TrustedProxies>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -65,8 +67,11 @@ pub fn router(state: AppState) -> Router {
         >(context, shell))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(uploads)
-        .layer(from_fn(middleware::same_origin_posts))
-        .layer(from_fn(middleware::client_ip))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::same_origin_posts,
+        ))
+        .layer(from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

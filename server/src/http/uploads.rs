@@ -1,27 +1,24 @@
 //! CSV import form posts: plain HTML forms (multipart upload, mapping), so they work the same
 //! with and without JavaScript. Each answers with a redirect to the import's page; a problem
-//! goes back to the form as `?error=` for the page to show.
+//! goes back to the form as a code (`?error=not_utf8&line=3`) that the page puts in words, so
+//! a link can never make the page say something of its own.
 
 use crate::http::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_core::domain::ingest::ColumnTarget;
-use herald_core::domain::{CurrentUser, Role};
+use herald_core::domain::access::Actor;
+use herald_core::domain::ingest::{ColumnTarget, UploadProblem};
 use herald_core::ingest::imports;
 
-fn back(to: &str, error: &str) -> Response {
-    Redirect::to(&format!(
-        "{to}?error={}",
-        app::pages::contacts::encode(error)
-    ))
-    .into_response()
+fn back(to: &str, problem: UploadProblem) -> Response {
+    Redirect::to(&format!("{to}?{}", problem.to_query())).into_response()
 }
 
-/// The signed-in user who may import (admins and marketers), or the response to send instead.
-async fn importer(state: &AppState, headers: &HeaderMap) -> Result<CurrentUser, Response> {
+/// The signed-in user acting, or the response to send instead.
+async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
     let user = match app::api::ssr::session_token_in(headers) {
-        Some(token) => herald_core::auth::accounts::user_for_session(&state.herald.db, &token)
+        Some(token) => herald_core::auth::sessions::user_for_session(&state.herald.db, &token)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "session lookup failed");
@@ -31,12 +28,20 @@ async fn importer(state: &AppState, headers: &HeaderMap) -> Result<CurrentUser, 
     };
     match user {
         None => Err(Redirect::to("/login").into_response()),
-        Some(u) if u.role == Role::Member => Err((
-            StatusCode::FORBIDDEN,
-            "Account managers cannot import contacts.",
-        )
-            .into_response()),
-        Some(u) => Ok(u),
+        Some(u) => Ok(Actor::User(u)),
+    }
+}
+
+/// What a refusal from core answers: its words as a code, a 403 or a 404.
+fn refused(page: &str, e: herald_core::Error, otherwise: UploadProblem) -> Response {
+    match e {
+        herald_core::Error::Upload(problem) => back(page, problem),
+        herald_core::Error::Forbidden(message) => (StatusCode::FORBIDDEN, message).into_response(),
+        herald_core::Error::NotFound(_) => StatusCode::NOT_FOUND.into_response(),
+        e => {
+            tracing::error!(error = %e, "an import form failed");
+            back(page, otherwise)
+        }
     }
 }
 
@@ -45,12 +50,13 @@ pub async fn upload_contacts(
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let user = match importer(&state, &headers).await {
-        Ok(u) => u,
+    let actor = match actor(&state, &headers).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
+    let page = "/contacts/import";
     let Ok(mut multipart) = multipart else {
-        return back("/contacts/import", "Choose a CSV file to upload.");
+        return back(page, UploadProblem::NoFile);
     };
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -59,45 +65,20 @@ pub async fn upload_contacts(
                 let name = field.file_name().unwrap_or("upload.csv").to_owned();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(_) => {
-                        return back(
-                            "/contacts/import",
-                            "The upload was interrupted or is larger than 20 MB.",
-                        );
-                    }
+                    Err(_) => return back(page, UploadProblem::Interrupted),
                 }
             }
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(_) => {
-                return back(
-                    "/contacts/import",
-                    "The upload was interrupted or is larger than 20 MB.",
-                );
-            }
+            Err(_) => return back(page, UploadProblem::Interrupted),
         }
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return back("/contacts/import", "Choose a CSV file to upload.");
+        return back(page, UploadProblem::NoFile);
     };
-    match imports::upload(
-        &state.herald.db,
-        user.org_id,
-        Some(user.user_id),
-        &name,
-        &bytes,
-    )
-    .await
-    {
+    match imports::upload(&state.herald.db, &actor, &name, &bytes).await {
         Ok(id) => Redirect::to(&format!("/contacts/import/{id}")).into_response(),
-        Err(herald_core::Error::Invalid(message)) => back("/contacts/import", &message),
-        Err(e) => {
-            tracing::error!(error = %e, "upload failed");
-            back(
-                "/contacts/import",
-                "The file could not be stored; try again.",
-            )
-        }
+        Err(e) => refused(page, e, UploadProblem::StoreFailed),
     }
 }
 
@@ -107,13 +88,13 @@ pub async fn start_import(
     headers: HeaderMap,
     form: Result<axum::Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let user = match importer(&state, &headers).await {
-        Ok(u) => u,
+    let actor = match actor(&state, &headers).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let page = format!("/contacts/import/{id}");
     let Ok(axum::Form(fields)) = form else {
-        return back(&page, "The mapping form could not be read.");
+        return back(&page, UploadProblem::FormUnreadable);
     };
     // Fields col0, col1, ... in any order.
     let mut columns: Vec<(usize, ColumnTarget)> = Vec::new();
@@ -123,22 +104,17 @@ pub async fn start_import(
         };
         match ColumnTarget::from_form(&value) {
             Some(t) => columns.push((i, t)),
-            None => return back(&page, &format!("Unknown field “{value}” in the mapping.")),
+            None => return back(&page, UploadProblem::UnknownField),
         }
     }
     columns.sort_by_key(|(i, _)| *i);
     if columns.iter().enumerate().any(|(n, (i, _))| n != *i) {
-        return back(&page, "The mapping form is incomplete; reload the page.");
+        return back(&page, UploadProblem::Incomplete);
     }
     let mapping = columns.into_iter().map(|(_, t)| t).collect();
-    match imports::start(&state.herald.db, user.org_id, id, mapping).await {
+    match imports::start(&state.herald, &actor, id, mapping).await {
         Ok(()) => Redirect::to(&page).into_response(),
-        Err(herald_core::Error::Invalid(message)) => back(&page, &message),
-        Err(herald_core::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "starting an import failed");
-            back(&page, "The import could not be started; try again.")
-        }
+        Err(e) => refused(&page, e, UploadProblem::StartFailed),
     }
 }
 
@@ -147,11 +123,11 @@ pub async fn import_errors_csv(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    let user = match importer(&state, &headers).await {
-        Ok(u) => u,
+    let actor = match actor(&state, &headers).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
-    match imports::errors_csv(&state.herald.db, user.org_id, id).await {
+    match imports::errors_csv(&state.herald.db, &actor, id).await {
         Ok(csv) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -163,6 +139,9 @@ pub async fn import_errors_csv(
             csv,
         )
             .into_response(),
+        Err(herald_core::Error::Forbidden(message)) => {
+            (StatusCode::FORBIDDEN, message).into_response()
+        }
         Err(herald_core::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "error report failed");

@@ -3,6 +3,7 @@
 //! the routes that exist.
 
 use crate::common;
+use herald_core::domain::access::{Actor, KeyScopes};
 
 use common::{TestApp, spawn_app};
 use herald_core::domain::Role;
@@ -29,9 +30,14 @@ impl Api<'_> {
             .await
             .unwrap()
             .unwrap();
-        let (_, key) = herald_core::auth::api_keys::create(&app.herald.db, org.id, "test", None)
-            .await
-            .unwrap();
+        let (_, key) = herald_core::auth::api_keys::create(
+            &app.herald.db,
+            &Actor::system(org.id),
+            "test",
+            KeyScopes::all(),
+        )
+        .await
+        .unwrap();
         Api {
             app,
             key,
@@ -112,11 +118,11 @@ async fn requests_need_a_live_key() {
         .await
         .unwrap()
         .unwrap();
-    let keys = herald_core::auth::api_keys::list(&app.herald.db, org.id)
+    let keys = herald_core::auth::api_keys::list(&app.herald.db, &Actor::system(org.id))
         .await
         .unwrap();
     assert!(keys[0].last_used_at.is_some(), "use is recorded");
-    herald_core::auth::api_keys::revoke(&app.herald.db, org.id, keys[0].id)
+    herald_core::auth::api_keys::revoke(&app.herald.db, &Actor::system(org.id), keys[0].id)
         .await
         .unwrap();
     assert_eq!(api.get("/contacts").await.status, StatusCode::UNAUTHORIZED);
@@ -583,7 +589,7 @@ async fn segments_notice_contacts_entering_and_leaving() {
         None,
     )
     .await;
-    let vip = herald_core::contacts::groups::list(&app.herald.db, org)
+    let vip = herald_core::contacts::groups::list(&app.herald.db, &Actor::system(org))
         .await
         .unwrap()[0]
         .id;
@@ -598,8 +604,11 @@ async fn segments_notice_contacts_entering_and_leaving() {
     assert_eq!(created.body["members"], 1);
     let seg = created.body["id"].as_i64().unwrap();
     let db = &app.herald.db;
-    let segment = herald_core::audience::segments::get(db, org, seg)
+    use sea_orm::EntityTrait;
+    let segment = herald_core::entity::segment::Entity::find_by_id(seg)
+        .one(db)
         .await
+        .unwrap()
         .unwrap();
     let t0 = chrono::Utc::now();
     // Bob joins the group: he enters at the next refresh.
@@ -616,7 +625,7 @@ async fn segments_notice_contacts_entering_and_leaving() {
             .unwrap(),
         (1, 0)
     );
-    let bob = herald_core::audience::segments::entered_since(db, org, seg, t0)
+    let bob = herald_core::audience::segments::entered_since(db, &Actor::system(org), seg, t0)
         .await
         .unwrap();
     assert_eq!(bob.len(), 1);
@@ -628,7 +637,7 @@ async fn segments_notice_contacts_entering_and_leaving() {
         (0, 0)
     );
     // Ada leaves the group (deleted and recreated without her), then the segment.
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, QueryFilter};
     let ada = api.get("/contacts?search=ada").await.body["rows"][0]["id"]
         .as_i64()
         .unwrap();
@@ -645,23 +654,15 @@ async fn segments_notice_contacts_entering_and_leaving() {
         (0, 1)
     );
     assert_eq!(
-        herald_core::audience::segments::members(db, org, seg)
+        herald_core::audience::segments::members(db, &Actor::system(org), seg)
             .await
             .unwrap(),
         bob
     );
     // And comes back: she enters again, after t2.
-    herald_core::contacts::groups::add_contacts(
-        db,
-        herald_core::audience::Scope {
-            org_id: org,
-            assigned_to: None,
-        },
-        vip,
-        &[ada],
-    )
-    .await
-    .unwrap();
+    herald_core::contacts::groups::add_contacts(db, &Actor::system(org), vip, &[ada])
+        .await
+        .unwrap();
     let t3 = t2 + chrono::Duration::seconds(1);
     assert_eq!(
         herald_core::audience::segments::refresh(db, &segment, t3)
@@ -670,7 +671,7 @@ async fn segments_notice_contacts_entering_and_leaving() {
         (1, 0)
     );
     assert_eq!(
-        herald_core::audience::segments::entered_since(db, org, seg, t2)
+        herald_core::audience::segments::entered_since(db, &Actor::system(org), seg, t2)
             .await
             .unwrap(),
         vec![ada]
@@ -728,6 +729,8 @@ async fn the_openapi_description_matches_the_routes() {
             "phone" => json!("+442079460958"),
             "language" => json!("en"),
             "time_zone" => json!("UTC"),
+            // An empty address removes the assignment.
+            "account_manager" => json!(""),
             _ => json!("Probe"),
         };
         let mut contact = json!({"email": "probe@example.org"});

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{PASSWORD, browser, spawn_app, spawn_app_with};
+use common::{PASSWORD, Reply, browser, spawn_app, spawn_app_with};
 use herald_core::domain::Role;
 use reqwest::StatusCode;
 
@@ -218,40 +218,82 @@ async fn changing_the_password_signs_out_every_other_session() {
     assert_eq!(fresh.status, StatusCode::OK);
 }
 
+/// Signs in from a client address (the server trusts the test's loopback proxy).
+async fn sign_in_from(app: &common::TestApp, ip: &str, email: &str, password: &str) -> Reply {
+    let res = browser()
+        .post(format!("{}/api/login", app.base))
+        .header("origin", &app.base)
+        .header("x-forwarded-for", ip)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    common::reply(res).await
+}
+
 #[tokio::test]
-async fn repeated_failures_lock_the_address_even_for_the_right_password() {
-    let app = spawn_app().await;
+async fn failures_lock_out_one_address_from_one_account_never_its_owner() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = server::http::client_ip::TrustedProxies::parse("127.0.0.1").unwrap()
+    })
+    .await;
     let email = app.user("acme", "ada@acme.test", Role::Admin).await;
     let other = app.user("acme", "bob@acme.test", Role::Admin).await;
-    let client = browser();
-    for _ in 0..herald_core::auth::accounts::MAX_FAILURES_PER_EMAIL {
-        let r = app
-            .call(
-                &client,
-                "login",
-                &[("email", &email), ("password", "guess-guess")],
-            )
-            .await;
+    let attacker = "203.0.113.7";
+    for _ in 0..herald_core::auth::sessions::MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS {
+        let r = sign_in_from(&app, attacker, &email, "guess-guess").await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let r = app
-        .call(
-            &client,
-            "login",
-            &[("email", &email), ("password", PASSWORD)],
-        )
-        .await;
+    // That address is locked out of that account, even with the right password...
+    let r = sign_in_from(&app, attacker, &email, PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.json()["RateLimited"], 15);
-    // The limit is per address: another user from the same place still gets in.
-    let r = app
-        .call(
-            &client,
-            "login",
-            &[("email", &other), ("password", PASSWORD)],
-        )
-        .await;
+    // ...but the owner, from their own address, still gets in (before: locked out, 429).
+    let r = sign_in_from(&app, "198.51.100.20", &email, PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // And another user from the attacker's address too.
+    let r = sign_in_from(&app, attacker, &other, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_account_attacked_from_many_addresses_is_slowed_not_locked() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = server::http::client_ip::TrustedProxies::parse("127.0.0.1").unwrap()
+    })
+    .await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    // The owner signs in from home once: that address is the account's own.
+    let home = "198.51.100.20";
+    assert_eq!(
+        sign_in_from(&app, home, &email, PASSWORD).await.status,
+        StatusCode::OK
+    );
+    // Fifteen addresses guess once each: no address reaches its own limit.
+    for i in 0..15 {
+        let r = sign_in_from(&app, &format!("203.0.113.{i}"), &email, "guess-guess").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // A new address with the right password gets in, after being held back.
+    let started = std::time::Instant::now();
+    let r = sign_in_from(&app, "192.0.2.55", &email, PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let slowed = started.elapsed();
+    assert!(
+        slowed >= std::time::Duration::from_secs(2),
+        "held back {slowed:?}"
+    );
+    // From home there is no wait.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        sign_in_from(&app, home, &email, PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert!(
+        started.elapsed() < slowed,
+        "home {:?}, new address {slowed:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

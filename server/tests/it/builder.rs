@@ -5,9 +5,9 @@
 use crate::common;
 
 use common::spawn_app;
-use herald_core::audience::Scope;
 use herald_core::auth::accounts;
 use herald_core::campaigns::builder;
+use herald_core::domain::access::Actor;
 use herald_core::domain::audience::{Filter, Unit};
 use herald_core::domain::campaign::{Draft, Settings};
 use herald_core::domain::duplicates::Severity;
@@ -21,7 +21,7 @@ use sea_orm::{
     Set,
 };
 
-async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> CurrentUser {
+async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> Actor {
     let org = accounts::ensure_org(db, slug, slug).await.unwrap();
     let email = format!("{}@{slug}.test", role.as_str());
     let u = accounts::create_user(
@@ -36,7 +36,7 @@ async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> CurrentUser {
     )
     .await
     .unwrap();
-    CurrentUser {
+    Actor::User(CurrentUser {
         user_id: u.id,
         org_id: org.id,
         org_slug: slug.into(),
@@ -44,7 +44,11 @@ async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> CurrentUser {
         email,
         name: String::new(),
         role,
-    }
+    })
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
 }
 
 fn input(name: &str, html: &str) -> TemplateInput {
@@ -68,10 +72,9 @@ async fn templates_are_checked_and_versioned() {
     let app = spawn_app().await;
     let db = &app.herald.db;
     let admin = user(db, "acme", Role::Admin).await;
-    let org = admin.org_id;
 
     // A syntax error refuses the save and says where.
-    let err = templates::save(db, org, None, None, &input("Broken", "<p>\n{% if x %}"))
+    let err = templates::save(db, &admin, None, &input("Broken", "<p>\n{% if x %}"))
         .await
         .unwrap_err();
     let Error::Invalid(msg) = err else {
@@ -83,8 +86,7 @@ async fn templates_are_checked_and_versioned() {
     // Unknown tags save, with warnings.
     let saved = templates::save(
         db,
-        org,
-        Some(admin.user_id),
+        &admin,
         None,
         &input("Renewal", "<p>Hi {{ contact.first_name }} {{ coupon }}</p>"),
     )
@@ -101,12 +103,12 @@ async fn templates_are_checked_and_versioned() {
 
     // A content change makes version 2; a rename alone does not.
     let mut edited = input("Renewal", "<p>Hi {{ contact.first_name }}</p>");
-    let v2 = templates::save(db, org, None, Some(saved.id), &edited)
+    let v2 = templates::save(db, &admin, Some(saved.id), &edited)
         .await
         .unwrap();
     assert_eq!((v2.version, v2.warnings.len()), (2, 0));
     edited.name = "Renewal notice".into();
-    let same = templates::save(db, org, None, Some(saved.id), &edited)
+    let same = templates::save(db, &admin, Some(saved.id), &edited)
         .await
         .unwrap();
     assert_eq!(same.version, 2);
@@ -124,7 +126,7 @@ async fn templates_are_checked_and_versioned() {
         .await
         .unwrap()
         .unwrap();
-    let old = templates::version_content(db, org, first.id, "en")
+    let old = templates::version_content(db, &admin, first.id, "en")
         .await
         .unwrap();
     assert!(old.html.contains("coupon"));
@@ -132,19 +134,14 @@ async fn templates_are_checked_and_versioned() {
     // Other organisations see nothing of it.
     let other = user(db, "globex", Role::Admin).await;
     assert!(matches!(
-        templates::get(db, other.org_id, saved.id).await,
+        templates::get(db, &other, saved.id).await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        templates::save(db, other.org_id, None, Some(saved.id), &edited).await,
+        templates::save(db, &other, Some(saved.id), &edited).await,
         Err(Error::NotFound(_))
     ));
-    assert!(
-        templates::list(db, other.org_id, false)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(templates::list(db, &other, false).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -152,9 +149,8 @@ async fn system_templates_are_listed_but_never_pickable() {
     let app = spawn_app().await;
     let db = &app.herald.db;
     let admin = user(db, "acme", Role::Admin).await;
-    let now = chrono::Utc::now();
     let system = template::ActiveModel {
-        org_id: Set(admin.org_id),
+        org_id: Set(admin.org_id()),
         name: Set("Password reset".into()),
         kind: Set("system".into()),
         subject: Set("Reset".into()),
@@ -162,41 +158,31 @@ async fn system_templates_are_listed_but_never_pickable() {
         html_body: Set("<p>Reset</p>".into()),
         text_body: Set("Reset".into()),
         is_system: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
+        created_at: Set(now()),
+        updated_at: Set(now()),
         description: Set(String::new()),
         language: Set("en".into()),
-        variants: Set("{}".into()),
+        variants: Set(Default::default()),
         version: Set(1),
         ..Default::default()
     }
     .insert(db)
     .await
     .unwrap();
-    let all = templates::list(db, admin.org_id, false).await.unwrap();
+    let all = templates::list(db, &admin, false).await.unwrap();
     assert_eq!(all.len(), 1);
-    assert!(
-        templates::list(db, admin.org_id, true)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(templates::list(db, &admin, true).await.unwrap().is_empty());
     let draft = Draft {
         template_id: Some(system.id),
         ..Draft::default()
     };
-    let err = builder::save(db, &admin, None, &draft).await.unwrap_err();
+    let err = builder::save(db, &admin, None, &draft, now())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Invalid(_)), "{err:?}");
     assert!(matches!(
-        templates::save(
-            db,
-            admin.org_id,
-            None,
-            Some(system.id),
-            &input("X", "<p>x</p>")
-        )
-        .await,
-        Err(Error::Forbidden)
+        templates::save(db, &admin, Some(system.id), &input("X", "<p>x</p>")).await,
+        Err(Error::Forbidden(_))
     ));
 }
 
@@ -252,11 +238,7 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
     let app = spawn_app().await;
     let db = &app.herald.db;
     let admin = user(db, "acme", Role::Admin).await;
-    let org = admin.org_id;
-    let scope = Scope {
-        org_id: org,
-        assigned_to: None,
-    };
+    let org = admin.org_id();
     let mut ids = Vec::new();
     for i in 0..10 {
         ids.push(
@@ -266,7 +248,7 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
     }
     let early = group(db, org, "Early", &ids[..6]).await;
     let late = group(db, org, "Late", &ids[4..]).await;
-    let t = templates::save(db, org, None, None, &input("Renewal", "<p>Hi</p>"))
+    let t = templates::save(db, &admin, None, &input("Renewal", "<p>Hi</p>"))
         .await
         .unwrap()
         .id;
@@ -277,10 +259,12 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
         &admin,
         None,
         &complete("Running", t, Filter::InGroup { group_id: early }),
+        now(),
     )
     .await
-    .unwrap();
-    builder::activate(db, &admin, running).await.unwrap();
+    .unwrap()
+    .id;
+    builder::activate(db, &admin, running, now()).await.unwrap();
 
     // A new draft, template first: no trigger, no audience yet → a duplicate already (everyone
     // overlaps, timing unknown).
@@ -288,8 +272,11 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
         template_id: Some(t),
         ..Draft::default()
     };
-    let id = builder::save(db, &admin, None, &draft).await.unwrap();
-    let found = builder::conflicts(db, scope, Some(id), &draft, chrono::Utc::now())
+    let id = builder::save(db, &admin, None, &draft, now())
+        .await
+        .unwrap()
+        .id;
+    let found = builder::conflicts(db, &admin, Some(id), &draft, chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -299,7 +286,7 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
     // Then the trigger, 2 days off: still a duplicate. Then the audience: 2 people overlap.
     draft.trigger = expiry(28);
     draft.audience = Filter::InGroup { group_id: late };
-    let found = builder::conflicts(db, scope, Some(id), &draft, chrono::Utc::now())
+    let found = builder::conflicts(db, &admin, Some(id), &draft, chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -308,21 +295,23 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
     );
     // Far apart in time: only a possible duplicate.
     draft.trigger = expiry(90);
-    let found = builder::conflicts(db, scope, Some(id), &draft, chrono::Utc::now())
+    let found = builder::conflicts(db, &admin, Some(id), &draft, chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(found[0].severity, Severity::PossibleDuplicate);
 
     // Incomplete: activation answers what is missing, in words, and changes nothing.
-    builder::save(db, &admin, Some(id), &draft).await.unwrap();
-    let err = builder::activate(db, &admin, id).await.unwrap_err();
+    builder::save(db, &admin, Some(id), &draft, now())
+        .await
+        .unwrap();
+    let err = builder::activate(db, &admin, id, now()).await.unwrap_err();
     let Error::Invalid(msg) = err else {
         panic!("{err:?}")
     };
     assert!(msg.contains("Give the campaign a name."), "{msg}");
     assert!(msg.contains("Set the sender's email address."), "{msg}");
     assert_eq!(
-        builder::load(db, org, id).await.unwrap().1,
+        builder::load(db, &admin, id).await.unwrap().status,
         CampaignStatus::Draft
     );
 
@@ -330,30 +319,35 @@ async fn builder_saves_in_any_order_warns_of_duplicates_and_activates() {
     draft.name = "Second reminder".into();
     draft.kind = CampaignKind::EventTriggered;
     draft.settings.from_email = "news@acme.example".into();
-    builder::save(db, &admin, Some(id), &draft).await.unwrap();
-    builder::activate(db, &admin, id).await.unwrap();
-    assert!(builder::activate(db, &admin, id).await.is_err());
-    let (loaded, status) = builder::load(db, org, id).await.unwrap();
-    assert_eq!((loaded, status), (draft.clone(), CampaignStatus::Active));
-    builder::deactivate(db, &admin, id).await.unwrap();
+    builder::save(db, &admin, Some(id), &draft, now())
+        .await
+        .unwrap();
+    builder::activate(db, &admin, id, now()).await.unwrap();
+    assert!(builder::activate(db, &admin, id, now()).await.is_err());
+    let loaded = builder::load(db, &admin, id).await.unwrap();
     assert_eq!(
-        builder::load(db, org, id).await.unwrap().1,
+        (loaded.draft, loaded.status),
+        (draft.clone(), CampaignStatus::Active)
+    );
+    builder::deactivate(db, &admin, id, now()).await.unwrap();
+    assert_eq!(
+        builder::load(db, &admin, id).await.unwrap().status,
         CampaignStatus::Inactive
     );
-    assert!(builder::deactivate(db, &admin, id).await.is_err());
+    assert!(builder::deactivate(db, &admin, id, now()).await.is_err());
 
     // Another organisation can neither see nor change it.
     let other = user(db, "globex", Role::Admin).await;
     assert!(matches!(
-        builder::load(db, other.org_id, id).await,
+        builder::load(db, &other, id).await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        builder::activate(db, &other, id).await,
+        builder::activate(db, &other, id, now()).await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        builder::deactivate(db, &other, id).await,
+        builder::deactivate(db, &other, id, now()).await,
         Err(Error::NotFound(_))
     ));
 }
@@ -365,7 +359,7 @@ async fn approval_is_required_when_the_organisation_asks_for_it() {
     let admin = user(db, "acme", Role::Admin).await;
     let marketer = user(db, "acme", Role::Marketer).await;
     let member = user(db, "acme", Role::Member).await;
-    let t = templates::save(db, admin.org_id, None, None, &input("Renewal", "<p>Hi</p>"))
+    let t = templates::save(db, &admin, None, &input("Renewal", "<p>Hi</p>"))
         .await
         .unwrap()
         .id;
@@ -374,39 +368,44 @@ async fn approval_is_required_when_the_organisation_asks_for_it() {
         .unwrap();
     assert!(matches!(
         builder::set_require_approval(db, &marketer, false).await,
-        Err(Error::Forbidden)
+        Err(Error::Forbidden(_))
     ));
     let id = builder::save(
         db,
         &marketer,
         None,
         &complete("Promo", t, Filter::everyone()),
+        now(),
     )
     .await
-    .unwrap();
-    let err = builder::activate(db, &marketer, id).await.unwrap_err();
+    .unwrap()
+    .id;
+    let err = builder::activate(db, &marketer, id, now())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("An admin must approve"), "{err}");
     assert!(matches!(
-        builder::approve(db, &marketer, id).await,
-        Err(Error::Forbidden)
+        builder::approve(db, &marketer, id, now()).await,
+        Err(Error::Forbidden(_))
     ));
-    builder::approve(db, &admin, id).await.unwrap();
+    builder::approve(db, &admin, id, now()).await.unwrap();
     // A marketer's edit after approval needs a new approval.
     builder::save(
         db,
         &marketer,
         Some(id),
         &complete("Promo!", t, Filter::everyone()),
+        now(),
     )
     .await
     .unwrap();
-    assert!(builder::activate(db, &marketer, id).await.is_err());
-    builder::approve(db, &admin, id).await.unwrap();
+    assert!(builder::activate(db, &marketer, id, now()).await.is_err());
+    builder::approve(db, &admin, id, now()).await.unwrap();
     assert!(matches!(
-        builder::activate(db, &member, id).await,
-        Err(Error::Forbidden)
+        builder::activate(db, &member, id, now()).await,
+        Err(Error::Forbidden(_))
     ));
-    builder::activate(db, &marketer, id).await.unwrap();
+    builder::activate(db, &marketer, id, now()).await.unwrap();
 }
 
 #[tokio::test]
@@ -444,10 +443,11 @@ async fn the_campaign_list_filters_by_goal_type_and_channel() {
             channel,
             ..Draft::default()
         };
-        builder::save(db, &admin, None, &d).await.unwrap();
+        builder::save(db, &admin, None, &d, now()).await.unwrap();
     }
+    let admin = &admin;
     let names = |filter: CampaignFilter| async move {
-        let mut n: Vec<String> = list(db, admin.org_id, filter)
+        let mut n: Vec<String> = list(db, admin, filter)
             .await
             .unwrap()
             .into_iter()
@@ -502,9 +502,7 @@ async fn previews_render_a_real_contact_and_report_errors() {
     let db = &app.herald.db;
     let admin = user(db, "acme", Role::Admin).await;
     let id = app.contact("acme", "ana@example.org", None).await;
-    let contact = herald_core::contacts::find(db, admin.org_id, id)
-        .await
-        .unwrap();
+    let contact = herald_core::contacts::find(db, &admin, id).await.unwrap();
     let ctx = templates::preview_context(Some(&contact), "Acme", Some("credential"));
     let content = Content {
         subject: "Hi {{ contact.first_name }} from {{ organisation.name }}".into(),
@@ -524,9 +522,5 @@ async fn previews_render_a_real_contact_and_report_errors() {
     assert_eq!(err.part, Part::Text);
     // Another organisation's contact cannot be previewed.
     let other = user(db, "globex", Role::Admin).await;
-    assert!(
-        herald_core::contacts::find(db, other.org_id, id)
-            .await
-            .is_err()
-    );
+    assert!(herald_core::contacts::find(db, &other, id).await.is_err());
 }

@@ -175,16 +175,14 @@ async fn demo_data_is_believable_and_loads_once() {
     );
 
     // Every kind of audience finds someone in the demo, and the account manager has contacts.
-    use herald_core::audience::{Scope, count};
+    use herald_core::audience::count;
+    use herald_core::domain::access::Actor;
     use herald_core::domain::audience::*;
     let org = herald_core::auth::accounts::find_org(&app.herald.db, "demo")
         .await
         .unwrap()
         .unwrap();
-    let scope = Scope {
-        org_id: org.id,
-        assigned_to: None,
-    };
+    let scope = Actor::system(org.id);
     let now = chrono::Utc::now();
     let alumni = herald_core::entity::contact_group::Entity::find()
         .all(&app.herald.db)
@@ -239,7 +237,7 @@ async fn demo_data_is_believable_and_loads_once() {
         },
         Filter::InGroup { group_id: alumni },
     ] {
-        let n = count(&app.herald.db, scope, &filter, now).await.unwrap();
+        let n = count(&app.herald.db, &scope, &filter, now).await.unwrap();
         assert!(
             n > 0 && n < herald_core::demo::DEMO_CONTACTS as u64,
             "{filter:?} reaches {n}"
@@ -250,14 +248,11 @@ async fn demo_data_is_believable_and_loads_once() {
         .await
         .unwrap()
         .into_iter()
-        .find(|u| u.role == "member")
+        .find(|u| u.role == herald_core::domain::Role::Member)
         .unwrap();
     let theirs = count(
         &app.herald.db,
-        Scope {
-            org_id: org.id,
-            assigned_to: Some(manager.id),
-        },
+        &common::account_manager(org.id, manager.id),
         &Filter::everyone(),
         now,
     )

@@ -6,7 +6,10 @@
 use chrono::{Duration, Utc};
 use herald_core::Herald;
 use herald_core::auth::accounts::{self, NewUser};
-use herald_core::domain::Role;
+use herald_core::domain::audience::Filter;
+use herald_core::domain::{
+    CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState, MessageType, Role,
+};
 use herald_core::entity::{campaign, campaign_send, message};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -85,6 +88,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         data_dir: dir.clone(),
         secret_key: Some("test-secret-key-test-secret-key-0123456789".into()),
         site_root: dir.join("site"),
+        // A worker, as in production; tests that drive jobs by hand set 0.
+        workers: 2,
+        trusted_proxies: Default::default(),
     };
     adjust(&mut config);
     let herald = server::open(&config).await.expect("open the database");
@@ -176,7 +182,7 @@ impl TestApp {
             last_name: Set(email.split('@').next().unwrap().into()),
             language: Set("en".into()),
             time_zone: Set("UTC".into()),
-            status: Set("active".into()),
+            status: Set(ContactStatus::Active),
             created_at: Set(now),
             updated_at: Set(now),
             assigned_user_id: Set(assigned_to),
@@ -235,7 +241,7 @@ impl TestApp {
     }
 }
 
-async fn reply(res: reqwest::Response) -> Reply {
+pub async fn reply(res: reqwest::Response) -> Reply {
     let status = res.status();
     let headers = res.headers().clone();
     let body = res.text().await.unwrap();
@@ -271,18 +277,18 @@ pub async fn campaign_with(
         name: Set(name.map(Into::into)),
         description: Set(String::new()),
         goal: Set("Renewals".into()),
-        kind: Set("one_time".into()),
-        message_type: Set("newsletter".into()),
-        channel: Set("email".into()),
-        status: Set(status.into()),
+        kind: Set(CampaignKind::OneTime),
+        message_type: Set(MessageType::Newsletter),
+        channel: Set(Channel::Email),
+        status: Set(status.parse().unwrap()),
         template_id: Set(None),
         created_by: Set(None),
         created_at: Set(now - Duration::days(100)),
         updated_at: Set(now),
         activated_at: Set(None),
         last_sent_at: Set(sent_at),
-        audience: Set(r#"{"filter":"all","of":[]}"#.into()),
-        settings: Set("{}".into()),
+        audience: Set(Filter::everyone()),
+        settings: Set(Default::default()),
         ..Default::default()
     }
     .insert(&app.herald.db)
@@ -308,18 +314,17 @@ pub async fn campaign_with(
             campaign_id: Set(c.id),
             send_id: Set(send.id),
             contact_id: Set(None),
-            channel: Set("email".into()),
+            channel: Set(Channel::Email),
             recipient: Set(format!("r{i}@example.org")),
             state: Set(if r.bounced {
-                "bounced"
+                DeliveryState::Bounced
             } else if r.delivered {
-                "delivered"
+                DeliveryState::Delivered
             } else if r.sent {
-                "sent"
+                DeliveryState::Sent
             } else {
-                "queued"
-            }
-            .into()),
+                DeliveryState::Queued
+            }),
             attempts: Set(1),
             queued_at: Set(now),
             sent_at: Set(at(r.sent)),
@@ -356,14 +361,14 @@ pub async fn campaign_with_id(db: &sea_orm::DatabaseConnection, org_id: i64) -> 
         name: Set(Some("History".into())),
         description: Set(String::new()),
         goal: Set(String::new()),
-        kind: Set("one_time".into()),
-        message_type: Set("marketing".into()),
-        channel: Set("email".into()),
-        status: Set("completed".into()),
+        kind: Set(CampaignKind::OneTime),
+        message_type: Set(MessageType::Marketing),
+        channel: Set(Channel::Email),
+        status: Set(CampaignStatus::Completed),
         created_at: Set(now),
         updated_at: Set(now),
-        audience: Set(r#"{"filter":"all","of":[]}"#.into()),
-        settings: Set("{}".into()),
+        audience: Set(Filter::everyone()),
+        settings: Set(Default::default()),
         ..Default::default()
     }
     .insert(db)
@@ -397,9 +402,9 @@ pub async fn message_for(
         campaign_id: Set(campaign_id),
         send_id: Set(send_id),
         contact_id: Set(contact_id),
-        channel: Set("email".into()),
+        channel: Set(Channel::Email),
         recipient: Set("x@example.org".into()),
-        state: Set("delivered".into()),
+        state: Set(DeliveryState::Delivered),
         attempts: Set(1),
         queued_at: Set(now),
         sent_at: Set(Some(now)),
@@ -415,4 +420,17 @@ pub async fn message_for(
     .insert(db)
     .await
     .unwrap();
+}
+
+/// An account manager of `org_id` acting, as core sees them.
+pub fn account_manager(org_id: i64, user_id: i64) -> herald_core::domain::access::Actor {
+    herald_core::domain::access::Actor::User(herald_core::domain::CurrentUser {
+        user_id,
+        org_id,
+        org_slug: String::new(),
+        org_name: String::new(),
+        email: String::new(),
+        name: String::new(),
+        role: Role::Member,
+    })
 }

@@ -2,6 +2,7 @@
 //! per-row report, idempotent re-imports, bad files; plus suppression and seed lists.
 
 use crate::common;
+use herald_core::domain::access::Actor;
 
 use common::{TestApp, spawn_app};
 use herald_core::domain::Role;
@@ -267,7 +268,7 @@ async fn suppression_and_seed_lists() {
     assert!(
         herald_core::contacts::lists::is_suppressed(
             &app.herald.db,
-            org.id,
+            &Actor::system(org.id),
             "BOUNCED@example.org",
             &[]
         )
@@ -275,9 +276,14 @@ async fn suppression_and_seed_lists() {
         .unwrap()
     );
     assert!(
-        !herald_core::contacts::lists::is_suppressed(&app.herald.db, org.id, "ok@example.org", &[])
-            .await
-            .unwrap()
+        !herald_core::contacts::lists::is_suppressed(
+            &app.herald.db,
+            &Actor::system(org.id),
+            "ok@example.org",
+            &[]
+        )
+        .await
+        .unwrap()
     );
     let r = app.call(&client, "delete_list", &[("id", &global)]).await;
     assert_eq!(

@@ -2,6 +2,8 @@
 //! The test fails when a server function is added without a case here.
 
 use crate::common;
+use herald_core::domain::ListKind;
+use herald_core::domain::access::{Actor, KeyScopes};
 
 use common::{campaign_with, row, spawn_app};
 use herald_core::domain::Role;
@@ -75,20 +77,30 @@ async fn no_server_function_crosses_organisations() {
     };
     // Bravo's lists, segment, import and API key.
     let db = &app.herald.db;
-    let bravo_list = herald_core::contacts::lists::create(db, bravo_org.id, "seed", "Bravo seeds")
-        .await
-        .unwrap()
-        .id;
-    herald_core::contacts::lists::add(db, bravo_org.id, bravo_list, "secret@bravo.test")
-        .await
-        .unwrap();
+    let bravo_list = herald_core::contacts::lists::create(
+        db,
+        &Actor::system(bravo_org.id),
+        ListKind::Seed,
+        "Bravo seeds",
+    )
+    .await
+    .unwrap()
+    .id;
+    herald_core::contacts::lists::add(
+        db,
+        &Actor::system(bravo_org.id),
+        bravo_list,
+        "secret@bravo.test",
+    )
+    .await
+    .unwrap();
     let everyone_filter = herald_core::domain::audience::Filter::everyone();
+    let bravo = Actor::system(bravo_org.id);
     let bravo_segment = herald_core::audience::segments::create(
         db,
-        bravo_org.id,
+        &bravo,
         "Bravo segment",
         &everyone_filter,
-        None,
         chrono::Utc::now(),
     )
     .await
@@ -96,16 +108,20 @@ async fn no_server_function_crosses_organisations() {
     .id;
     let bravo_import = herald_core::ingest::imports::upload(
         db,
-        bravo_org.id,
-        None,
+        &bravo,
         "bravo.csv",
         b"email\nsecret@bravo.test\n",
     )
     .await
     .unwrap();
-    let (bravo_key, _) = herald_core::auth::api_keys::create(db, bravo_org.id, "Bravo key", None)
-        .await
-        .unwrap();
+    let (bravo_key, _) = herald_core::auth::api_keys::create(
+        db,
+        &Actor::system(bravo_org.id),
+        "Bravo key",
+        KeyScopes::all(),
+    )
+    .await
+    .unwrap();
     let (bravo_list, bravo_segment, bravo_import, bravo_key_id, bravo_group_s, bravo_contact_s) = (
         bravo_list.to_string(),
         bravo_segment.to_string(),
@@ -267,6 +283,27 @@ async fn no_server_function_crosses_organisations() {
         0,
         "Bravo's contact must not join Alpha's group"
     );
+    // Account managers: Bravo's are not listed, Bravo's contacts are not assigned, Bravo's users
+    // cannot be given Alpha's contacts.
+    let managers = check("list_account_managers", &[], StatusCode::OK).await;
+    assert!(managers.body.contains("alpha.test") && !managers.body.contains("bravo"));
+    let assigned = check(
+        "assign_contacts",
+        &[("ids[0]", &bravo_contact_s), ("manager", "")],
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        assigned.json(),
+        0,
+        "Bravo's contact is not Alpha's to assign"
+    );
+    check(
+        "assign_contacts",
+        &[("ids[0]", &bravo_contact_s), ("manager", &bravo_user)],
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     check("list_segments", &[], StatusCode::OK).await;
     check("create_segment", &[("name", "Alpha all")], StatusCode::OK).await;
     check(
@@ -316,7 +353,12 @@ async fn no_server_function_crosses_organisations() {
     assert_eq!(imports, serde_json::json!([]));
     let keys = check("list_api_keys", &[], StatusCode::OK).await.json();
     assert_eq!(keys, serde_json::json!([]));
-    check("create_api_key", &[("name", "Alpha CRM")], StatusCode::OK).await;
+    check(
+        "create_api_key",
+        &[("name", "Alpha CRM"), ("read", "on"), ("write", "on")],
+        StatusCode::OK,
+    )
+    .await;
     check(
         "revoke_api_key",
         &[("id", &bravo_key_id)],
@@ -351,8 +393,7 @@ async fn no_server_function_crosses_organisations() {
     let template_input = serde_json::json!({"name": "Alpha t", "kind": "", "description": "", "language": "en", "content": content, "variants": {}});
     let bravo_template = herald_core::templates::save(
         db,
-        bravo_org.id,
-        None,
+        &Actor::system(bravo_org.id),
         None,
         &serde_json::from_value(serde_json::json!({"name": "Bravo secret plans mail", "kind": "", "description": "", "language": "en", "content": content, "variants": {}})).unwrap(),
     )
@@ -436,12 +477,13 @@ async fn no_server_function_crosses_organisations() {
         "activate_campaign",
         "deactivate_campaign",
         "approve_campaign",
+        "discard_pending",
     ] {
         check(name, &[("id", &bravo_campaign)], StatusCode::NOT_FOUND).await;
     }
     check("set_require_approval", &[("on", "on")], StatusCode::OK).await;
     assert!(
-        !herald_core::campaigns::builder::requires_approval(db, bravo_org.id)
+        !herald_core::campaigns::builder::requires_approval(db, &Actor::system(bravo_org.id))
             .await
             .unwrap()
     );
@@ -451,23 +493,28 @@ async fn no_server_function_crosses_organisations() {
     // Bravo's things are untouched.
     let bravo_list_id: i64 = bravo_list.parse().unwrap();
     assert_eq!(
-        herald_core::contacts::lists::entries(db, bravo_org.id, bravo_list_id)
+        herald_core::contacts::lists::entries(db, &Actor::system(bravo_org.id), bravo_list_id)
             .await
             .unwrap()
             .len(),
         1
     );
     assert!(
-        herald_core::audience::segments::get(db, bravo_org.id, bravo_segment.parse().unwrap())
-            .await
-            .is_ok()
+        herald_core::audience::segments::summary(
+            db,
+            &Actor::system(bravo_org.id),
+            bravo_segment.parse().unwrap(),
+            chrono::Utc::now()
+        )
+        .await
+        .is_ok()
     );
-    let keys = herald_core::auth::api_keys::list(db, bravo_org.id)
+    let keys = herald_core::auth::api_keys::list(db, &Actor::system(bravo_org.id))
         .await
         .unwrap();
     assert!(keys[0].revoked_at.is_none());
     assert_eq!(
-        herald_core::contacts::groups::list(db, bravo_org.id)
+        herald_core::contacts::groups::list(db, &Actor::system(bravo_org.id))
             .await
             .unwrap()[0]
             .members,

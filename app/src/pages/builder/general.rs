@@ -2,6 +2,7 @@
 
 use super::*;
 use chrono::NaiveDate;
+use herald_core::domain::ListKind;
 use herald_core::domain::campaign::{Draft, Frequency, QuietPeriod};
 use herald_core::domain::{CampaignKind, Channel, MessageType};
 use leptos::prelude::*;
@@ -39,10 +40,14 @@ pub(super) fn General(
         |d| d.settings.language.clone(),
         |d, v| d.settings.language = v,
     );
-    let seeds: Vec<_> = lists.iter().filter(|l| l.kind == "seed").cloned().collect();
+    let seeds: Vec<_> = lists
+        .iter()
+        .filter(|l| l.kind == ListKind::Seed)
+        .cloned()
+        .collect();
     let suppressions: Vec<_> = lists
         .iter()
-        .filter(|l| l.kind == "suppression" && !l.global)
+        .filter(|l| l.kind == ListKind::Suppression && !l.global)
         .cloned()
         .collect();
     let freq_kind = move || match draft.with(|d| d.settings.frequency) {

@@ -13,9 +13,9 @@ use trigger::*;
 use crate::api::audience::{AudienceCount, count_audience};
 use crate::api::builder::{
     BuilderOptions, activate_campaign, approve_campaign, campaign_conflicts, deactivate_campaign,
-    open_builder, save_campaign,
+    discard_pending, open_builder, save_campaign,
 };
-use crate::components::{ErrorNote, NeedsJavaScript, debounce, format_count, replace_url};
+use crate::components::{ErrorNote, Latest, NeedsJavaScript, debounce, format_count, replace_url};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use herald_core::domain::CampaignStatus;
@@ -34,6 +34,8 @@ struct Start {
     draft: Draft,
     status: CampaignStatus,
     approved: bool,
+    /// The draft holds changes to the active campaign that are not live yet.
+    pending: bool,
     options: BuilderOptions,
     now: DateTime<Utc>,
 }
@@ -70,15 +72,15 @@ pub fn BuilderPage() -> impl IntoView {
             let start = open_builder(id, selection).await?;
             let options = start.options;
             let now = options.now;
-            let (draft, status, approved) = match start.campaign {
-                Some(c) => (c.draft, c.status, c.approved),
+            let (draft, status, approved, pending) = match start.campaign {
+                Some(c) => (c.draft, c.status, c.approved, c.pending),
                 None => {
                     let mut d = Draft::default();
                     // Coming from the contact list: the selection becomes the audience.
                     if let Some(audience) = start.selection {
                         d.audience = audience;
                     }
-                    (d, CampaignStatus::Draft, false)
+                    (d, CampaignStatus::Draft, false, false)
                 }
             };
             Ok::<_, AppError>(Start {
@@ -86,6 +88,7 @@ pub fn BuilderPage() -> impl IntoView {
                 draft,
                 status,
                 approved,
+                pending,
                 options,
                 now,
             })
@@ -118,10 +121,14 @@ fn Builder(start: Start) -> impl IntoView {
         draft: initial,
         status,
         approved,
+        pending,
         options,
         now,
     } = start;
     let approved = RwSignal::new(approved);
+    // What changes to the active campaign wait for (`None`: nothing waits). Known exactly after
+    // a save; on opening, the problems below say it.
+    let pending: RwSignal<Option<Vec<String>>> = RwSignal::new(pending.then(Vec::new));
     let needs_approval = options.require_approval;
     let is_admin = options.role == herald_core::domain::Role::Admin;
     let id = RwSignal::new(id);
@@ -160,22 +167,48 @@ fn Builder(start: Start) -> impl IntoView {
         ..draft.get()
     });
 
-    // Live: the audience size and a few recipients; duplicate warnings.
+    // Live: the audience size and a few recipients; duplicate warnings. Answers can arrive out
+    // of order: only the newest request's answer is shown.
     let count: RwSignal<Option<Result<AudienceCount, AppError>>> = RwSignal::new(None);
+    let counting = Latest::new();
     debounce(
         move || audience.get(),
         400,
         move |filter: Filter| {
-            spawn_local(async move { count.set(Some(count_audience(filter).await)) });
+            let ticket = counting.ticket();
+            spawn_local(async move {
+                let answer = count_audience(filter).await;
+                if counting.is_current(ticket) {
+                    count.set(Some(answer));
+                }
+            })
         },
     );
+    // The duplicate check depends on who is reached, when, with what and how; not on the name
+    // or the description, so typing those does not run it (about a second at 1M contacts).
+    let conflict_inputs = Memo::new(move |_| {
+        full.with(|d| {
+            (
+                d.audience.clone(),
+                d.trigger.clone(),
+                d.template_id,
+                d.message_type,
+                d.channel,
+            )
+        })
+    });
     let conflicts: RwSignal<Vec<Conflict>> = RwSignal::new(Vec::new());
+    let checking = Latest::new();
     debounce(
-        move || full.get(),
+        move || conflict_inputs.get(),
         500,
-        move |d: Draft| {
+        move |_| {
+            let d = full.get_untracked();
+            let ticket = checking.ticket();
             spawn_local(async move {
-                if let Ok(found) = campaign_conflicts(id.get_untracked(), d).await {
+                if let Ok(found) = campaign_conflicts(id.get_untracked(), d).await
+                    && checking.is_current(ticket)
+                {
                     conflicts.set(found);
                 }
             });
@@ -192,13 +225,14 @@ fn Builder(start: Start) -> impl IntoView {
             let was_new = id.get_untracked().is_none();
             let result = async {
                 let saved = save_campaign(id.get_untracked(), d).await?;
-                id.set(Some(saved));
-                if !is_admin {
+                id.set(Some(saved.id));
+                pending.set(saved.pending.then(|| saved.waiting_for.clone()));
+                if needs_approval && !is_admin && status.get_untracked() != CampaignStatus::Active {
                     // A marketer's edit needs a new approval.
                     approved.set(false);
                 }
                 if activate {
-                    activate_campaign(saved).await?;
+                    activate_campaign(saved.id).await?;
                     status.set(CampaignStatus::Active);
                 }
                 Ok::<_, AppError>(saved)
@@ -210,11 +244,19 @@ fn Builder(start: Start) -> impl IntoView {
                 Ok(saved) => {
                     note.set(Some(Ok(if activate {
                         "Activated: the campaign is running.".to_string()
+                    } else if saved.pending {
+                        format!(
+                            "Saved, but not live yet: the campaign keeps running as it was until {}",
+                            saved.waiting_for.join(" ").trim_end_matches('.').to_lowercase()
+                                + " is done."
+                        )
+                    } else if status.get_untracked() == CampaignStatus::Active {
+                        "Saved: the changes are live.".to_string()
                     } else {
                         "Saved.".to_string()
                     })));
                     if was_new {
-                        replace_url(&format!("/campaigns/{saved}/edit"));
+                        replace_url(&format!("/campaigns/{}/edit", saved.id));
                     }
                 }
                 Err(e) => note.set(Some(Err(e.to_string()))),
@@ -248,9 +290,33 @@ fn Builder(start: Start) -> impl IntoView {
             match approve_campaign(cid).await {
                 Ok(()) => {
                     approved.set(true);
-                    note.set(Some(Ok("Approved: it can be activated.".into())));
+                    let applied = pending.get_untracked().is_some();
+                    pending.set(None);
+                    note.set(Some(Ok(if applied {
+                        "Approved: the changes are live.".into()
+                    } else {
+                        "Approved: it can be activated.".into()
+                    })));
                 }
                 Err(e) => note.set(Some(Err(e.to_string()))),
+            }
+        });
+    };
+    let discard = move |_| {
+        let Some(cid) = id.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match discard_pending(cid).await {
+                // Load the campaign as it runs.
+                Ok(()) => {
+                    let _ = window().location().reload();
+                }
+                Err(e) => {
+                    busy.set(false);
+                    note.set(Some(Err(e.to_string())));
+                }
             }
         });
     };
@@ -369,11 +435,22 @@ fn Builder(start: Start) -> impl IntoView {
                         }
                     }}
                 </div>
-                {move || (needs_approval && is_admin && !approved.get() && id.get().is_some()).then(|| view! {
-                    <p><button type="button" on:click=approve>"Approve"</button>" "<span class="muted">"Marketers' campaigns need an admin's approval."</span></p>
+                {move || pending.get().map(|waiting| view! {
+                    <div class="notice" data-testid="pending">
+                        <p>"Changes saved but not live: the campaign keeps running as it was until they are ready."</p>
+                        {(!waiting.is_empty()).then(|| view! {
+                            <ul class="problems">{waiting.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+                        })}
+                        <button type="button" class="small" on:click=discard disabled=move || busy.get()>"Discard the changes"</button>
+                    </div>
+                })}
+                {move || (needs_approval && is_admin && id.get().is_some() && (!approved.get() || pending.get().is_some())).then(|| view! {
+                    <p><button type="button" on:click=approve>"Approve"</button>" "<span class="muted">"Marketers' campaigns and their changes need an admin's approval."</span></p>
                 })}
                 <div class="actions-bar">
-                    <button type="button" on:click=save_draft disabled=move || busy.get()>"Save draft"</button>
+                    <button type="button" on:click=save_draft disabled=move || busy.get()>
+                        {move || if status.get() == CampaignStatus::Active { "Save changes" } else { "Save draft" }}
+                    </button>
                     {move || if status.get() == CampaignStatus::Active {
                         view! { <button type="button" class="danger" on:click=deactivate disabled=move || busy.get()>"Deactivate"</button> }.into_any()
                     } else {

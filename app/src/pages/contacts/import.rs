@@ -3,6 +3,8 @@
 use super::ContactsNav;
 use crate::api::contacts::{get_import, recent_imports};
 use crate::components::{ErrorNote, format_count, format_time};
+use herald_core::domain::ImportState;
+use herald_core::domain::ingest::UploadProblem;
 use herald_core::domain::ingest::{ColumnTarget, ImportStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,7 +13,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
-    let error = move || query.read().get("error");
+    let error = move || problem(&query.read());
     let recent = Resource::new(|| (), |_| recent_imports());
     view! {
         <Title text="Import contacts" />
@@ -41,7 +43,7 @@ pub fn ImportPage() -> impl IntoView {
                                     {list.into_iter().map(|j| view! {
                                         <tr>
                                             <td><a href=format!("/contacts/import/{}", j.id)>{j.filename.clone()}</a></td>
-                                            <td>{status_label(&j.status)}</td>
+                                            <td>{j.status.label()}</td>
                                             <td>{format_count(j.total_rows)}</td>
                                             <td>{format_count(j.error_rows)}</td>
                                             <td class="when">{format_time(Some(j.created_at))}</td>
@@ -57,17 +59,6 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
-pub(super) fn status_label(status: &str) -> &'static str {
-    match status {
-        "uploaded" => "Waiting for a column mapping",
-        "queued" => "Queued",
-        "running" => "Importing",
-        "done" => "Done",
-        "failed" => "Failed",
-        _ => "Unknown",
-    }
-}
-
 #[component]
 pub fn ImportJobPage() -> impl IntoView {
     let params = use_params_map();
@@ -79,14 +70,14 @@ pub fn ImportJobPage() -> impl IntoView {
             .and_then(|i| i.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let error = move || query.read().get("error");
+    let error = move || problem(&query.read());
     let tick = RwSignal::new(0u32);
     let job = Resource::new(move || (id(), tick.get()), |(id, _)| get_import(id));
     // While the import runs, ask for its progress every second (in the browser only).
     Effect::new(move |_| {
         if let Some(Ok(status)) = job.get()
             && !status.finished()
-            && status.status != "uploaded"
+            && status.status != ImportState::Uploaded
         {
             set_timeout(
                 move || tick.update(|t| *t += 1),
@@ -101,12 +92,23 @@ pub fn ImportJobPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match job.await {
                     Err(e) => view! { <Title text="Import" /><ErrorNote error=e /> }.into_any(),
-                    Ok(s) if s.status == "uploaded" => view! { <Mapping s /> }.into_any(),
+                    Ok(s) if s.status == ImportState::Uploaded => view! { <Mapping s /> }.into_any(),
                     Ok(s) => view! { <Progress s /> }.into_any(),
                 }
             })}
         </Transition>
     }
+}
+
+/// The words for the problem a form's redirect names (`?error=code`); unknown codes get a
+/// general sentence, never the link's own text.
+fn problem(query: &leptos_router::params::ParamsMap) -> Option<String> {
+    let code = query.get("error")?;
+    let number = |name: &str| query.get(name).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Some(match UploadProblem::from_query(&code, number) {
+        Some(p) => p.message(&[]),
+        None => "The form could not be handled; try again.".into(),
+    })
 }
 
 #[component]
@@ -161,7 +163,7 @@ pub(super) fn Progress(s: ImportStatus) -> impl IntoView {
     view! {
         <Title text=format!("Import · {}", s.filename) />
         <h1>"Import of " {s.filename.clone()}</h1>
-        <p data-testid="import-status">{status_label(&s.status)}</p>
+        <p data-testid="import-status">{s.status.label()}</p>
         <progress max="100" value=percent.to_string() aria-label="Import progress">{format!("{percent}%")}</progress>
         <p class="muted">{format!("{} of {} rows", format_count(s.processed_rows), format_count(s.total_rows))}</p>
         {(!s.finished()).then(|| view! { <p><a href=format!("/contacts/import/{}", s.id)>"Refresh"</a></p> })}

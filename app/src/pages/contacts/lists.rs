@@ -4,6 +4,7 @@ use super::ContactsNav;
 use crate::api::contacts::AddToList;
 use crate::api::contacts::{CreateList, DeleteList, RemoveFromList, list_entries, list_lists};
 use crate::components::{ErrorNote, action_result, format_count, format_time};
+use herald_core::domain::ListKind;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -32,7 +33,7 @@ pub fn ListsPage() -> impl IntoView {
                                 {lists.into_iter().map(|l| view! {
                                     <tr>
                                         <td><a href=format!("/contacts/lists/{}", l.id)>{l.name.clone()}</a></td>
-                                        <td>{if l.kind == "seed" { "Seed" } else { "Suppression" }}</td>
+                                        <td>{l.kind.label()}</td>
                                         <td>{format_count(l.entries as i64)}</td>
                                         <td>{(!l.global).then(|| view! {
                                             <ActionForm action=delete attr:class="inline">
@@ -53,8 +54,8 @@ pub fn ListsPage() -> impl IntoView {
             <ActionForm action=create attr:class="narrow">
                 <label for="list-kind">"Kind"</label>
                 <select id="list-kind" name="kind">
-                    <option value="suppression">"Suppression list"</option>
-                    <option value="seed">"Seed list"</option>
+                    <option value=ListKind::Suppression.as_str()>"Suppression list"</option>
+                    <option value=ListKind::Seed.as_str()>"Seed list"</option>
                 </select>
                 <label for="list-name">"Name"</label>
                 <input id="list-name" name="name" required maxlength="100" />
@@ -89,7 +90,7 @@ pub fn ListPage() -> impl IntoView {
                 match list.await {
                     Err(e) => view! { <Title text="List" /><ErrorNote error=e /> }.into_any(),
                     Ok((summary, entries)) => {
-                        let seed = summary.kind == "seed";
+                        let seed = summary.kind == ListKind::Seed;
                         let list_id = summary.id.to_string();
                         let rows_list_id = list_id.clone();
                         view! {

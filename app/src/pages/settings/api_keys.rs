@@ -23,12 +23,13 @@ pub fn ApiKeysSection() -> impl IntoView {
                         Ok(keys) if keys.is_empty() => view! { <p>"No keys yet."</p> }.into_any(),
                         Ok(keys) => view! {
                             <table>
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th></th></tr></thead>
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"May"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th></th></tr></thead>
                                 <tbody>
                                     {keys.into_iter().map(|k| view! {
                                         <tr>
                                             <td>{k.name.clone()}</td>
                                             <td><code>{format!("{}…", k.prefix)}</code></td>
+                                            <td data-testid="key-scopes">{k.scopes.0.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")}</td>
                                             <td class="when">{format_time(Some(k.created_at))}</td>
                                             <td class="when">{format_time(k.last_used_at)}</td>
                                             <td>{match k.revoked_at {
@@ -51,6 +52,12 @@ pub fn ApiKeysSection() -> impl IntoView {
             <ActionForm action=create attr:class="narrow">
                 <label for="key-name">"New key for"</label>
                 <input id="key-name" name="name" placeholder="CRM sync" required maxlength="100" />
+                <fieldset class="scopes">
+                    <legend>"It may"</legend>
+                    <label class="inline"><input type="checkbox" name="read" checked />" read contacts, segments, campaigns and templates"</label>
+                    <label class="inline"><input type="checkbox" name="write" checked />" create and change contacts, records, events, segments, templates and campaigns"</label>
+                    <label class="inline"><input type="checkbox" name="send" checked />" activate campaigns"</label>
+                </fieldset>
                 <button type="submit">"Create key"</button>
             </ActionForm>
             {move || action_result(create.value().get(), |key| format!("Your new key (copy it now; it is not shown again): {key}"))}

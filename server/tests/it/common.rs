@@ -422,8 +422,8 @@ pub async fn message_for(
     .unwrap();
 }
 
-/// An account manager of `org_id` acting, as core sees them.
-pub fn account_manager(org_id: i64, user_id: i64) -> herald_core::domain::access::Actor {
+/// A user of `org_id` with `role` acting, as core sees them.
+pub fn user_actor(org_id: i64, user_id: i64, role: Role) -> herald_core::domain::access::Actor {
     herald_core::domain::access::Actor::User(herald_core::domain::CurrentUser {
         user_id,
         org_id,
@@ -431,6 +431,11 @@ pub fn account_manager(org_id: i64, user_id: i64) -> herald_core::domain::access
         org_name: String::new(),
         email: String::new(),
         name: String::new(),
-        role: Role::Member,
+        role,
     })
+}
+
+/// An account manager of `org_id` acting, as core sees them.
+pub fn account_manager(org_id: i64, user_id: i64) -> herald_core::domain::access::Actor {
+    user_actor(org_id, user_id, Role::Member)
 }

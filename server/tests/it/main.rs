@@ -11,5 +11,6 @@ mod campaigns;
 mod cli;
 mod contacts;
 mod imports;
+mod jobs;
 mod tenancy;
 mod users;

@@ -32,14 +32,15 @@ fn check_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Saves a segment and takes its first members (who count as having entered now).
+/// Saves a segment and takes its first members (who count as having entered now); answers it
+/// with its member counts.
 pub async fn create(
     db: &impl ConnectionTrait,
     actor: &Actor,
     name: &str,
     filter: &Filter,
     now: DateTime<Utc>,
-) -> Result<segment::Model> {
+) -> Result<SegmentSummary> {
     actor.require(Action::ManageSegments)?;
     let name = check_name(name)?;
     audience::check(filter)?;
@@ -68,7 +69,10 @@ pub async fn create(
     .insert(db)
     .await?;
     refresh(db, &model, now).await?;
-    Ok(model)
+    summaries(db, model.org_id, Some(model.id), now)
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("segment"))
 }
 
 /// One segment of the organisation.
@@ -158,13 +162,13 @@ pub async fn list(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<SegmentSummary>> {
-    actor.require(Action::ManageSegments)?;
+    actor.require(Action::ReadSegments)?;
     summaries(db, actor.org_id(), None, now).await
 }
 
 /// The organisation's segments by name, for pickers (no counts).
 pub async fn names(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<(i64, String)>> {
-    actor.require(Action::ManageSegments)?;
+    actor.require(Action::ReadSegments)?;
     Ok(segment::Entity::find()
         .select_only()
         .column(segment::Column::Id)
@@ -183,7 +187,7 @@ pub async fn summary(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<SegmentSummary> {
-    actor.require(Action::ManageSegments)?;
+    actor.require(Action::ReadSegments)?;
     summaries(db, actor.org_id(), Some(id), now)
         .await?
         .pop()

@@ -26,7 +26,9 @@ pub enum Action {
     ImportContacts,
     /// Create and delete groups.
     ManageGroups,
-    /// Read, create and delete saved segments.
+    /// List saved segments and their members.
+    ReadSegments,
+    /// Create and delete saved segments.
     ManageSegments,
     /// Suppression and seed lists.
     ManageLists,
@@ -61,6 +63,7 @@ impl Action {
         Action::AssignContacts,
         Action::ImportContacts,
         Action::ManageGroups,
+        Action::ReadSegments,
         Action::ManageSegments,
         Action::ManageLists,
         Action::ReadCampaigns,
@@ -84,6 +87,7 @@ impl Action {
             Action::AssignContacts => "assign contacts to account managers",
             Action::ImportContacts => "import contacts",
             Action::ManageGroups => "manage groups",
+            Action::ReadSegments => "read segments",
             Action::ManageSegments => "manage segments",
             Action::ManageLists => "manage suppression and seed lists",
             Action::ReadCampaigns => "read campaigns",
@@ -241,7 +245,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
 pub fn scope_for(action: Action) -> Option<KeyScope> {
     use Action::*;
     match action {
-        ReadContacts | ReadCampaigns | ReadTemplates => Some(KeyScope::Read),
+        ReadContacts | ReadSegments | ReadCampaigns | ReadTemplates => Some(KeyScope::Read),
         WriteContacts | AssignContacts | ManageGroups | ManageSegments | ManageLists
         | EditCampaigns | EditTemplates => Some(KeyScope::Write),
         ActivateCampaigns => Some(KeyScope::Send),
@@ -364,6 +368,7 @@ mod tests {
             (AssignContacts, "A M w"),
             (ImportContacts, "A M"),
             (ManageGroups, "A M w"),
+            (ReadSegments, "A M r"),
             (ManageSegments, "A M w"),
             (ManageLists, "A M w"),
             (ReadCampaigns, "A M a r"),

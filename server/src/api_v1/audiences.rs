@@ -109,8 +109,7 @@ pub(super) async fn create_segment(
     let new: NewSegment = parse(&headers, &body)?;
     let now = Utc::now();
     let created = segments::create(&h.db, &actor, &new.name, &new.filter, now).await?;
-    let summary = segments::summary(&h.db, &actor, created.id, now).await?;
-    Ok((StatusCode::CREATED, Json(summary.into())))
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// List saved segments with their member counts.

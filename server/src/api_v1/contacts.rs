@@ -83,6 +83,7 @@ pub struct ListParams {
     #[serde(default)]
     pub search: String,
     /// From 1; 50 contacts per page.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
 }
 

@@ -70,6 +70,7 @@ pub fn router() -> (axum::Router<Herald>, utoipa::openapi::OpenApi) {
         .into_iter()
         .map(|(path, item)| (format!("/api/v1{path}"), item))
         .collect();
+    document_common_answers(&mut api);
     let spec = api.clone();
     let router = router
         .route(
@@ -83,4 +84,63 @@ pub fn router() -> (axum::Router<Herald>, utoipa::openapi::OpenApi) {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
         });
     (router, api)
+}
+
+/// The answers every endpoint can give, whatever it does, added to each operation in one place
+/// so that a new endpoint cannot leave them out: 401 without a valid key, 403 when the key
+/// lacks the scope, 400 for a malformed path, query or body, 415 for a body that is not JSON,
+/// 413 for one over the size limit.
+fn document_common_answers(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            (HttpMethod::Get, item.get.as_mut()),
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op else { continue };
+            let answers = &mut op.responses.responses;
+            let mut add = |status: &str, response: utoipa::openapi::Response| {
+                answers
+                    .entry(status.to_owned())
+                    .or_insert_with(|| response.into());
+            };
+            add(
+                "400",
+                error("Malformed path, query or body; the error names the field"),
+            );
+            add("401", error("No valid API key"));
+            add(
+                "403",
+                error("The API key does not have the scope this needs"),
+            );
+            if matches!(
+                method,
+                HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch
+            ) {
+                add("415", error("The body is not sent as application/json"));
+                add(
+                    "413",
+                    ResponseBuilder::new()
+                        .description("The body is larger than 1 MiB")
+                        .build(),
+                );
+            }
+        }
+    }
 }

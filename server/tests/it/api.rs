@@ -23,6 +23,15 @@ struct Answer {
 }
 
 impl Api<'_> {
+    /// Another client for the same server (to be given another key).
+    fn clone_for<'a>(&self, app: &'a TestApp) -> Api<'a> {
+        Api {
+            app,
+            key: String::new(),
+            http: reqwest::Client::new(),
+        }
+    }
+
     async fn new<'a>(app: &'a TestApp, org: &str) -> Api<'a> {
         app.user(org, &format!("admin@{org}.test"), Role::Admin)
             .await;
@@ -519,36 +528,124 @@ async fn malformed_requests_get_a_4xx_naming_the_field() {
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// Every route of the REST API, called with one organisation's key on another's data: nothing
+/// is read or changed across. The test fails when a route is added without a case here.
 #[tokio::test]
-async fn keys_reach_only_their_organisation() {
+async fn the_rest_api_never_crosses_organisations() {
     let app = spawn_app().await;
     let alpha = Api::new(&app, "alpha").await;
     let bravo = Api::new(&app, "bravo").await;
     let b = bravo
         .post(
             "/contacts",
-            json!({"contacts": [{"email": "secret@bravo.test"}]}),
+            json!({"contacts": [{"email": "secret@bravo.test", "first_name": "Bravo", "groups": ["Bravo VIPs"]}]}),
             None,
         )
         .await;
     let bravo_id = b.body["results"][0]["id"].as_i64().unwrap();
-    assert_eq!(
-        alpha.get(&format!("/contacts/{bravo_id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(alpha.get("/contacts").await.body["total"], 0);
-    let r = alpha
+    let bravo_group = {
+        let org = herald_core::auth::accounts::find_org(&app.herald.db, "bravo")
+            .await
+            .unwrap()
+            .unwrap();
+        herald_core::contacts::groups::list(&app.herald.db, &Actor::system(org.id))
+            .await
+            .unwrap()[0]
+            .id
+    };
+    let s = bravo
         .post(
-            "/events",
-            json!({"events": [{"email": "secret@bravo.test", "name": "x"}]}),
+            "/segments",
+            json!({"name": "Bravo segment", "filter": {"filter": "in_group", "group_id": bravo_group}}),
+            None,
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+    let secrets = ["bravo", "Bravo"];
+    let clean = |a: &Answer| {
+        let text = a.body.to_string();
+        assert!(!secrets.iter().any(|s| text.contains(s)), "leaked: {text}");
+    };
+    let mut covered = std::collections::BTreeSet::new();
+    let mut case = |method: &str, path: &str| {
+        covered.insert(format!("{method} /api/v1{path}"));
+    };
+
+    case("GET", "/contacts");
+    let a = alpha.get("/contacts").await;
+    assert_eq!(a.body["total"], 0);
+    clean(&a);
+
+    case("GET", "/contacts/{id}");
+    let a = alpha.get(&format!("/contacts/{bravo_id}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    clean(&a);
+
+    case("POST", "/contacts");
+    // The same address in Alpha is Alpha's own contact; Bravo's is untouched.
+    let a = alpha
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "secret@bravo.test", "first_name": "Changed"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_ne!(a.body["results"][0]["id"], bravo_id);
+    assert_eq!(
+        bravo.get(&format!("/contacts/{bravo_id}")).await.body["first_name"],
+        "Bravo"
+    );
+
+    case("POST", "/records");
+    let a = alpha
+        .post(
+            "/records",
+            json!({"records": [{"email": "only@bravo.test", "record": {"type": "booking", "starts_at": "2026-12-01T10:00:00Z"}}]}),
             None,
         )
         .await;
     assert_eq!(
-        r.status,
+        a.status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "Bravo's contact is unknown to Alpha"
     );
+
+    case("POST", "/events");
+    let a = alpha
+        .post(
+            "/events",
+            json!({"events": [{"email": "only@bravo.test", "name": "x"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    case("POST", "/audience/count");
+    let a = alpha
+        .post(
+            "/audience/count",
+            json!({"filter": "in_group", "group_id": bravo_group}),
+            None,
+        )
+        .await;
+    assert_eq!(a.body["count"], 0, "Bravo's group reaches no one in Alpha");
+    clean(&a);
+
+    case("POST", "/segments");
+    let a = alpha
+        .post(
+            "/segments",
+            json!({"name": "Stolen", "filter": {"filter": "in_group", "group_id": bravo_group}}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+
+    case("GET", "/segments");
+    let a = alpha.get("/segments").await;
+    assert_eq!(a.body, json!([]));
+
     // The same idempotency key in two organisations is two keys.
     let a = alpha
         .post(
@@ -564,13 +661,212 @@ async fn keys_reach_only_their_organisation() {
             Some("k"),
         )
         .await;
-    assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(b.status, StatusCode::OK);
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
     assert_ne!(a.body["results"][0]["id"], b.body["results"][0]["id"]);
-    let everyone = json!({"filter": "all", "of": []});
+
+    let spec = alpha.get("/openapi.json").await.body;
+    let routes: std::collections::BTreeSet<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .collect();
     assert_eq!(
-        alpha.post("/audience/count", everyone, None).await.body["count"],
-        1
+        covered, routes,
+        "every REST route needs a cross-organisation case here"
+    );
+}
+
+/// A key does what its scopes allow, and is told which scope it lacks.
+#[tokio::test]
+async fn keys_do_only_what_their_scopes_allow() {
+    use herald_core::domain::access::KeyScope;
+    let app = spawn_app().await;
+    let admin = Api::new(&app, "alpha").await;
+    let org = herald_core::auth::accounts::find_org(&app.herald.db, "alpha")
+        .await
+        .unwrap()
+        .unwrap();
+    let key_with = |scopes: Vec<KeyScope>| {
+        let db = app.herald.db.clone();
+        async move {
+            herald_core::auth::api_keys::create(&db, &Actor::system(org.id), "k", KeyScopes(scopes))
+                .await
+                .unwrap()
+                .1
+        }
+    };
+    let reader = Api {
+        key: key_with(vec![KeyScope::Read]).await,
+        ..admin.clone_for(&app)
+    };
+    let writer = Api {
+        key: key_with(vec![KeyScope::Write]).await,
+        ..admin.clone_for(&app)
+    };
+    let body = json!({"contacts": [{"email": "ada@example.org"}]});
+    let r = reader.post("/contacts", body.clone(), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["error"]["code"], "forbidden");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("“write” scope"),
+        "{}",
+        r.body
+    );
+    assert_eq!(reader.get("/contacts").await.status, StatusCode::OK);
+    assert_eq!(
+        reader
+            .post("/audience/count", json!({"filter": "all", "of": []}), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        writer.post("/contacts", body, None).await.status,
+        StatusCode::OK
+    );
+    let r = writer.get("/contacts").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("“read” scope")
+    );
+    assert_eq!(reader.get("/segments").await.status, StatusCode::OK);
+    assert_eq!(writer.get("/segments").await.status, StatusCode::FORBIDDEN);
+    // A refused write stores nothing.
+    assert_eq!(admin.get("/contacts").await.body["total"], 1);
+}
+
+/// Contacts are given to account managers by their address; the managers then see them.
+#[tokio::test]
+async fn contacts_are_assigned_to_account_managers_by_address() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let manager = app.user("alpha", "maria@alpha.test", Role::Member).await;
+    app.user("alpha", "mark@alpha.test", Role::Marketer).await;
+    let r = api
+        .post(
+            "/contacts",
+            json!({"contacts": [
+                {"email": "one@example.org", "account_manager": "Maria@Alpha.test"},
+                {"email": "two@example.org"}
+            ]}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let one = r.body["results"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        api.get(&format!("/contacts/{one}")).await.body["account_manager"],
+        "maria@alpha.test"
+    );
+    // The manager sees that contact and no other.
+    let browser = app.signed_in(&manager).await;
+    let page = app.call(&browser, "list_contacts", &[]).await.json();
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["rows"][0]["email"], "one@example.org");
+    // Unknown managers and users who are not account managers are refused, naming the field;
+    // nothing is stored.
+    for who in [
+        "nobody@alpha.test",
+        "mark@alpha.test",
+        "admin@alpha.test",
+        "maria@bravo.test",
+    ] {
+        let r = api
+            .post(
+                "/contacts",
+                json!({"contacts": [{"email": "three@example.org", "account_manager": who}]}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{who}");
+        assert_eq!(fields(&r), ["contacts[0].account_manager"], "{who}");
+    }
+    assert_eq!(api.get("/contacts?search=three").await.body["total"], 0);
+    // An empty address takes the contact away from its manager.
+    let r = api
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "one@example.org", "account_manager": ""}]}),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["outcome"], "updated");
+    assert_eq!(
+        app.call(&browser, "list_contacts", &[]).await.json()["total"],
+        0
+    );
+}
+
+/// Numbers out of range and bodies that are not JSON get the answers the description lists
+/// (before: a page number whose offset overflowed dropped the connection with no answer).
+#[tokio::test]
+async fn out_of_range_numbers_and_other_media_get_documented_answers() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let r = api.get("/contacts?page=9223372036854775808").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = api.get("/contacts?page=1000001").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = api.get("/contacts?page=18446744073709551616").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = api.get("/contacts?page=-1").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        api.get("/contacts?page=1000000").await.status,
+        StatusCode::OK
+    );
+    let r = api.get("/contacts/not-a-number").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = api.get("/contacts/99999999999999999999").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = api
+        .send(
+            api.http
+                .post(format!("{}/api/v1/contacts", app.base))
+                .bearer_auth(&api.key)
+                .header("content-type", "text/plain")
+                .body(r#"{"contacts": []}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // The description lists these answers for every operation they can come from.
+    let spec = api.get("/openapi.json").await.body;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let answers = op["responses"].as_object().unwrap();
+            for status in ["400", "401", "403"] {
+                assert!(
+                    answers.contains_key(status),
+                    "{method} {path} lists {status}"
+                );
+            }
+            if method == "post" {
+                assert!(answers.contains_key("415"), "{method} {path} lists 415");
+            }
+        }
+    }
+    let page = &spec["paths"]["/api/v1/contacts"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "page")
+        .unwrap()["schema"];
+    assert_eq!(
+        (page["minimum"].clone(), page["maximum"].clone()),
+        (json!(1), json!(1000000))
     );
 }
 

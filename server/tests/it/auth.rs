@@ -366,6 +366,47 @@ async fn cross_site_posts_are_refused() {
     );
 }
 
+/// Behind a reverse proxy the browser's `Origin` is the public address while `Host` is the
+/// proxy's upstream: forms work, other sites are still refused. Before: every form post was
+/// refused behind a proxy that rewrites `Host`.
+#[tokio::test]
+async fn forms_work_behind_a_proxy_that_rewrites_the_host() {
+    let app = spawn_app_with(|c| c.public_url = "https://mail.example.org".into()).await;
+    let email = app.user("acme", "ada@acme.test", Role::Admin).await;
+    let client = browser();
+    let login = |origin: &'static str| {
+        client
+            .post(format!("{}/api/login", app.base))
+            .header("origin", origin)
+            .form(&[("email", email.as_str()), ("password", PASSWORD)])
+            .send()
+    };
+    // reqwest's Host is 127.0.0.1:<port>, as a proxy's upstream request would be.
+    assert_eq!(
+        login("https://mail.example.org").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login("https://mail.example.org:443")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    for other in [
+        "https://evil.example",
+        "http://mail.example.org",
+        "https://mail.example.org.evil.example",
+        "null",
+    ] {
+        assert_eq!(
+            login(other).await.unwrap().status(),
+            StatusCode::FORBIDDEN,
+            "{other}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn oversized_and_malformed_requests_get_clear_errors() {
     let app = spawn_app().await;

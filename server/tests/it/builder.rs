@@ -524,3 +524,279 @@ async fn previews_render_a_real_contact_and_report_errors() {
     let other = user(db, "globex", Role::Admin).await;
     assert!(herald_core::contacts::find(db, &other, id).await.is_err());
 }
+
+/// Changes to an active campaign wait, as a pending revision, until they pass the activation
+/// checks and (where required) an admin's approval; the campaign keeps running as it was.
+/// Before: a marketer could remove the template of a running campaign and it kept running.
+#[tokio::test]
+async fn changes_to_an_active_campaign_wait_until_they_are_ready() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let marketer = user(db, "acme", Role::Marketer).await;
+    let t = templates::save(db, &admin, None, &input("Renewal", "<p>Hi</p>"))
+        .await
+        .unwrap()
+        .id;
+    let running = complete("Running", t, Filter::everyone());
+    let id = builder::save(db, &admin, None, &running, now())
+        .await
+        .unwrap()
+        .id;
+    builder::activate(db, &admin, id, now()).await.unwrap();
+    let version = |db| async move {
+        herald_core::entity::campaign::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    // The marketer removes the template: saved, not live.
+    let broken = Draft {
+        template_id: None,
+        ..running.clone()
+    };
+    let saved = builder::save(db, &marketer, Some(id), &broken, now())
+        .await
+        .unwrap();
+    assert!(saved.pending);
+    assert!(
+        saved
+            .waiting_for
+            .contains(&"Choose the template to send.".to_string()),
+        "{:?}",
+        saved.waiting_for
+    );
+    let live = version(db).await;
+    assert_eq!(
+        (live.status, live.template_id),
+        (CampaignStatus::Active, Some(t))
+    );
+    // The builder opens what was saved, marked pending.
+    let loaded = builder::load(db, &marketer, id).await.unwrap();
+    assert!(loaded.pending);
+    assert_eq!(loaded.draft.template_id, None);
+
+    // A complete change goes live at once when no approval is needed.
+    let renamed = Draft {
+        name: "Running, renamed".into(),
+        ..running.clone()
+    };
+    let saved = builder::save(db, &marketer, Some(id), &renamed, now())
+        .await
+        .unwrap();
+    assert!(!saved.pending, "{:?}", saved.waiting_for);
+    let live = version(db).await;
+    assert_eq!(live.name.as_deref(), Some("Running, renamed"));
+    assert!(live.pending.is_none());
+
+    // With approvals required, a marketer's change waits for an admin, who makes it live.
+    builder::set_require_approval(db, &admin, true)
+        .await
+        .unwrap();
+    let wider = Draft {
+        name: "Running, for everyone".into(),
+        ..running.clone()
+    };
+    let saved = builder::save(db, &marketer, Some(id), &wider, now())
+        .await
+        .unwrap();
+    assert!(saved.pending);
+    assert!(
+        saved
+            .waiting_for
+            .iter()
+            .any(|w| w.contains("An admin must approve these changes")),
+        "{:?}",
+        saved.waiting_for
+    );
+    assert_eq!(version(db).await.name.as_deref(), Some("Running, renamed"));
+    builder::approve(db, &admin, id, now()).await.unwrap();
+    let live = version(db).await;
+    assert_eq!(live.name.as_deref(), Some("Running, for everyone"));
+    assert!(live.pending.is_none());
+    assert_eq!(live.status, CampaignStatus::Active);
+
+    // Pending changes can be dropped; the campaign runs on as it is.
+    builder::save(db, &marketer, Some(id), &broken, now())
+        .await
+        .unwrap();
+    builder::discard_pending(db, &marketer, id).await.unwrap();
+    let live = version(db).await;
+    assert!(live.pending.is_none());
+    assert_eq!(live.template_id, Some(t));
+    assert!(!builder::load(db, &marketer, id).await.unwrap().pending);
+}
+
+/// A campaign may only name its own organisation's groups, segments, lists and templates.
+/// Before: only its split templates were checked.
+#[tokio::test]
+async fn a_campaign_cannot_name_another_organisations_things() {
+    use herald_core::contacts::lists;
+    use herald_core::domain::ListKind;
+    use herald_core::domain::campaign::Split;
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let other = user(db, "globex", Role::Admin).await;
+    let t = templates::save(db, &admin, None, &input("Mine", "<p>Hi</p>"))
+        .await
+        .unwrap()
+        .id;
+    let theirs = templates::save(db, &other, None, &input("Theirs", "<p>Hi</p>"))
+        .await
+        .unwrap()
+        .id;
+    let their_group = group(db, other.org_id(), "Globex VIPs", &[]).await;
+    let their_segment = herald_core::audience::segments::create(
+        db,
+        &other,
+        "Globex segment",
+        &Filter::everyone(),
+        now(),
+    )
+    .await
+    .unwrap()
+    .id;
+    let their_seed = lists::create(db, &other, ListKind::Seed, "Globex seeds")
+        .await
+        .unwrap()
+        .id;
+    let their_suppression = lists::create(db, &other, ListKind::Suppression, "Globex no")
+        .await
+        .unwrap()
+        .id;
+    let my_suppression = lists::create(db, &admin, ListKind::Suppression, "Acme no")
+        .await
+        .unwrap()
+        .id;
+    let base = complete("Promo", t, Filter::everyone());
+    let cases: Vec<(&str, Draft)> = vec![
+        (
+            "their group in the audience",
+            Draft {
+                audience: Filter::Not {
+                    not: Box::new(Filter::InGroup {
+                        group_id: their_group,
+                    }),
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "their segment in the trigger",
+            Draft {
+                kind: CampaignKind::EventTriggered,
+                trigger: Some(Trigger::SegmentEntered {
+                    segment_id: their_segment,
+                }),
+                ..base.clone()
+            },
+        ),
+        (
+            "their template",
+            Draft {
+                template_id: Some(theirs),
+                ..base.clone()
+            },
+        ),
+        ("their seed list", {
+            let mut d = base.clone();
+            d.settings.seed_list_id = Some(their_seed);
+            d
+        }),
+        ("their suppression list", {
+            let mut d = base.clone();
+            d.settings.suppression_list_ids = vec![my_suppression, their_suppression];
+            d
+        }),
+        ("a suppression list as the seed list", {
+            let mut d = base.clone();
+            d.settings.seed_list_id = Some(my_suppression);
+            d
+        }),
+        ("their segment in a split", {
+            let mut d = base.clone();
+            d.settings.splits = vec![Split {
+                segment_id: their_segment,
+                template_id: t,
+            }];
+            d
+        }),
+    ];
+    for (what, draft) in cases {
+        let err = builder::save(db, &admin, None, &draft, now()).await;
+        assert!(
+            matches!(&err, Err(Error::Invalid(m)) if m.contains("does not exist or belongs to another organisation")),
+            "{what}: {err:?}"
+        );
+    }
+    // Their group in a segment of ours is refused too.
+    assert!(matches!(
+        herald_core::audience::segments::create(
+            db,
+            &admin,
+            "Stolen",
+            &Filter::InGroup {
+                group_id: their_group
+            },
+            now()
+        )
+        .await,
+        Err(Error::Invalid(_))
+    ));
+    // Our own things are fine.
+    let mut ours = base.clone();
+    ours.settings.suppression_list_ids = vec![my_suppression];
+    builder::save(db, &admin, None, &ours, now()).await.unwrap();
+}
+
+/// Activation checks a revision of the campaign and changes only that revision: an edit that
+/// lands between the checks and the update makes it fail instead of activating what nobody
+/// checked. Before: the update did not look at what had changed meanwhile.
+#[tokio::test]
+async fn activation_refuses_a_campaign_changed_since_it_was_checked() {
+    let app = spawn_app().await;
+    let db = &app.herald.db;
+    let admin = user(db, "acme", Role::Admin).await;
+    let t = templates::save(db, &admin, None, &input("Renewal", "<p>Hi</p>"))
+        .await
+        .unwrap()
+        .id;
+    let draft = complete("Promo", t, Filter::everyone());
+    let id = builder::save(db, &admin, None, &draft, now())
+        .await
+        .unwrap()
+        .id;
+    // Activation loads the campaign (and checks it)...
+    let checked = herald_core::entity::campaign::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    // ...meanwhile someone removes its template...
+    builder::save(
+        db,
+        &admin,
+        Some(id),
+        &Draft {
+            template_id: None,
+            ..draft.clone()
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    // ...and the activation of what was checked is refused.
+    let err = builder::activate_checked(db, &admin, checked, now())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("changed this campaign a moment ago"),
+        "{err}"
+    );
+    let loaded = builder::load(db, &admin, id).await.unwrap();
+    assert_eq!(loaded.status, CampaignStatus::Draft);
+}

@@ -26,23 +26,58 @@ pub struct TestApp {
     pub base: String,
     pub herald: Herald,
     pub backend: &'static str,
+    pub database_url: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     dir: PathBuf,
+    /// The PostgreSQL server and the database this test created on it.
+    postgres: Option<(String, String)>,
 }
 
 impl Drop for TestApp {
+    /// The test's files go, and so does its PostgreSQL database: dropped here (with the
+    /// server's connections ended), from a thread of its own because the test's runtime may be
+    /// the one running this.
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((server, name)) = self.postgres.take() {
+            let database = name.clone();
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let admin = Database::connect(format!("{server}/postgres")).await?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                        ))
+                        .await?;
+                    admin.close().await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop the test database {name}: {dropped:?}");
+            }
+        }
     }
 }
 
-/// A fresh database URL for one test.
-async fn fresh_database(dir: &std::path::Path, n: usize) -> (String, &'static str) {
+/// A fresh database URL for one test, and for PostgreSQL the server and database to drop.
+async fn fresh_database(
+    dir: &std::path::Path,
+    n: usize,
+) -> (String, &'static str, Option<(String, String)>) {
     match std::env::var("HERALD_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())
     {
-        None => (format!("sqlite://{}/herald.db", dir.display()), "sqlite"),
+        None => (
+            format!("sqlite://{}/herald.db", dir.display()),
+            "sqlite",
+            None,
+        ),
         Some(base) if base.starts_with("postgres") => {
             let base = base.trim_end_matches('/');
             // The server part of the URL, whatever database it names.
@@ -63,7 +98,7 @@ async fn fresh_database(dir: &std::path::Path, n: usize) -> (String, &'static st
                 .await
                 .unwrap();
             admin.close().await.unwrap();
-            (format!("{server}/{name}"), "postgres")
+            (format!("{server}/{name}"), "postgres", Some((server, name)))
         }
         Some(other) => {
             panic!("HERALD_TEST_DATABASE_URL must be empty or postgres://…, not {other}")
@@ -80,9 +115,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("herald-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (database_url, backend) = fresh_database(&dir, n).await;
+    let (database_url, backend, postgres) = fresh_database(&dir, n).await;
     let mut config = Config {
-        database_url,
+        database_url: database_url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: "http://127.0.0.1".into(),
         data_dir: dir.clone(),
@@ -109,8 +144,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         base,
         herald,
         backend,
+        database_url,
         _shutdown: tx,
         dir,
+        postgres,
     }
 }
 
@@ -438,4 +475,20 @@ pub fn user_actor(org_id: i64, user_id: i64, role: Role) -> herald_core::domain:
 /// An account manager of `org_id` acting, as core sees them.
 pub fn account_manager(org_id: i64, user_id: i64) -> herald_core::domain::access::Actor {
     user_actor(org_id, user_id, Role::Member)
+}
+
+/// A second connection to the test's database that counts the statements it runs.
+pub async fn counting_connection(
+    app: &TestApp,
+) -> (
+    sea_orm::DatabaseConnection,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let mut db = herald_core::db::connect(&app.database_url).await.unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    db.set_metric_callback(move |_| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    (db, count)
 }

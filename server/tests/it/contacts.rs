@@ -90,3 +90,102 @@ async fn account_managers_list_only_their_contacts() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["rows"][0]["email"], "mine@example.org");
 }
+
+/// Lists and batches cost the same number of statements for one item as for twenty (before:
+/// two counts per segment, one per group, one statement per record and event).
+#[tokio::test]
+async fn lists_and_batches_do_not_query_per_item() {
+    use herald_core::domain::access::Actor;
+    use herald_core::domain::ingest::{EventInput, Record, RecordInput};
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    let (db, statements) = common::counting_connection(&app).await;
+    let mut costs = Vec::new();
+    for (slug, n) in [("one", 1usize), ("twenty", 20)] {
+        let org = herald_core::auth::accounts::ensure_org(&db, slug, slug)
+            .await
+            .unwrap();
+        let actor = Actor::system(org.id);
+        let everyone = herald_core::domain::audience::Filter::everyone();
+        let mut emails = Vec::new();
+        for i in 0..n {
+            let email = format!("c{i}@{slug}.test");
+            app.contact(slug, &email, None).await;
+            emails.push(email);
+            herald_core::contacts::groups::create(&db, &actor, &format!("G{i}"))
+                .await
+                .unwrap();
+            herald_core::audience::segments::create(
+                &db,
+                &actor,
+                &format!("S{i}"),
+                &everyone,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        }
+        let records: Vec<RecordInput> = emails
+            .iter()
+            .enumerate()
+            .map(|(i, email)| RecordInput {
+                email: email.clone(),
+                external_id: Some(format!("b{i}")),
+                record: Record::Booking {
+                    starts_at: chrono::Utc::now(),
+                },
+            })
+            .collect();
+        let events: Vec<EventInput> = emails
+            .iter()
+            .enumerate()
+            .map(|(i, email)| EventInput {
+                email: email.clone(),
+                name: "course_completed".into(),
+                occurred_at: None,
+                properties: Default::default(),
+                external_id: Some(format!("e{i}")),
+            })
+            .collect();
+        let cost =
+            |statements: &std::sync::atomic::AtomicUsize| statements.swap(0, Ordering::SeqCst);
+        cost(&statements);
+        herald_core::contacts::groups::list(&db, &actor)
+            .await
+            .unwrap();
+        let groups = cost(&statements);
+        herald_core::audience::segments::list(&db, &actor, chrono::Utc::now())
+            .await
+            .unwrap();
+        let segments = cost(&statements);
+        herald_core::contacts::lists::all(&db, &actor)
+            .await
+            .unwrap();
+        let lists = cost(&statements);
+        herald_core::ingest::add_records(&db, &actor, &records)
+            .await
+            .unwrap();
+        let new_records = cost(&statements);
+        herald_core::ingest::add_records(&db, &actor, &records)
+            .await
+            .unwrap();
+        let same_records = cost(&statements);
+        herald_core::ingest::add_events(&db, &actor, &events, chrono::Utc::now())
+            .await
+            .unwrap();
+        let new_events = cost(&statements);
+        costs.push((
+            groups,
+            segments,
+            lists,
+            new_records,
+            same_records,
+            new_events,
+        ));
+    }
+    println!("statements: {costs:?}");
+    assert_eq!(
+        costs[0], costs[1],
+        "statements for 1 item and for 20: (groups, segments, lists, new records, records sent again, events)"
+    );
+}

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Please sign in.")]
     Unauthenticated,
-    #[error("You do not have permission to do that.")]
-    Forbidden,
+    /// Not allowed; the message says what and why.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("This {0} does not exist, or belongs to another organisation.")]
     NotFound(String),
     #[error("{0}")]
@@ -54,7 +55,7 @@ impl From<herald_core::Error> for AppError {
         use herald_core::Error as E;
         let (status, app) = match e {
             E::Unauthenticated => (401, AppError::Unauthenticated),
-            E::Forbidden(_) => (403, AppError::Forbidden),
+            E::Forbidden(message) => (403, AppError::Forbidden(message)),
             E::NotFound(what) => (404, AppError::NotFound(what.to_owned())),
             E::Invalid(msg) => (422, AppError::Invalid(msg)),
             E::Upload(p) => (422, AppError::Invalid(p.message(&[]))),

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("actions") ssr=SsrMode::Async view=pages::ActionsPage />
                     <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
                     <Route path=path!("settings") ssr=SsrMode::Async view=pages::settings::SettingsPage />
+                    <Route path=path!("settings/system") ssr=SsrMode::Async view=pages::settings::SystemPage />
                 </ParentRoute>
             </Routes>
         </Router>

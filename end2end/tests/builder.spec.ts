@@ -127,3 +127,55 @@ test('write a template: syntax errors block saving, tags go in at the cursor, th
   await page.getByRole('button', { name: 'Save template' }).click();
   await expect(page.getByTestId('template-saved')).toHaveText('Saved: version 2.');
 });
+
+test('a slow answer never replaces a newer one, and typing the name does not run the duplicate check again', async ({ page }, info) => {
+  test.skip(!withJs(info), 'the builder needs JavaScript');
+  await signIn(page, info);
+  // The count of the first change is held back until after the second one was answered.
+  let counts = 0;
+  await page.route('**/api/count_audience', async (route) => {
+    counts += 1;
+    if (counts === 2) await new Promise((r) => setTimeout(r, 2500));
+    await route.continue();
+  });
+  let checks = 0;
+  await page.route('**/api/campaign_conflicts', async (route) => {
+    checks += 1;
+    await route.continue();
+  });
+  await page.goto('/campaigns/new');
+  await hydrated(page);
+  const count = page.getByTestId('audience-count');
+  await expect(count).toContainText(/\d contacts/);
+  expect(counts).toBe(1);
+
+  // What the server says a valid pass reaches.
+  const expected = await page.request.post('/api/count_audience', {
+    data: { filter: { filter: 'valid_pass' } },
+  });
+  const passHolders: number = (await expected.json()).count;
+
+  await page.getByRole('button', { name: 'Add a condition' }).click();
+  await page.getByLabel('Condition', { exact: true }).selectOption('credential');
+  await expect.poll(() => counts).toBe(2); // asked, and held back
+  await page.getByLabel('Condition', { exact: true }).selectOption('valid_pass');
+  const shown = async () => Number((await count.locator('.big-number').innerText()).replace(/\D/g, ''));
+  await expect.poll(shown).toBe(passHolders);
+  // The held-back answer arrives now, and is not shown.
+  await page.waitForTimeout(3000);
+  expect(counts).toBe(3);
+  expect(await shown()).toBe(passHolders);
+
+  // Name and description do not change who gets it: no duplicate check for them.
+  await page.waitForTimeout(800);
+  const before = checks;
+  await page.getByLabel('Name', { exact: true }).fill('Only a name');
+  await page.getByLabel('Name', { exact: true }).press('Tab');
+  await page.getByLabel('Description').fill('Only words');
+  await page.getByLabel('Description').press('Tab');
+  await page.waitForTimeout(1500);
+  expect(checks).toBe(before);
+  // The template does.
+  await page.getByLabel('Template to send').selectOption({ label: 'Credential expires soon (credential_expiry)' });
+  await expect.poll(() => checks).toBeGreaterThan(before);
+});

@@ -122,3 +122,31 @@ test('contacts: an unreadable file is refused with a reason', async ({ page }, i
   await page.getByRole('button', { name: 'Upload and map columns' }).click();
   await expect(page.getByTestId('upload-error')).toContainText('not UTF-8 text (first bad byte on line 2)');
 });
+
+test('contacts: an admin gives a contact to an account manager, who then sees it', async ({ page, browser }, info) => {
+  await signIn(page, info);
+  await page.goto('/contacts?q=olsen');
+  if (withJs(info)) await hydrated(page);
+  const link = page.getByTestId('contact-table').locator('tbody tr').nth(info.project.name === 'js' ? 2 : 3).getByRole('link');
+  await link.click();
+  const url = page.url();
+  if (withJs(info)) await hydrated(page);
+  const email = (await page.locator('dl.facts dd').first().innerText()).trim();
+  const card = page.getByTestId('account-manager');
+  await card.getByLabel('Assign to').selectOption({ label: 'Maria Manager <manager@demo.herald.test>' });
+  await card.getByRole('button', { name: 'Save' }).click();
+  await expect(card.locator('p').first()).toHaveText('manager@demo.herald.test');
+  await page.goto(url);
+  await expect(page.getByTestId('account-manager').locator('p').first()).toHaveText('manager@demo.herald.test');
+
+  // The account manager finds the contact among theirs, and cannot assign.
+  const context = await browser.newContext({ javaScriptEnabled: withJs(info) });
+  const theirs = await context.newPage();
+  await signIn(theirs, info, { email: 'manager@demo.herald.test', password: 'herald-demo' });
+  await theirs.goto(`/contacts?q=${encodeURIComponent(email)}`);
+  await expect(theirs.getByTestId('contact-total')).toHaveText(/^1 contacts/);
+  await theirs.getByTestId('contact-table').getByRole('link').first().click();
+  await expect(theirs.getByTestId('account-manager')).toContainText('manager@demo.herald.test');
+  await expect(theirs.getByTestId('account-manager').getByLabel('Assign to')).toHaveCount(0);
+  await context.close();
+});

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod builder;
 pub mod campaigns;
 pub mod contacts;
+pub mod system;
 pub mod templates;
 pub mod users;
 

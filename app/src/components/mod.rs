@@ -90,6 +90,14 @@ pub fn debounce<T: Clone + PartialEq + Send + Sync + 'static>(
     });
 }
 
+/// The options of a picker over one of the domain's closed lists of choices.
+pub fn options<T: herald_core::domain::vocabulary::Choice>(selected: T) -> impl IntoView {
+    T::CHOICES
+        .iter()
+        .map(|c| view! { <option value=c.key() selected=*c == selected>{c.label()}</option> })
+        .collect_view()
+}
+
 /// Requests made one after another whose answers may arrive in any order: each request takes a
 /// ticket, and only the newest ticket's answer is applied, so a slow answer to an older request
 /// never overwrites a newer one.

@@ -13,6 +13,7 @@ pub mod system;
 pub mod tagged;
 pub mod template;
 pub mod trigger;
+pub mod vocabulary;
 
 pub use email::{EmailAddress, InvalidEmail};
 pub use enums::*;

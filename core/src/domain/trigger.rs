@@ -3,6 +3,7 @@
 //! with other campaigns' triggers by the duplicate detector ([`Trigger::gap_days`]).
 
 use super::audience::Unit;
+use super::vocabulary::Choice;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -23,58 +24,8 @@ pub enum RecordDate {
     Order,
 }
 
+// Its words (`key`, `label`, the list) are in `super::vocabulary`.
 impl RecordDate {
-    pub const ALL: [RecordDate; 11] = [
-        RecordDate::CredentialPublished,
-        RecordDate::CredentialRenewed,
-        RecordDate::CredentialExpires,
-        RecordDate::EnrollmentStarts,
-        RecordDate::EnrollmentEnds,
-        RecordDate::Booking,
-        RecordDate::PassValidFrom,
-        RecordDate::PassValidTo,
-        RecordDate::SubscriptionStarts,
-        RecordDate::SubscriptionEnds,
-        RecordDate::Order,
-    ];
-
-    /// The event in words, completing "3 days after …".
-    pub fn label(self) -> &'static str {
-        match self {
-            RecordDate::CredentialPublished => "a credential is published",
-            RecordDate::CredentialRenewed => "a credential is renewed",
-            RecordDate::CredentialExpires => "a credential expires",
-            RecordDate::EnrollmentStarts => "an enrollment starts",
-            RecordDate::EnrollmentEnds => "an enrollment ends",
-            RecordDate::Booking => "a booking takes place",
-            RecordDate::PassValidFrom => "a pass becomes valid",
-            RecordDate::PassValidTo => "a pass runs out",
-            RecordDate::SubscriptionStarts => "a subscription period starts",
-            RecordDate::SubscriptionEnds => "a subscription period ends",
-            RecordDate::Order => "an order is placed",
-        }
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            RecordDate::CredentialPublished => "credential_published",
-            RecordDate::CredentialRenewed => "credential_renewed",
-            RecordDate::CredentialExpires => "credential_expires",
-            RecordDate::EnrollmentStarts => "enrollment_starts",
-            RecordDate::EnrollmentEnds => "enrollment_ends",
-            RecordDate::Booking => "booking",
-            RecordDate::PassValidFrom => "pass_valid_from",
-            RecordDate::PassValidTo => "pass_valid_to",
-            RecordDate::SubscriptionStarts => "subscription_starts",
-            RecordDate::SubscriptionEnds => "subscription_ends",
-            RecordDate::Order => "order",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<RecordDate> {
-        RecordDate::ALL.into_iter().find(|d| d.key() == key)
-    }
-
     /// The kind of record the date belongs to (what `record.*` tags refer to).
     pub fn record(self) -> &'static str {
         match self {
@@ -114,7 +65,8 @@ pub enum Cadence {
     },
 }
 
-const WEEKDAYS: [&str; 7] = [
+/// The weekdays of [`Cadence::Weekly`], from Monday (0).
+pub const WEEKDAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",
@@ -563,7 +515,8 @@ mod tests {
 
     #[test]
     fn record_date_keys_round_trip() {
-        for d in RecordDate::ALL {
+        use crate::domain::vocabulary::Choice;
+        for &d in RecordDate::CHOICES {
             assert_eq!(RecordDate::from_key(d.key()), Some(d));
             let json = serde_json::to_string(&d).unwrap();
             assert_eq!(json, format!("\"{}\"", d.key()));

@@ -177,3 +177,64 @@ fn serve_stops_gracefully_on_sigterm() {
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `herald api-key create` gives every scope unless `--scopes` narrows them; `herald jobs`
+/// prints the queue.
+#[test]
+fn api_keys_get_scopes_and_the_queue_prints() {
+    let dir = std::env::temp_dir().join(format!("herald-cli-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "user",
+            "add",
+            "--org",
+            "acme",
+            "--email",
+            "ops@acme.test",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = herald(
+        &dir,
+        &["api-key", "create", "--org", "acme", "--name", "CRM"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("(read write send)"), "{out}");
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "api-key", "create", "--org", "acme", "--name", "BI", "--scopes", "read",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("“BI” (read)"), "{out}");
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "api-key", "create", "--org", "acme", "--name", "X", "--scopes", "admin",
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("--scopes: Unknown API key scope “admin”"),
+        "{out}"
+    );
+
+    let (ok, out) = herald(&dir, &["jobs"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("kind") && out.contains("oldest pending"),
+        "{out}"
+    );
+    let (ok, out) = herald(&dir, &["jobs", "run"]);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("Ran "), "{out}");
+    let (ok, out) = herald(&dir, &["jobs", "retry", "12345"]);
+    assert!(!ok);
+    assert!(out.contains("job not found"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -495,3 +495,56 @@ async fn segments_are_refreshed_through_the_queue_one_job_each() {
         .unwrap();
     assert!(pending.is_empty());
 }
+
+/// Settings → System through HTTP: an admin sees their organisation's failed job with its
+/// error and retries it; a marketer may not look.
+#[tokio::test]
+async fn an_admin_sees_and_retries_a_failed_job_on_the_system_page() {
+    use herald_core::domain::Role;
+    use reqwest::StatusCode;
+    let (app, h, _clock) = setup().await;
+    let admin = app.user("acme", "ada@acme.test", Role::Admin).await;
+    app.user("acme", "mark@acme.test", Role::Marketer).await;
+    let org = herald_core::auth::accounts::find_org(&h.db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = job::Entity::insert(job::ActiveModel {
+        kind: Set("contacts.import".into()),
+        payload: Set(format!(r#"{{"import_id": 999, "org_id": {}}}"#, org.id)),
+        org_id: Set(Some(org.id)),
+        priority: Set(0),
+        state: Set(JobState::Failed),
+        run_at: Set(h.now()),
+        attempts: Set(5),
+        max_attempts: Set(5),
+        last_error: Set(Some("disk full".into())),
+        created_at: Set(h.now()),
+        failed_at: Set(Some(h.now())),
+        ..Default::default()
+    })
+    .exec(&h.db)
+    .await
+    .unwrap()
+    .last_insert_id;
+    let client = app.signed_in(&admin).await;
+    let status = app.call(&client, "system_status", &[]).await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.body);
+    let q = status.json();
+    assert_eq!(q["failed"][0]["id"], failed);
+    assert_eq!(q["failed"][0]["last_error"], "disk full");
+    assert_eq!(q["failed"][0]["subject"], "import 999");
+    assert_eq!(q["failed"][0]["retryable"], true);
+    assert_eq!(q["kinds"][0]["kind"], "contacts.import");
+    assert_eq!(q["kinds"][0]["failed"], 1);
+    let r = app
+        .call(&client, "retry_job", &[("id", &failed.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let j = rows(&h).await.remove(0);
+    assert_eq!((j.state, j.attempts), (JobState::Pending, 0));
+
+    let marketer = app.signed_in("mark@acme.test").await;
+    let r = app.call(&marketer, "system_status", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

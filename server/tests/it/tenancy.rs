@@ -122,6 +122,31 @@ async fn no_server_function_crosses_organisations() {
     )
     .await
     .unwrap();
+    // A failed job of Bravo's.
+    let bravo_job = {
+        use sea_orm::{ActiveModelTrait, Set};
+        herald_core::entity::job::ActiveModel {
+            kind: Set("contacts.import".into()),
+            payload: Set(format!(
+                r#"{{"import_id": {bravo_import}, "org_id": {}}}"#,
+                bravo_org.id
+            )),
+            org_id: Set(Some(bravo_org.id)),
+            priority: Set(0),
+            state: Set(herald_core::domain::JobState::Failed),
+            run_at: Set(chrono::Utc::now()),
+            attempts: Set(5),
+            max_attempts: Set(5),
+            last_error: Set(Some("Bravo secret plans failed".into())),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap()
+        .id
+        .to_string()
+    };
     let (bravo_list, bravo_segment, bravo_import, bravo_key_id, bravo_group_s, bravo_contact_s) = (
         bravo_list.to_string(),
         bravo_segment.to_string(),
@@ -488,6 +513,10 @@ async fn no_server_function_crosses_organisations() {
             .unwrap()
     );
 
+    // The System page: Alpha's admin sees no job of Bravo's and cannot retry one.
+    check("system_status", &[], StatusCode::OK).await;
+    check("retry_job", &[("id", &bravo_job)], StatusCode::NOT_FOUND).await;
+
     check("logout", &[], StatusCode::OK).await;
 
     // Bravo's things are untouched.
@@ -576,7 +605,11 @@ async fn only_admins_manage_users() {
     ] {
         let r = app.call(&client, name, &args).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {}", r.body);
-        assert_eq!(r.json(), serde_json::json!("Forbidden"));
+        assert_eq!(
+            r.json(),
+            serde_json::json!({"Forbidden": "As a marketer you may not manage users."}),
+            "the refusal says why"
+        );
     }
 }
 

@@ -1,11 +1,11 @@
 //! The audience editor: conditions joined by "all" or "any", each one optionally excluded.
 
-use super::*;
-use crate::components::format_count;
+use crate::components::{format_count, options};
 use herald_core::domain::MessageType;
 use herald_core::domain::audience::{
-    CredentialDate, Engagement, EnrollmentFilter, EnrollmentState, Filter, Unit, Window,
+    CredentialDate, Engagement, EnrollmentState, Filter, Unit, Window,
 };
+use herald_core::domain::vocabulary::{Choice, ConditionKind};
 use leptos::prelude::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -18,92 +18,8 @@ pub(super) struct Row {
     pub(super) filter: RwSignal<Filter>,
 }
 
-pub(super) const KINDS: [(&str, &str); 14] = [
-    ("active_contact", "Contact is active"),
-    ("in_group", "Is in group"),
-    ("credential", "Holds a credential"),
-    ("enrollment", "Has an enrollment"),
-    ("booking", "Has a booking"),
-    ("valid_pass", "Holds a valid pass"),
-    ("active_subscription", "Has an active subscription"),
-    ("ordered", "Ordered"),
-    ("event", "Did an event"),
-    ("engagement", "Engagement"),
-    ("consent", "Consented to"),
-    ("language", "Speaks language"),
-    ("created", "Contact created"),
-    ("contacts", "Hand-picked contacts"),
-];
-
-pub(super) fn kind_of(f: &Filter) -> &'static str {
-    match f {
-        Filter::ActiveContact => "active_contact",
-        Filter::InGroup { .. } => "in_group",
-        Filter::Credential { .. } => "credential",
-        Filter::Enrollment(_) => "enrollment",
-        Filter::Booking { .. } => "booking",
-        Filter::ValidPass => "valid_pass",
-        Filter::ActiveSubscription => "active_subscription",
-        Filter::Ordered { .. } => "ordered",
-        Filter::Event { .. } => "event",
-        Filter::Engagement { .. } => "engagement",
-        Filter::Consent { .. } => "consent",
-        Filter::Language { .. } => "language",
-        Filter::Created { .. } => "created",
-        Filter::Contacts { .. } => "contacts",
-        Filter::All { .. } | Filter::Any { .. } | Filter::Not { .. } => "nested",
-    }
-}
-
 pub(super) fn last(amount: u32, unit: Unit) -> Window {
     Window::Last { amount, unit }
-}
-
-pub(super) fn default_of(kind: &str, groups: &[(i64, String)]) -> Filter {
-    match kind {
-        "in_group" => Filter::InGroup {
-            group_id: groups.first().map_or(0, |g| g.0),
-        },
-        "credential" => Filter::Credential {
-            collection: None,
-            date: Some((
-                CredentialDate::Expires,
-                Window::Next {
-                    amount: 30,
-                    unit: Unit::Days,
-                },
-            )),
-        },
-        "enrollment" => Filter::Enrollment(EnrollmentFilter::default()),
-        "booking" => Filter::Booking {
-            within: Window::Next {
-                amount: 14,
-                unit: Unit::Days,
-            },
-        },
-        "valid_pass" => Filter::ValidPass,
-        "active_subscription" => Filter::ActiveSubscription,
-        "ordered" => Filter::Ordered {
-            within: last(6, Unit::Months),
-        },
-        "event" => Filter::Event {
-            name: String::new(),
-            within: Some(last(90, Unit::Days)),
-        },
-        "engagement" => Filter::Engagement {
-            activity: Engagement::Opened,
-            within: last(90, Unit::Days),
-        },
-        "consent" => Filter::Consent {
-            message_type: MessageType::Marketing,
-        },
-        "language" => Filter::Language { code: "en".into() },
-        "created" => Filter::Created {
-            within: last(30, Unit::Days),
-        },
-        "contacts" => Filter::Contacts { ids: vec![] },
-        _ => Filter::ActiveContact,
-    }
 }
 
 /// The audience as rows: the top "all"/"any" list, with `not` shown as "exclude".
@@ -168,8 +84,8 @@ pub(super) fn WindowEditor(
             {past_only.then_some(" in the last ")}
             <input type="number" min="1" max="3650" aria-label="Amount" prop:value=amount.to_string()
                 on:change=move |e| { let a = event_target_value(&e).parse().unwrap_or(1); state.update(|s| s.1 = a); emit() } />
-            <select aria-label="Unit" on:change=move |e| { let u = unit_from(&event_target_value(&e)); state.update(|s| s.2 = u); emit() }>
-                {[Unit::Days, Unit::Weeks, Unit::Months].into_iter().map(|u| view! { <option value=unit_key(u) selected=u == unit>{unit_key(u)}</option> }).collect_view()}
+            <select aria-label="Unit" on:change=move |e| { if let Some(u) = Unit::from_key(&event_target_value(&e)) { state.update(|s| s.2 = u); emit() } }>
+                {options(unit)}
             </select>
         </span>
     }
@@ -183,7 +99,7 @@ pub(super) fn ConditionRow(
     on_remove: impl Fn() + Copy + Send + Sync + 'static,
 ) -> AnyView {
     let filter = row.filter;
-    let kind = Memo::new(move |_| kind_of(&filter.get()));
+    let kind = Memo::new(move |_| ConditionKind::of(&filter.get()));
     let groups2 = groups.clone();
     let params = move || {
         let f = filter.get_untracked();
@@ -205,13 +121,11 @@ pub(super) fn ConditionRow(
                 view! {
                     <input aria-label="Collection (any if empty)" placeholder="any collection" prop:value=coll.get_untracked() on:change=move |e| { coll.set(event_target_value(&e)); emit() } />
                     <select aria-label="Credential date" on:change=move |e| {
-                        which.set(match event_target_value(&e).as_str() { "published" => Some(CredentialDate::Published), "renewed" => Some(CredentialDate::Renewed), "expires" => Some(CredentialDate::Expires), _ => None });
+                        which.set(CredentialDate::from_key(&event_target_value(&e)));
                         emit()
                     }>
                         <option value="" selected=which.get_untracked().is_none()>"at any date"</option>
-                        <option value="published" selected=which.get_untracked() == Some(CredentialDate::Published)>"published"</option>
-                        <option value="renewed" selected=which.get_untracked() == Some(CredentialDate::Renewed)>"renewed"</option>
-                        <option value="expires" selected=which.get_untracked() == Some(CredentialDate::Expires)>"expiring"</option>
+                        {CredentialDate::CHOICES.iter().map(|d| view! { <option value=d.key() selected=which.get_untracked() == Some(*d)>{d.label()}</option> }).collect_view()}
                     </select>
                     <WindowEditor window=win.get_untracked() on_change=move |w| { win.set(w); emit() } />
                 }.into_any()
@@ -222,14 +136,11 @@ pub(super) fn ConditionRow(
                 let st = state.get_untracked().state;
                 view! {
                     <select aria-label="Enrollment state" on:change=move |e| {
-                        let s = match event_target_value(&e).as_str() { "ongoing" => Some(EnrollmentState::Ongoing), "upcoming" => Some(EnrollmentState::Upcoming), "current" => Some(EnrollmentState::Current), "ended" => Some(EnrollmentState::Ended), _ => None };
+                        let s = EnrollmentState::from_key(&event_target_value(&e));
                         state.update(|f| f.state = s); emit()
                     }>
                         <option value="" selected=st.is_none()>"in any state"</option>
-                        <option value="ongoing" selected=st == Some(EnrollmentState::Ongoing)>"ongoing"</option>
-                        <option value="upcoming" selected=st == Some(EnrollmentState::Upcoming)>"upcoming"</option>
-                        <option value="current" selected=st == Some(EnrollmentState::Current)>"current"</option>
-                        <option value="ended" selected=st == Some(EnrollmentState::Ended)>"ended"</option>
+                        {EnrollmentState::CHOICES.iter().map(|s| view! { <option value=s.key() selected=st == Some(*s)>{s.label()}</option> }).collect_view()}
                     </select>
                     <input aria-label="Category" placeholder="any category" prop:value=state.get_untracked().category.unwrap_or_default()
                         on:change=move |e| { let v = event_target_value(&e); state.update(|f| f.category = Some(v).filter(|c| !c.trim().is_empty())); emit() } />
@@ -257,12 +168,9 @@ pub(super) fn ConditionRow(
                 let emit = move || filter.set(Filter::Engagement { activity: a.get_untracked(), within: w.get_untracked() });
                 view! {
                     <select aria-label="Engagement" on:change=move |e| {
-                        a.set(match event_target_value(&e).as_str() { "clicked" => Engagement::Clicked, "never" => Engagement::NeverEngaged, _ => Engagement::Opened });
-                        emit()
+                        if let Some(x) = Engagement::from_key(&event_target_value(&e)) { a.set(x); emit() }
                     }>
-                        <option value="opened" selected=activity == Engagement::Opened>"opened a message"</option>
-                        <option value="clicked" selected=activity == Engagement::Clicked>"clicked a link"</option>
-                        <option value="never" selected=activity == Engagement::NeverEngaged>"never engaged"</option>
+                        {options(activity)}
                     </select>
                     <WindowEditor window=within on_change=move |x| { w.set(x); emit() } past_only=true />
                 }.into_any()
@@ -283,9 +191,13 @@ pub(super) fn ConditionRow(
     view! {
         <li class="condition">
             <label class="inline"><input type="checkbox" prop:checked=move || row.exclude.get() on:change=move |e| row.exclude.set(event_target_checked(&e)) />" exclude"</label>
-            <select aria-label="Condition" on:change=move |e| { let k = event_target_value(&e); filter.set(default_of(&k, &groups)) }>
-                {KINDS.iter().map(|(k, label)| view! { <option value=*k selected=move || kind.get() == *k>{*label}</option> }).collect_view()}
-                {move || (kind.get() == "nested").then(|| view! { <option value="nested" selected=true>"Nested conditions"</option> })}
+            <select aria-label="Condition" on:change=move |e| {
+                if let Some(k) = ConditionKind::from_key(&event_target_value(&e)) {
+                    filter.set(k.default_filter(groups.first().map(|g| g.0)))
+                }
+            }>
+                {ConditionKind::CHOICES.iter().map(|k| view! { <option value=k.key() selected=move || kind.get() == Some(*k)>{k.label()}</option> }).collect_view()}
+                {move || kind.get().is_none().then(|| view! { <option value="nested" selected=true>"Nested conditions"</option> })}
             </select>
             {move || { kind.track(); params() }}
             <button type="button" class="small link" on:click=move |_| on_remove()>"Remove"</button>

@@ -4,6 +4,7 @@ use super::*;
 use chrono::NaiveDate;
 use herald_core::domain::ListKind;
 use herald_core::domain::campaign::{Draft, Frequency, QuietPeriod};
+use herald_core::domain::vocabulary::{Choice, FrequencyKind};
 use herald_core::domain::{CampaignKind, Channel, MessageType};
 use leptos::prelude::*;
 
@@ -50,11 +51,7 @@ pub(super) fn General(
         .filter(|l| l.kind == ListKind::Suppression && !l.global)
         .cloned()
         .collect();
-    let freq_kind = move || match draft.with(|d| d.settings.frequency) {
-        Frequency::Once => "once",
-        Frequency::EveryTime => "every_time",
-        Frequency::AtMostEvery { .. } => "every_n",
-    };
+    let freq_kind = move || FrequencyKind::of(draft.with(|d| d.settings.frequency));
     let quiet = move || draft.with(|d| d.settings.quiet_periods.first().copied());
     view! {
         <section class="card" aria-labelledby="b-general">
@@ -94,15 +91,14 @@ pub(super) fn General(
                 </label>
                 <label>"Frequency"
                     <select name="frequency" on:change=move |e| {
-                        let f = match event_target_value(&e).as_str() { "every_time" => Frequency::EveryTime, "every_n" => Frequency::AtMostEvery { days: 7 }, _ => Frequency::Once };
-                        draft.update(|d| d.settings.frequency = f)
+                        if let Some(k) = FrequencyKind::from_key(&event_target_value(&e)) {
+                            draft.update(|d| d.settings.frequency = k.default_frequency())
+                        }
                     }>
-                        <option value="once" selected=move || freq_kind() == "once">"Send once per contact"</option>
-                        <option value="every_time" selected=move || freq_kind() == "every_time">"Every time the trigger is met"</option>
-                        <option value="every_n" selected=move || freq_kind() == "every_n">"At most every N days"</option>
+                        {FrequencyKind::CHOICES.iter().map(|k| view! { <option value=k.key() selected=move || freq_kind() == *k>{k.label()}</option> }).collect_view()}
                     </select>
                 </label>
-                {move || (freq_kind() == "every_n").then(|| view! {
+                {move || (freq_kind() == FrequencyKind::AtMostEvery).then(|| view! {
                     <label>"N (days)"<input type="number" min="1" max="3650"
                         prop:value=move || draft.with(|d| match d.settings.frequency { Frequency::AtMostEvery { days } => days.to_string(), _ => String::new() })
                         on:change=move |e| { let days = event_target_value(&e).parse().unwrap_or(0); draft.update(|d| d.settings.frequency = Frequency::AtMostEvery { days }) } /></label>

@@ -1,69 +1,13 @@
 //! The trigger editor: when a campaign sends.
 
+use crate::components::options;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use herald_core::domain::audience::Unit;
 use herald_core::domain::trigger::{Cadence, RecordDate, Relation, Trigger};
+use herald_core::domain::vocabulary::{CadenceKind, Choice, TriggerKind, WEEKDAYS};
 use leptos::prelude::*;
 
 // ---------------------------------------------------------------------------------------------
-
-pub(super) fn trigger_kind(t: &Option<Trigger>) -> &'static str {
-    match t {
-        None => "",
-        Some(Trigger::Immediately) => "immediately",
-        Some(Trigger::At { .. }) => "at",
-        Some(Trigger::Recurring { .. }) => "recurring",
-        Some(Trigger::Relative { .. }) => "relative",
-        Some(Trigger::SegmentEntered { .. }) => "segment",
-        Some(Trigger::Event { .. }) => "event",
-    }
-}
-
-pub(super) fn default_trigger(
-    kind: &str,
-    now: DateTime<Utc>,
-    segments: &[(i64, String)],
-) -> Option<Trigger> {
-    Some(match kind {
-        "immediately" => Trigger::Immediately,
-        "at" => Trigger::At {
-            at: now + chrono::Duration::days(1),
-        },
-        "recurring" => Trigger::Recurring {
-            cadence: Cadence::Weekly { weekday: 0 },
-            minute: 9 * 60,
-        },
-        "relative" => Trigger::Relative {
-            date: RecordDate::CredentialExpires,
-            relation: Relation::Before,
-            amount: 30,
-            unit: Unit::Days,
-        },
-        "segment" => Trigger::SegmentEntered {
-            segment_id: segments.first().map_or(0, |s| s.0),
-        },
-        "event" => Trigger::Event {
-            name: String::new(),
-        },
-        _ => return None,
-    })
-}
-
-pub(super) fn unit_key(u: Unit) -> &'static str {
-    match u {
-        Unit::Days => "days",
-        Unit::Weeks => "weeks",
-        Unit::Months => "months",
-    }
-}
-
-pub(super) fn unit_from(s: &str) -> Unit {
-    match s {
-        "weeks" => Unit::Weeks,
-        "months" => Unit::Months,
-        _ => Unit::Days,
-    }
-}
 
 pub(super) fn hhmm(minute: u16) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
@@ -81,7 +25,7 @@ pub(super) fn TriggerEditor(
     now: DateTime<Utc>,
     segments: Vec<(i64, String)>,
 ) -> AnyView {
-    let kind = Memo::new(move |_| trigger_kind(&trigger.get()));
+    let kind = Memo::new(move |_| trigger.with(|t| t.as_ref().map(TriggerKind::of)));
     let segs = segments.clone();
     let params = move || {
         let segments = segs.clone();
@@ -97,20 +41,16 @@ pub(super) fn TriggerEditor(
                 let c = RwSignal::new(cadence);
                 let m = RwSignal::new(minute);
                 let emit = move || trigger.set(Some(Trigger::Recurring { cadence: c.get_untracked(), minute: m.get_untracked() }));
-                let ck = move || match c.get() { Cadence::Daily => "daily", Cadence::Weekly { .. } => "weekly", Cadence::Monthly { .. } => "monthly" };
                 view! {
                     <select aria-label="How often" on:change=move |e| {
-                        c.set(match event_target_value(&e).as_str() { "daily" => Cadence::Daily, "monthly" => Cadence::Monthly { day: 1 }, _ => Cadence::Weekly { weekday: 0 } });
-                        emit()
+                        if let Some(k) = CadenceKind::from_key(&event_target_value(&e)) { c.set(k.default_cadence()); emit() }
                     }>
-                        <option value="daily" selected=ck() == "daily">"every day"</option>
-                        <option value="weekly" selected=ck() == "weekly">"every week"</option>
-                        <option value="monthly" selected=ck() == "monthly">"every month"</option>
+                        {options(CadenceKind::of(cadence))}
                     </select>
                     {move || match c.get() {
                         Cadence::Weekly { weekday } => view! {
                             <select aria-label="Day of the week" on:change=move |e| { let d = event_target_value(&e).parse().unwrap_or(0); c.set(Cadence::Weekly { weekday: d }); emit() }>
-                                {["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"].iter().enumerate().map(|(i, d)| view! { <option value=i.to_string() selected=i as u8 == weekday>{*d}</option> }).collect_view()}
+                                {WEEKDAYS.iter().enumerate().map(|(i, d)| view! { <option value=i.to_string() selected=i as u8 == weekday>{*d}</option> }).collect_view()}
                             </select>
                         }.into_any(),
                         Cadence::Monthly { day } => view! {
@@ -129,19 +69,17 @@ pub(super) fn TriggerEditor(
                 view! {
                     <input type="number" min="0" max="3650" aria-label="How many" prop:value=amount.to_string()
                         on:change=move |e| { let a = event_target_value(&e).parse().unwrap_or(0); st.update(|s| s.2 = a); emit() } />
-                    <select aria-label="Unit" on:change=move |e| { let u = unit_from(&event_target_value(&e)); st.update(|s| s.3 = u); emit() }>
-                        {[Unit::Days, Unit::Weeks, Unit::Months].into_iter().map(|u| view! { <option value=unit_key(u) selected=u == unit>{unit_key(u)}</option> }).collect_view()}
+                    <select aria-label="Unit" on:change=move |e| { if let Some(u) = Unit::from_key(&event_target_value(&e)) { st.update(|s| s.3 = u); emit() } }>
+                        {options(unit)}
                     </select>
                     <select aria-label="Before, on or after" on:change=move |e| {
-                        let r = match event_target_value(&e).as_str() { "on" => Relation::On, "after" => Relation::After, _ => Relation::Before };
+                        let r = Relation::from_key(&event_target_value(&e)).unwrap_or(Relation::Before);
                         st.update(|s| s.1 = r); emit()
                     }>
-                        <option value="before" selected=relation == Relation::Before>"before"</option>
-                        <option value="on" selected=relation == Relation::On>"on the day"</option>
-                        <option value="after" selected=relation == Relation::After>"after"</option>
+                        {options(relation)}
                     </select>
                     <select aria-label="Record date" on:change=move |e| { if let Some(d) = RecordDate::from_key(&event_target_value(&e)) { st.update(|s| s.0 = d); emit() } }>
-                        {RecordDate::ALL.into_iter().map(|d| view! { <option value=d.key() selected=d == date>{d.label()}</option> }).collect_view()}
+                        {options(date)}
                     </select>
                 }.into_any()
             }
@@ -161,14 +99,12 @@ pub(super) fn TriggerEditor(
         <section class="card" aria-labelledby="b-trigger">
             <h2 id="b-trigger">"Trigger"</h2>
             <label for="b-trigger-kind">"When does it send?"</label>
-            <select id="b-trigger-kind" on:change=move |e| trigger.set(default_trigger(&event_target_value(&e), now, &segments))>
-                <option value="" selected=move || kind.get().is_empty()>"Choose…"</option>
-                <option value="immediately" selected=move || kind.get() == "immediately">"Immediately on activation"</option>
-                <option value="at" selected=move || kind.get() == "at">"At a date and time"</option>
-                <option value="recurring" selected=move || kind.get() == "recurring">"Recurring"</option>
-                <option value="relative" selected=move || kind.get() == "relative">"Before, on or after a record date"</option>
-                <option value="segment" selected=move || kind.get() == "segment">"When a contact enters a segment"</option>
-                <option value="event" selected=move || kind.get() == "event">"When an event is received"</option>
+            <select id="b-trigger-kind" on:change=move |e| {
+                let first_segment = segments.first().map(|s| s.0);
+                trigger.set(TriggerKind::from_key(&event_target_value(&e)).map(|k| k.default_trigger(now, first_segment)))
+            }>
+                <option value="" selected=move || kind.get().is_none()>"Choose…"</option>
+                {TriggerKind::CHOICES.iter().map(|k| view! { <option value=k.key() selected=move || kind.get() == Some(*k)>{k.label()}</option> }).collect_view()}
             </select>
             <div class="params">{move || { kind.track(); params() }}</div>
         </section>

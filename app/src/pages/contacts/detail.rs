@@ -1,8 +1,11 @@
 //! One contact: details, consent, groups and the timeline.
 
-use crate::api::contacts::{AddToGroup, get_contact, list_groups};
+use crate::api::contacts::{
+    AddToGroup, AssignContacts, get_contact, list_account_managers, list_groups,
+};
 use crate::components::{ErrorNote, action_result, format_time};
-use herald_core::domain::{ContactDetail, GroupSummary};
+use herald_core::domain::access::{Action, role_may};
+use herald_core::domain::{ContactDetail, CurrentUser, GroupSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -18,9 +21,23 @@ pub fn ContactDetailPage() -> impl IntoView {
             .unwrap_or(0)
     };
     let add = ServerAction::<AddToGroup>::new();
+    let assign = ServerAction::<AssignContacts>::new();
     let contact = Resource::new(
-        move || (id(), add.version().get()),
-        |(id, _)| get_contact(id),
+        move || (id(), add.version().get(), assign.version().get()),
+        |(id, _, _)| get_contact(id),
+    );
+    // Only those who may assign contacts are offered the managers to choose from.
+    let may_assign =
+        use_context::<CurrentUser>().is_some_and(|u| role_may(u.role, Action::AssignContacts));
+    let managers = Resource::new(
+        || (),
+        move |_| async move {
+            if may_assign {
+                list_account_managers().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
     );
     let groups = Resource::new(|| (), |_| list_groups());
     view! {
@@ -31,7 +48,8 @@ pub fn ContactDetailPage() -> impl IntoView {
                     Err(e) => view! { <Title text="Contact" /><ErrorNote error=e /> }.into_any(),
                     Ok(c) => {
                         let groups = groups.await.unwrap_or_default();
-                        view! { <ContactView c groups add /> }.into_any()
+                        let managers = managers.await.unwrap_or_default();
+                        view! { <ContactView c groups add managers=may_assign.then_some(managers) assign /> }.into_any()
                     }
                 }
             })}
@@ -44,6 +62,9 @@ pub(super) fn ContactView(
     c: ContactDetail,
     groups: Vec<GroupSummary>,
     add: ServerAction<AddToGroup>,
+    /// The account managers to choose from, for those who may assign contacts.
+    managers: Option<Vec<(i64, String, String)>>,
+    assign: ServerAction<AssignContacts>,
 ) -> impl IntoView {
     let name = c.name();
     let title = if name.is_empty() {
@@ -102,6 +123,32 @@ pub(super) fn ContactView(
                 {move || action_result(add.value().get(), |_| "Added.".into())}
             </section>
         </div>
+        <section class="card" data-testid="account-manager">
+            <h2>"Account manager"</h2>
+            <p>{match c.account_manager.clone() {
+                Some(m) => m,
+                None => "Nobody looks after this contact.".into(),
+            }}</p>
+            {managers.map(|managers| {
+                let current = c.account_manager.clone().unwrap_or_default();
+                let contact_id = c.id.to_string();
+                view! {
+                    <ActionForm action=assign attr:class="inline">
+                        <input type="hidden" name="ids[0]" value=contact_id />
+                        <label for="assign-manager">"Assign to"</label>
+                        <select id="assign-manager" name="manager">
+                            <option value="" selected=current.is_empty()>"Nobody"</option>
+                            {managers.into_iter().map(|(id, name, email)| {
+                                let selected = email == current;
+                                view! { <option value=id.to_string() selected=selected>{format!("{name} <{email}>")}</option> }
+                            }).collect_view()}
+                        </select>
+                        <button type="submit">"Save"</button>
+                    </ActionForm>
+                    {move || action_result(assign.value().get(), |_| "Saved.".into())}
+                }
+            })}
+        </section>
         <section class="card" data-testid="timeline">
             <h2>"Timeline"</h2>
             {if c.timeline.is_empty() {

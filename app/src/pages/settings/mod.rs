@@ -1,10 +1,13 @@
 //! Settings: the account (password) for everyone; for admins, the organisation's users,
-//! API keys and campaign approval.
+//! API keys and campaign approval, and the System page ([`system`]).
 
 mod account;
 mod api_keys;
 mod approval;
+mod system;
 mod users;
+
+pub use system::SystemPage;
 
 use account::PasswordForm;
 use api_keys::ApiKeysSection;
@@ -28,6 +31,14 @@ pub fn SettingsPage() -> impl IntoView {
             </section>
         })}
         <PasswordForm />
-        {is_admin.then(|| view! { <UsersSection /> <ApprovalSection /> <ApiKeysSection /> })}
+        {is_admin.then(|| view! {
+            <UsersSection />
+            <ApprovalSection />
+            <ApiKeysSection />
+            <section class="card">
+                <h2>"System"</h2>
+                <p>"The background job queue: what waits, runs and failed. " <a href="/settings/system">"Open System"</a></p>
+            </section>
+        })}
     }
 }

@@ -1,0 +1,19 @@
+//! Settings → System: the background job queue as the organisation's admins see it (their own
+//! jobs and the instance's), and retrying a failed job.
+
+use crate::error::AppError;
+use herald_core::domain::system::QueueSummary;
+use leptos::prelude::*;
+
+#[server(endpoint = "system_status")]
+pub async fn system_status() -> Result<QueueSummary, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::jobs::queue::summary(&h.db, &actor, h.now()).await?)
+}
+
+/// Runs a failed job again, with its attempts reset.
+#[server(endpoint = "retry_job")]
+pub async fn retry_job(id: i64) -> Result<(), AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::jobs::queue::retry(&h.db, &actor, id, h.now()).await?)
+}

@@ -17,7 +17,7 @@ use crate::domain::MessageType;
 use crate::domain::access::{Action, Actor};
 use crate::domain::audience::{
     CredentialDate, Engagement, Filter, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_SELECTED_CONTACTS,
-    Window,
+    MAX_WINDOW_DAYS, Window,
 };
 use crate::entity::contact;
 use crate::{Error, Result};
@@ -249,6 +249,11 @@ pub fn check(filter: &Filter) -> Result<()> {
         return Err(Error::Invalid(format!(
             "The audience has too many conditions (at most {MAX_FILTER_NODES})."
         )));
+    }
+    if filter.longest_window_days() > MAX_WINDOW_DAYS {
+        return Err(Error::Invalid(
+            "A time window can be at most 100 years long.".into(),
+        ));
     }
     if largest_selection(filter) > MAX_SELECTED_CONTACTS {
         return Err(Error::Invalid(format!(

@@ -32,12 +32,26 @@ pub enum Window {
     Next { amount: u32, unit: Unit },
 }
 
+/// The longest time window a filter may name, in days (a hundred years). Longer ones are
+/// refused before they reach a query ([`Filter::longest_window_days`]).
+pub const MAX_WINDOW_DAYS: i64 = 36_525;
+
 /// `t` moved by `amount` units (negative: back in time). Months keep the day of the month where
-/// it exists and clamp to the month's end otherwise (31 Jan + 1 month = 28/29 Feb).
+/// it exists and clamp to the month's end otherwise (31 Jan + 1 month = 28/29 Feb). Never
+/// panics: a move past the representable range stops at its end.
 pub fn shift(t: DateTime<Utc>, amount: i64, unit: Unit) -> DateTime<Utc> {
+    let by_days = |days: i64| {
+        chrono::Duration::try_days(days)
+            .and_then(|d| t.checked_add_signed(d))
+            .unwrap_or(if days < 0 {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                DateTime::<Utc>::MAX_UTC
+            })
+    };
     match unit {
-        Unit::Days => t + chrono::Duration::days(amount),
-        Unit::Weeks => t + chrono::Duration::weeks(amount),
+        Unit::Days => by_days(amount),
+        Unit::Weeks => by_days(amount.saturating_mul(7)),
         Unit::Months => {
             let months = Months::new(amount.unsigned_abs().min(u32::MAX as u64) as u32);
             let moved = if amount >= 0 {
@@ -311,6 +325,33 @@ impl Filter {
         }
     }
 
+    /// The longest time window anywhere in the tree, in days (months count 31).
+    pub fn longest_window_days(&self) -> i64 {
+        let days = |w: &Window| {
+            let (Window::Last { amount, unit } | Window::Next { amount, unit }) = *w;
+            i64::from(amount).saturating_mul(match unit {
+                Unit::Days => 1,
+                Unit::Weeks => 7,
+                Unit::Months => 31,
+            })
+        };
+        match self {
+            Filter::All { of } | Filter::Any { of } => of
+                .iter()
+                .map(Filter::longest_window_days)
+                .max()
+                .unwrap_or(0),
+            Filter::Not { not } => not.longest_window_days(),
+            Filter::Created { within }
+            | Filter::Booking { within }
+            | Filter::Ordered { within }
+            | Filter::Engagement { within, .. } => days(within),
+            Filter::Event { within, .. } => within.as_ref().map_or(0, days),
+            Filter::Credential { date, .. } => date.as_ref().map_or(0, |(_, w)| days(w)),
+            _ => 0,
+        }
+    }
+
     /// The groups the tree names (the rest of a campaign's references are its draft's).
     pub fn references(&self) -> crate::domain::campaign::References {
         fn walk(f: &Filter, r: &mut crate::domain::campaign::References) {
@@ -485,6 +526,72 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_never_overflow_and_long_ones_are_measured() {
+        let now = at("2026-11-25T00:00:00Z");
+        for (window, from_is_min, to_is_max) in [
+            (
+                Window::Next {
+                    amount: u32::MAX,
+                    unit: Unit::Days,
+                },
+                false,
+                true,
+            ),
+            (
+                Window::Next {
+                    amount: 2_147_483_648,
+                    unit: Unit::Weeks,
+                },
+                false,
+                true,
+            ),
+            (
+                Window::Last {
+                    amount: u32::MAX,
+                    unit: Unit::Weeks,
+                },
+                true,
+                false,
+            ),
+            (
+                Window::Last {
+                    amount: u32::MAX,
+                    unit: Unit::Months,
+                },
+                false,
+                false,
+            ),
+        ] {
+            let (from, to) = window.bounds(now);
+            assert_eq!(from == DateTime::<Utc>::MIN_UTC, from_is_min, "{window:?}");
+            assert_eq!(to == DateTime::<Utc>::MAX_UTC, to_is_max, "{window:?}");
+        }
+        let w = |amount, unit| Filter::Created {
+            within: Window::Last { amount, unit },
+        };
+        for (filter, days) in [
+            (w(30, Unit::Days), 30),
+            (w(3, Unit::Weeks), 21),
+            (w(2, Unit::Months), 62),
+            (
+                Filter::All {
+                    of: vec![
+                        w(1, Unit::Days),
+                        Filter::Not {
+                            not: Box::new(w(10, Unit::Weeks)),
+                        },
+                    ],
+                },
+                70,
+            ),
+            (Filter::ValidPass, 0),
+            (w(u32::MAX, Unit::Months), u32::MAX as i64 * 31),
+        ] {
+            assert_eq!(filter.longest_window_days(), days, "{filter:?}");
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()

@@ -94,6 +94,7 @@ pub struct ListParams {
     responses(
         (status = 200, body = ContactPage),
         (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 422, description = "The page is out of range", body = ErrorBody),
         (status = 401, body = ErrorBody),
     )
 )]

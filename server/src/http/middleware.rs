@@ -32,6 +32,25 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
+/// The answer to a request whose handler panicked: a 500 in JSON (what API clients expect; a
+/// browser shows it as text), with a reference to find the panic in the log.
+pub fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    let reference = format!("{:08x}", rand::random::<u32>());
+    tracing::error!(reference, panic = detail, "a request handler panicked");
+    let body = serde_json::json!({"error": {"code": "internal", "message": format!("Something went wrong on our side (reference {reference}).")}});
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// Cross-site request protection for everything that changes data with the session cookie
 /// (server functions, form posts): a browser always says where a POST comes from (`Origin`, or
 /// `Sec-Fetch-Site`); one from another site is refused. Session cookies are also

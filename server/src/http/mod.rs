@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use herald_core::Herald;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -72,6 +73,8 @@ pub fn router(state: AppState) -> Router {
             middleware::same_origin_posts,
         ))
         .layer(from_fn_with_state(state.clone(), middleware::client_ip))
+        // A bug that panics answers 500 (and is logged) instead of dropping the connection.
+        .layer(CatchPanicLayer::custom(middleware::panicked))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -23,6 +23,9 @@ pub struct Config {
     /// `HERALD_WORKERS`: background jobs this instance runs at once; 0 runs none (an instance
     /// that only serves requests). Default 4.
     pub workers: usize,
+    /// `HERALD_JOB_LEASE_SECONDS`: how long a worker's claim on a job holds before another
+    /// instance may take the job over (renewed while it runs). Default 60.
+    pub job_lease_seconds: i64,
     /// `HERALD_TRUSTED_PROXIES`: addresses or CIDR ranges of the reverse proxies in front of
     /// Herald, whose `X-Forwarded-For` is believed. Default: none.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
@@ -69,6 +72,19 @@ impl Config {
                     anyhow::anyhow!("HERALD_WORKERS={w:?} must be a number from 0 to 64")
                 })?,
         };
+        let job_lease_seconds = match var("HERALD_JOB_LEASE_SECONDS") {
+            None => 60,
+            Some(s) => s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (2..=3600).contains(s))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "HERALD_JOB_LEASE_SECONDS={s:?} must be a number of seconds from 2 to 3600"
+                    )
+                })?,
+        };
         let trusted_proxies = crate::http::client_ip::TrustedProxies::parse(
             &var("HERALD_TRUSTED_PROXIES").unwrap_or_default(),
         )
@@ -76,6 +92,7 @@ impl Config {
         Ok(Config {
             database_url,
             workers,
+            job_lease_seconds,
             trusted_proxies,
             listen,
             public_url,

@@ -74,7 +74,11 @@ pub async fn start(
         herald,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
-    let worker = worker::spawn(state.herald.clone(), config.workers);
+    let worker = worker::spawn(
+        state.herald.clone(),
+        config.workers,
+        config.job_lease_seconds,
+    );
     let app = http::router(state);
     let served = axum::serve(
         listener,

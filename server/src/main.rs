@@ -43,10 +43,25 @@ enum Command {
         #[command(subcommand)]
         command: BuilderCommand,
     },
+    /// Saved segments.
+    Segments {
+        #[command(subcommand)]
+        command: SegmentsCommand,
+    },
     /// The background job queue: what waits, runs and failed (`herald jobs`), and retrying.
     Jobs {
         #[command(subcommand)]
         command: Option<JobsCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SegmentsCommand {
+    /// Bring every segment of an organisation up to date now, one after the other (the
+    /// background worker does it every minute on the job queue).
+    Refresh {
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -281,6 +296,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     c.overlap
                 );
             }
+            Ok(())
+        }
+        Command::Segments {
+            command: SegmentsCommand::Refresh { org },
+        } => {
+            let herald = server::open(&config).await?;
+            let org = accounts::find_org(&herald.db, &org)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no organisation {org:?}"))?;
+            let started = std::time::Instant::now();
+            let (n, entered, left) = herald_core::audience::segments::refresh_now(
+                &herald.db,
+                &Actor::system(org.id),
+                herald.now(),
+            )
+            .await?;
+            println!(
+                "Refreshed {n} segments in {:.1} s: {entered} contacts entered, {left} left.",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Jobs { command } => {

@@ -5,11 +5,13 @@
 use herald_core::Herald;
 use herald_core::jobs::{Registry, Runner, RunnerHandle};
 
-/// Starts the worker with `concurrency` jobs at once; `None` when it is 0 (an instance that
-/// only serves requests).
-pub fn spawn(herald: Herald, concurrency: usize) -> Option<RunnerHandle> {
+/// Starts the worker with `concurrency` jobs at once and leases of `lease_seconds`; `None` when
+/// `concurrency` is 0 (an instance that only serves requests).
+pub fn spawn(herald: Herald, concurrency: usize, lease_seconds: i64) -> Option<RunnerHandle> {
     (concurrency > 0).then(|| {
-        let runner = Runner::new(herald, Registry::herald()).concurrency(concurrency);
+        let runner = Runner::new(herald, Registry::herald())
+            .concurrency(concurrency)
+            .lease(chrono::Duration::seconds(lease_seconds));
         tracing::info!(
             worker = runner.owner(),
             concurrency,

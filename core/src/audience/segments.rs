@@ -269,6 +269,30 @@ pub async fn refresh(
     Ok((entered, left))
 }
 
+/// Refreshes every segment of the actor's organisation now, one after the other in this
+/// process (the operator's `herald segments refresh`; the periodic refresh runs on the queue).
+/// Answers how many segments were refreshed and how many contacts entered and left.
+pub async fn refresh_now(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64, u64)> {
+    actor.require(Action::ManageSegments)?;
+    let (mut n, mut entered, mut left) = (0, 0, 0);
+    for s in segment::Entity::find()
+        .filter(segment::Column::OrgId.eq(actor.org_id()))
+        .order_by_asc(segment::Column::Id)
+        .all(db)
+        .await?
+    {
+        let (e, l) = refresh(db, &s, now).await?;
+        n += 1;
+        entered += e;
+        left += l;
+    }
+    Ok((n, entered, left))
+}
+
 /// Refreshes one segment: one instance at a time (its job is claimed by one worker), any
 /// number of segments at once across workers.
 #[derive(Clone, Debug, Serialize, Deserialize)]

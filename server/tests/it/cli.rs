@@ -224,6 +224,9 @@ fn api_keys_get_scopes_and_the_queue_prints() {
         "{out}"
     );
 
+    let (ok, out) = herald(&dir, &["segments", "refresh", "--org", "acme"]);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("Refreshed 0 segments"), "{out}");
     let (ok, out) = herald(&dir, &["jobs"]);
     assert!(ok, "{out}");
     assert!(

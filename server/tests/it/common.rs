@@ -13,8 +13,8 @@ use herald_core::domain::{
 use herald_core::entity::{campaign, campaign_send, message};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use sea_orm::ConnectionTrait;
 use sea_orm::{ActiveModelTrait, Set};
-use sea_orm::{ConnectionTrait, Database};
 use server::Config;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,7 +47,7 @@ impl Drop for TestApp {
                     .build()
                     .unwrap();
                 rt.block_on(async {
-                    let admin = Database::connect(format!("{server}/postgres")).await?;
+                    let admin = sea_orm::Database::connect(format!("{server}/postgres")).await?;
                     admin
                         .execute_unprepared(&format!(
                             "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
@@ -86,7 +86,7 @@ async fn fresh_database(
                 _ => base.to_owned(),
             };
             let name = format!("herald_test_{}_{n}", std::process::id());
-            let admin = Database::connect(format!("{server}/postgres"))
+            let admin = sea_orm::Database::connect(format!("{server}/postgres"))
                 .await
                 .expect("connect to PostgreSQL");
             admin
@@ -125,6 +125,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         site_root: dir.join("site"),
         // A worker, as in production; tests that drive jobs by hand set 0.
         workers: 2,
+        job_lease_seconds: 60,
         trusted_proxies: Default::default(),
     };
     adjust(&mut config);
@@ -491,4 +492,46 @@ pub async fn counting_connection(
         seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
     (db, count)
+}
+
+/// A database of its own for a test that runs the `herald` binary itself.
+pub struct Database {
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl Database {
+    /// A new SQLite file in `dir`, or a new PostgreSQL database (numbered `n`).
+    pub async fn fresh(dir: &std::path::Path, n: usize) -> Database {
+        let (url, _, postgres) = fresh_database(dir, n).await;
+        Database { url, postgres }
+    }
+
+    /// The one number `sql` selects.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let db = herald_core::db::connect(&self.url).await.unwrap();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let n = row.try_get_by_index::<i64>(0).unwrap();
+        db.close().await.unwrap();
+        n
+    }
+
+    pub async fn drop(self) {
+        if let Some((server, name)) = self.postgres {
+            let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
 }

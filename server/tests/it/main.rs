@@ -10,6 +10,7 @@ mod builder;
 mod campaigns;
 mod cli;
 mod contacts;
+mod crash;
 mod imports;
 mod jobs;
 mod tenancy;

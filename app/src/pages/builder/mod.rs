@@ -102,16 +102,30 @@ pub fn BuilderPage() -> impl IntoView {
                 match start.await {
                     Err(e) => view! { <Title text="Campaign builder" /><h1>"Campaign builder"</h1><ErrorNote error=e /> }.into_any(),
                     // Rendered in the browser only: the builder is all interaction, and a
-                    // server-rendered copy would only be a form that does nothing.
+                    // server-rendered copy would only be a form that does nothing. Its code is
+                    // a part of the bundle of its own, loaded when it is opened.
                     Ok(s) => {
                         let mounted = RwSignal::new(false);
                         Effect::new(move |_| mounted.set(true));
-                        (move || mounted.get().then(|| view! { <Builder start=s.clone() /> })).into_any()
+                        (move || mounted.get().then(|| {
+                            let s = s.clone();
+                            view! {
+                                <Suspense fallback=|| view! { <p class="loading">"Loading the builder…"</p> }>
+                                    {Suspend::new(async move { builder_view(s).await })}
+                                </Suspense>
+                            }
+                        })).into_any()
                     }
                 }
             })}
         </Transition>
     }
+}
+
+/// The builder's view, in a part of the bundle loaded only when a builder opens.
+#[lazy]
+async fn builder_view(start: Start) -> AnyView {
+    view! { <Builder start /> }.into_any()
 }
 
 #[component]

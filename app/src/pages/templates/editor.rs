@@ -18,15 +18,36 @@ pub fn TemplateEditorPage() -> impl IntoView {
     let data = Resource::new(id, get_template_editor);
     view! {
         <p class="crumbs"><a href="/templates">"← Templates"</a></p>
+        <NeedsJavaScript what="The template editor" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <Title text="Template" /><ErrorNote error=e /> }.into_any(),
-                    Ok(editor) => view! { <Editor id=id() editor /> }.into_any(),
+                    // Rendered in the browser only (it is all interaction), from a part of the
+                    // bundle of its own, loaded when the editor opens.
+                    Ok(editor) => {
+                        let mounted = RwSignal::new(false);
+                        Effect::new(move |_| mounted.set(true));
+                        let id = id();
+                        (move || mounted.get().then(|| {
+                            let editor = editor.clone();
+                            view! {
+                                <Suspense fallback=|| view! { <p class="loading">"Loading the editor…"</p> }>
+                                    {Suspend::new(async move { editor_view(id, editor).await })}
+                                </Suspense>
+                            }
+                        })).into_any()
+                    }
                 }
             })}
         </Transition>
     }
+}
+
+/// The editor's view, in a part of the bundle loaded only when an editor opens.
+#[lazy]
+async fn editor_view(id: Option<i64>, editor: TemplateEditor) -> AnyView {
+    view! { <Editor id editor /> }.into_any()
 }
 
 /// Byte offset of a UTF-16 offset (what the browser's selection reports) in `s`.
@@ -218,7 +239,6 @@ fn Editor(id: Option<i64>, editor: TemplateEditor) -> impl IntoView {
             <h1>{title}</h1>
             {move || version.get().map(|v| view! { <span class="badge">{format!("Version {v}")}</span> })}
         </div>
-        <NeedsJavaScript what="The template editor" />
         <div class="editor">
             <section class="card editor-form">
                 <div class="grid2">

@@ -5,7 +5,7 @@ Reads a .wasm file's code section (the size of every function body) and its name
 functions' symbol names), demangles the crate each function belongs to (the first path segment
 of a Rust symbol; a generic function counts for the crate that defines it, whichever types it
 was instantiated with), and prints the crates by size. Also prints the sizes of the shipped
-bundle (raw and gzip) when given the site's pkg directory.
+bundle (raw and gzip): what every page loads, each lazily loaded part and the chunks they share.
 
 Usage: bench/wasm_size.py [WASM] [PKG_DIR]
   WASM     default target/wasm32-unknown-unknown/wasm-release/frontend.wasm (before wasm-bindgen
@@ -119,12 +119,29 @@ def main():
     for crate, size in by_crate.most_common(25):
         print(f"  {crate:<28} {size:>10,}  {100 * size / total:5.1f} %")
     if os.path.isdir(PKG):
-        print(f"\nshipped ({os.path.relpath(PKG, ROOT)}):")
-        for f in sorted(os.listdir(PKG)):
-            if f.endswith((".wasm", ".js")):
-                raw = open(os.path.join(PKG, f), "rb").read()
-                print(f"  {f:<44} {len(raw):>10,} raw {len(gzip.compress(raw, 9)):>10,} gzip")
+        shipped(PKG)
 
+
+def shipped(pkg):
+    """The bundle as browsers fetch it: what every page loads, each lazily loaded part, and the
+    chunks the parts share (fetched with the first part that needs them)."""
+    def size(f):
+        raw = open(os.path.join(pkg, f), "rb").read()
+        return len(raw), len(gzip.compress(raw, 9))
+
+    files = sorted(f for f in os.listdir(pkg) if f.endswith((".wasm", ".js")))
+    every = [f for f in files if f.startswith("herald")]
+    parts = [f for f in files if f.startswith("split_")]
+    chunks = [f for f in files if f.startswith("chunk_")]
+    print(f"\nshipped ({os.path.relpath(pkg, ROOT)}):")
+    line = lambda label, raw, gz: print(f"  {label:<44} {raw:>10,} raw {gz:>10,} gzip")
+    for f in every:
+        line(f + " (every page)", *size(f))
+    for f in parts:
+        line(re.sub(r"_\d+\.wasm$", "", f[len("split_"):]) + " (part)", *size(f))
+    if chunks:
+        sizes = [size(f) for f in chunks]
+        line(f"{len(chunks)} shared chunks", sum(r for r, _ in sizes), sum(g for _, g in sizes))
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,27 +47,100 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") ssr=SsrMode::Async view=pages::LoginPage />
                 <ParentRoute path=path!("") ssr=SsrMode::Async view=pages::AppShell>
                     <Route path=path!("") ssr=SsrMode::Async view=|| view! { <Redirect path="/campaigns" /> } />
+                    // The campaign list is where everyone lands: in the bundle every page loads.
                     <Route path=path!("campaigns") ssr=SsrMode::Async view=pages::campaigns::CampaignListPage />
-                    <Route path=path!("campaigns/new") ssr=SsrMode::Async view=pages::builder::BuilderPage />
-                    <Route path=path!("campaigns/:id/edit") ssr=SsrMode::Async view=pages::builder::BuilderPage />
-                    <Route path=path!("campaigns/:id") ssr=SsrMode::Async view=pages::campaigns::CampaignPage />
-                    <Route path=path!("templates") ssr=SsrMode::Async view=pages::templates::TemplatesPage />
-                    <Route path=path!("templates/new") ssr=SsrMode::Async view=pages::templates::TemplateEditorPage />
-                    <Route path=path!("templates/:id") ssr=SsrMode::Async view=pages::templates::TemplateEditorPage />
-                    <Route path=path!("contacts") ssr=SsrMode::Async view=pages::contacts::ContactsPage />
-                    <Route path=path!("contacts/groups") ssr=SsrMode::Async view=pages::contacts::GroupsPage />
-                    <Route path=path!("contacts/segments") ssr=SsrMode::Async view=pages::contacts::SegmentsPage />
-                    <Route path=path!("contacts/lists") ssr=SsrMode::Async view=pages::contacts::ListsPage />
-                    <Route path=path!("contacts/lists/:id") ssr=SsrMode::Async view=pages::contacts::ListPage />
-                    <Route path=path!("contacts/import") ssr=SsrMode::Async view=pages::contacts::ImportPage />
-                    <Route path=path!("contacts/import/:id") ssr=SsrMode::Async view=pages::contacts::ImportJobPage />
-                    <Route path=path!("contacts/:id") ssr=SsrMode::Async view=pages::contacts::ContactDetailPage />
+                    <Route path=path!("campaigns/new") ssr=SsrMode::Async view={Lazy::<Builder>::new()} />
+                    <Route path=path!("campaigns/:id/edit") ssr=SsrMode::Async view={Lazy::<Builder>::new()} />
+                    <Route path=path!("campaigns/:id") ssr=SsrMode::Async view={Lazy::<Campaign>::new()} />
+                    <Route path=path!("templates") ssr=SsrMode::Async view={Lazy::<Templates>::new()} />
+                    <Route path=path!("templates/new") ssr=SsrMode::Async view={Lazy::<TemplateEditor>::new()} />
+                    <Route path=path!("templates/:id") ssr=SsrMode::Async view={Lazy::<TemplateEditor>::new()} />
+                    <Route path=path!("contacts") ssr=SsrMode::Async view={Lazy::<Contacts>::new()} />
+                    <Route path=path!("contacts/groups") ssr=SsrMode::Async view={Lazy::<Groups>::new()} />
+                    <Route path=path!("contacts/segments") ssr=SsrMode::Async view={Lazy::<Segments>::new()} />
+                    <Route path=path!("contacts/lists") ssr=SsrMode::Async view={Lazy::<Lists>::new()} />
+                    <Route path=path!("contacts/lists/:id") ssr=SsrMode::Async view={Lazy::<List>::new()} />
+                    <Route path=path!("contacts/import") ssr=SsrMode::Async view={Lazy::<Import>::new()} />
+                    <Route path=path!("contacts/import/:id") ssr=SsrMode::Async view={Lazy::<ImportJob>::new()} />
+                    <Route path=path!("contacts/:id") ssr=SsrMode::Async view={Lazy::<Contact>::new()} />
                     <Route path=path!("actions") ssr=SsrMode::Async view=pages::ActionsPage />
                     <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
-                    <Route path=path!("settings") ssr=SsrMode::Async view=pages::settings::SettingsPage />
-                    <Route path=path!("settings/system") ssr=SsrMode::Async view=pages::settings::SystemPage />
+                    <Route path=path!("settings") ssr=SsrMode::Async view={Lazy::<Settings>::new()} />
+                    <Route path=path!("settings/system") ssr=SsrMode::Async view={Lazy::<System>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// The pages of an area of the app (a campaign, templates, contacts, settings) are one part of
+/// the browser bundle, fetched when a page of the area is first shown (on a server-rendered
+/// page, after the main bundle and before it hydrates; `end2end/tests/hydration.spec.ts` loads a
+/// page of every area first). The bundle every page loads
+/// keeps only the shell, sign-in and what areas share. One part per area rather than per page:
+/// pages of an area share most of their code, and fewer split points make fewer, larger chunks.
+macro_rules! areas {
+    ($($area:ident, $preload:ident ($pages:ident) { $($route:ident => $page:path;)+ })+) => {
+        $(
+            #[derive(Clone, Copy)]
+            enum $pages {
+                $($route,)+
+            }
+
+            /// The area's pages, in a part of the bundle of their own.
+            #[lazy]
+            fn $area(page: $pages) -> AnyView {
+                match page {
+                    $($pages::$route => $page().into_any(),)+
+                }
+            }
+
+            $(
+                pub struct $route;
+
+                impl LazyRoute for $route {
+                    fn data() -> Self {
+                        $route
+                    }
+
+                    async fn view(_: Self) -> AnyView {
+                        $area($pages::$route).await
+                    }
+
+                    // A navigation into the area keeps the current page until the area's part
+                    // is here (as `#[lazy_route]` does). A server-rendered page needs no
+                    // preloading: `hydrate_lazy` awaits each part before hydrating its page.
+                    async fn preload() {
+                        #[cfg(target_arch = "wasm32")]
+                        $preload().await;
+                    }
+                }
+            )+
+        )+
+    };
+}
+
+areas! {
+    campaign_area, __preload_campaign_area (CampaignPages) {
+        Campaign => pages::campaigns::CampaignPage;
+        Builder => pages::builder::BuilderPage;
+    }
+    templates_area, __preload_templates_area (TemplatePages) {
+        Templates => pages::templates::TemplatesPage;
+        TemplateEditor => pages::templates::TemplateEditorPage;
+    }
+    contacts_area, __preload_contacts_area (ContactPages) {
+        Contacts => pages::contacts::ContactsPage;
+        Contact => pages::contacts::ContactDetailPage;
+        Groups => pages::contacts::GroupsPage;
+        Segments => pages::contacts::SegmentsPage;
+        Lists => pages::contacts::ListsPage;
+        List => pages::contacts::ListPage;
+        Import => pages::contacts::ImportPage;
+        ImportJob => pages::contacts::ImportJobPage;
+    }
+    settings_area, __preload_settings_area (SettingsPages) {
+        Settings => pages::settings::SettingsPage;
+        System => pages::settings::SystemPage;
     }
 }

@@ -1,13 +1,10 @@
-import { expect, test } from '@playwright/test';
-import { hydrated, signIn, withJs } from './helpers';
+import { expect, hydrated, signIn, test, withJs } from './helpers';
 
 // The builder and the template editor are interactive: they run with JavaScript. Activation
 // from the campaign list is a plain form and is tested both ways.
 
 test('build a campaign template first, then trigger, then audience; a duplicate is flagged; activate through the confirmation; deactivate', async ({ page }, info) => {
   test.skip(!withJs(info), 'the builder needs JavaScript');
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
   await signIn(page, info);
   await page.getByRole('link', { name: 'New campaign' }).click();
   await expect(page).toHaveURL(/\/campaigns\/new$/);
@@ -75,7 +72,6 @@ test('build a campaign template first, then trigger, then audience; a duplicate 
   const rows = page.getByTestId('campaign-table').locator('tbody tr');
   await expect(rows.filter({ hasText: 'Expiry: last call' })).toHaveAttribute('data-status', 'inactive');
   await expect(rows.filter({ hasText: 'Monthly newsletter' })).toHaveCount(0);
-  expect(errors).toEqual([]);
 });
 
 test('activate a campaign from the list after confirming, then deactivate it', async ({ page }, info) => {

@@ -1,5 +1,5 @@
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { hydrated, signIn, withJs } from './helpers';
+import type { Page, TestInfo } from '@playwright/test';
+import { expect, hydrated, signIn, test, withJs } from './helpers';
 
 test('contacts: browse pages and search', async ({ page }, info) => {
   await signIn(page, info);

@@ -1,4 +1,29 @@
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
+
+/// Console errors that are not faults: a refusal the server answered with a 4xx status (the
+/// tests check what the page says about it), and Playwright's tracing being kept out of the
+/// sandboxed template preview, which is meant to run no script.
+const expected = [
+  /^Failed to load resource: the server responded with a status of 4\d\d/,
+  /^Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed/,
+];
+
+/// Playwright's `test`, failing any test whose page threw or logged an error: a panic in the
+/// WASM bundle, a hydration mismatch, a part of the bundle that did not load, a server error.
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !expected.some((re) => re.test(m.text()))) {
+        errors.push(`${page.url()}: ${m.text()}`);
+      }
+    });
+    await use(page);
+    expect(errors, 'errors in the page').toEqual([]);
+  },
+});
+export { expect };
 
 export const ADMIN = { email: 'admin@demo.herald.test', password: 'herald-demo' };
 

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { signIn, withJs } from './helpers';
+import { expect, signIn, test, withJs } from './helpers';
 
 test('an admin adds a user, who can then sign in', async ({ page, browser }, info) => {
   await signIn(page, info);

@@ -4,5 +4,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes: the page's part of the bundle loads before the page hydrates.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -112,12 +112,6 @@ async fn load(
     })
 }
 
-#[server(endpoint = "load_builder")]
-pub async fn load_builder(id: i64) -> Result<BuilderCampaign, AppError> {
-    let (h, actor) = super::ssr::require_actor().await?;
-    load(&h, &actor, id).await
-}
-
 /// Saves the builder's state; answers the campaign's id and, for an active campaign, whether
 /// the changes are live or wait (and for what).
 #[server(endpoint = "save_campaign", input = Json)]

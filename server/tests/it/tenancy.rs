@@ -497,7 +497,6 @@ async fn no_server_function_crosses_organisations() {
     }
     check("builder_options", &[], StatusCode::OK).await;
     for name in [
-        "load_builder",
         "campaign_problems",
         "activate_campaign",
         "deactivate_campaign",

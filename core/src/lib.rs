@@ -10,8 +10,9 @@
 //!   idempotency keys), [`audience`] (the filter compiler and saved segments), [`templates`]
 //!   (versioned templates and the rendering engine), [`campaigns`] (the list and reports, the
 //!   builder's storage, activation), [`demo`] (the demo organisation).
-//! - Areas still to come, each a folder of its own beside these: `delivery` (the outbox and
-//!   providers), `scheduler` (triggers firing on time), `tracking` (opens, clicks,
+//! - [`delivery`]: the outbox (one row per recipient), its fan-out and senders, providers.
+//! - Areas still to come, each a folder of its own beside these: `scheduler` (triggers firing
+//!   on time), `tracking` (opens, clicks,
 //!   unsubscribes), `webhooks` (provider events), `reports` and `workflows`.
 //!
 //! Every function that reads or changes tenant data takes the acting party
@@ -30,6 +31,8 @@ pub mod campaigns;
 pub mod contacts;
 #[cfg(feature = "storage")]
 pub mod db;
+#[cfg(feature = "storage")]
+pub mod delivery;
 #[cfg(feature = "storage")]
 pub mod demo;
 #[cfg(feature = "storage")]
@@ -74,6 +77,11 @@ pub struct Settings {
     /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub secret_key: secret::SecretKey,
+    /// Where messages go: the development mailbox unless a provider is configured.
+    pub provider: delivery::Provider,
+    /// The From address of campaigns that name none (`HERALD_DEFAULT_FROM`, or `noreply@` the
+    /// public URL's host).
+    pub default_from: String,
 }
 
 /// The client's address as the server saw it, put in each request's extensions by the HTTP

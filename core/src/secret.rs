@@ -49,6 +49,13 @@ impl SecretKey {
         mac.update(data);
         mac.finalize().into_bytes().into()
     }
+
+    /// Whether `tag` is the signature of `data`, compared in constant time.
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.verify_slice(tag).is_ok()
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod m0002_records;
 mod m0003_ingest;
 mod m0004_builder;
 mod m0005_engine;
+mod m0006_delivery;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_ingest::Migration),
             Box::new(m0004_builder::Migration),
             Box::new(m0005_engine::Migration),
+            Box::new(m0006_delivery::Migration),
         ]
     }
 }

@@ -29,6 +29,15 @@ pub struct Config {
     /// `HERALD_TRUSTED_PROXIES`: addresses or CIDR ranges of the reverse proxies in front of
     /// Herald, whose `X-Forwarded-For` is believed. Default: none.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// `HERALD_SMTP_URL`: send through this SMTP relay (`smtp://user:pass@host:port`, STARTTLS
+    /// when offered; `smtps://` for implicit TLS). Default: none, messages go to the
+    /// development mailbox (stored in the database, nothing leaves the machine).
+    pub smtp_url: Option<String>,
+    /// `HERALD_SMTP_POOL`: SMTP connections kept open at most. Default 4.
+    pub smtp_pool: u32,
+    /// `HERALD_DEFAULT_FROM`: the From address of campaigns that name none. Default
+    /// `noreply@` the public URL's host.
+    pub default_from: String,
 }
 
 impl Config {
@@ -89,7 +98,41 @@ impl Config {
             &var("HERALD_TRUSTED_PROXIES").unwrap_or_default(),
         )
         .map_err(|e| anyhow::anyhow!("HERALD_TRUSTED_PROXIES: {e}"))?;
+        let smtp_pool = match var("HERALD_SMTP_POOL") {
+            None => 4,
+            Some(n) => n
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| anyhow::anyhow!("HERALD_SMTP_POOL={n:?} must be from 1 to 100"))?,
+        };
+        let smtp_url = var("HERALD_SMTP_URL");
+        if let Some(url) = &smtp_url {
+            herald_core::delivery::provider::parse_smtp_url(url).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let default_from = match var("HERALD_DEFAULT_FROM") {
+            Some(from) => {
+                herald_core::domain::EmailAddress::parse(&from).map_err(|e| {
+                    anyhow::anyhow!("HERALD_DEFAULT_FROM={from:?} is not an address: {e}")
+                })?;
+                from.trim().to_owned()
+            }
+            None => {
+                let host = public_url
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or("localhost")
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("localhost");
+                format!("noreply@{host}")
+            }
+        };
         Ok(Config {
+            smtp_url,
+            smtp_pool,
+            default_from,
             database_url,
             workers,
             job_lease_seconds,
@@ -133,6 +176,8 @@ mod tests {
         assert_eq!(c.site_root, PathBuf::from("target/site"));
         assert_eq!(c.workers, 4);
         assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.smtp_url, None);
+        assert_eq!(c.default_from, "noreply@127.0.0.1");
         assert!(!c.secure_cookies());
     }
 
@@ -147,6 +192,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:///var/lib/herald/herald.db");
         assert_eq!(c.public_url, "https://mail.example.org");
         assert!(c.secure_cookies());
+        assert_eq!(c.default_from, "noreply@mail.example.org");
         let pg = config(&[(
             "HERALD_DATABASE_URL",
             "postgres://postgres@127.0.0.1/herald",
@@ -177,5 +223,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("HERALD_TRUSTED_PROXIES"), "{e}");
+        let e = config(&[("HERALD_SMTP_URL", "mail.example.org:25")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_SMTP_URL"), "{e}");
+        let e = config(&[("HERALD_DEFAULT_FROM", "nobody")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HERALD_DEFAULT_FROM"), "{e}");
     }
 }

@@ -34,12 +34,19 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             )
         })?,
     };
+    let provider = match &config.smtp_url {
+        Some(url) => herald_core::delivery::Provider::smtp(url, config.smtp_pool)
+            .map_err(|e| anyhow::anyhow!(e))?,
+        None => herald_core::delivery::Provider::Mailbox,
+    };
     Ok(Herald {
         db,
         settings: Arc::new(Settings {
             public_url: config.public_url.clone(),
             secure_cookies: config.secure_cookies(),
             secret_key,
+            provider,
+            default_from: config.default_from.clone(),
         }),
         clock: Arc::new(herald_core::jobs::SystemClock),
     })

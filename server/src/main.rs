@@ -166,6 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listener.local_addr()?,
                 config.public_url
             );
+            tracing::info!("messages go to {}", herald.settings.provider.describe());
             server::start(&config, herald, listener, server::shutdown_signal()).await
         }
         Command::Migrate => {

@@ -270,7 +270,7 @@ pub fn CampaignActions(
             <details class="confirm-inline">
                 <summary aria-label=format!("Activate {name}")>"Activate…"</summary>
                 <div class="confirm" role="group" aria-label="Confirm activation">
-                    <p>{format!("Activate “{name}”? It starts sending to its audience.")}</p>
+                    <p>{format!("Activate “{name}”? An immediate campaign starts sending to its audience at once; this version of Herald does not fire other triggers yet.")}</p>
                     <ActionForm action=activate attr:class="inline">
                         <input type="hidden" name="id" value=id.to_string() />
                         <button type="submit" class="small primary">"Yes, activate"</button>

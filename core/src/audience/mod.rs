@@ -319,6 +319,24 @@ pub async fn contact_ids(
         .await?)
 }
 
+/// The next `limit` contacts of the audience after contact id `after`, ascending: how the
+/// delivery engine streams an audience of any size, one page at a time.
+pub(crate) async fn page(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: Scope,
+    filter: &Filter,
+    now: DateTime<Utc>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<contact::Model>> {
+    Ok(select(scope, filter, now)?
+        .filter(contact::Column::Id.gt(after))
+        .order_by_asc(contact::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// A few contacts of the audience, to show who it reaches.
 pub async fn sample(
     db: &DatabaseConnection,

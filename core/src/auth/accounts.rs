@@ -34,6 +34,7 @@ pub async fn ensure_org(
         name: Set(name.to_owned()),
         created_at: Set(Utc::now()),
         require_approval: Set(false),
+        require_opt_in: Set(false),
         ..Default::default()
     }
     .insert(db)

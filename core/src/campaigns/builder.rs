@@ -19,13 +19,14 @@ use crate::domain::access::{Action, Actor};
 use crate::domain::audience::Filter;
 use crate::domain::campaign::{Draft, Saved};
 use crate::domain::duplicates::{self, CampaignFacts, Candidate, Conflict};
+use crate::domain::trigger::Trigger;
 use crate::entity::{campaign, organisation};
 use crate::{Error, Result, templates};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
-    QueryFilter, Set,
+    QueryFilter, Set, TransactionTrait,
 };
 
 async fn find(db: &impl ConnectionTrait, org_id: i64, id: i64) -> Result<campaign::Model> {
@@ -436,6 +437,8 @@ pub async fn activate_checked(
         Some(t) => Some(templates::current_version(db, actor.org_id(), t).await?),
         None => None,
     };
+    // The status change and the send it starts commit together.
+    let txn = db.begin().await?;
     let done = campaign::Entity::update_many()
         .col_expr(
             campaign::Column::Status,
@@ -456,8 +459,14 @@ pub async fn activate_checked(
         .filter(campaign::Column::OrgId.eq(actor.org_id()))
         .filter(campaign::Column::Revision.eq(c.revision))
         .filter(campaign::Column::Status.is_in([CampaignStatus::Draft, CampaignStatus::Inactive]))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    if done.rows_affected == 1 && c.trigger == Some(Trigger::Immediately) {
+        let active = find(&txn, actor.org_id(), c.id).await?;
+        let occurrence = format!("activation:{}", now.to_rfc3339());
+        crate::delivery::start_send(&txn, &active, &occurrence, now).await?;
+    }
+    txn.commit().await?;
     if done.rows_affected == 0 {
         let now_stored = find(db, actor.org_id(), c.id).await?;
         return Err(if now_stored.revision != c.revision {

@@ -311,6 +311,62 @@ pub async fn is_suppressed(
         > 0)
 }
 
+/// Which of `emails` (lower-case) are on the organisation's global suppression list or one of
+/// its suppression `lists`: one query for a page of recipients.
+pub(crate) async fn suppressed_among(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    lists: &[i64],
+    emails: &[String],
+) -> Result<std::collections::HashSet<String>> {
+    if emails.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut ids = vec![global_suppression(db, org_id).await?];
+    ids.extend(
+        address_list::Entity::find()
+            .filter(address_list::Column::OrgId.eq(org_id))
+            .filter(address_list::Column::Kind.eq(ListKind::Suppression))
+            .filter(address_list::Column::Id.is_in(lists.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| l.id),
+    );
+    Ok(address_list_entry::Entity::find()
+        .filter(address_list_entry::Column::ListId.is_in(ids))
+        .filter(address_list_entry::Column::Email.is_in(emails.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| e.email)
+        .collect())
+}
+
+/// The addresses on one of the organisation's seed lists (none when it is not a seed list).
+pub(crate) async fn seed_addresses(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    list_id: i64,
+) -> Result<Vec<String>> {
+    let Some(list) = address_list::Entity::find_by_id(list_id)
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .filter(address_list::Column::Kind.eq(ListKind::Seed))
+        .one(db)
+        .await?
+    else {
+        return Ok(vec![]);
+    };
+    Ok(address_list_entry::Entity::find()
+        .filter(address_list_entry::Column::ListId.eq(list.id))
+        .order_by_asc(address_list_entry::Column::Email)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| e.email)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

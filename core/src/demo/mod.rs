@@ -458,6 +458,8 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
                 campaign_id: Set(c.id),
                 started_at: Set(started),
                 completed_at: Set(Some(started + Duration::minutes(rng.gen_range(2..9)))),
+                occurrence: Set(format!("demo:{}", started.to_rfc3339())),
+                fanned_out_at: Set(Some(started)),
                 ..Default::default()
             }
             .insert(&txn)

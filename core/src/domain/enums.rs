@@ -136,8 +136,32 @@ string_enum! {
         Complained = "complained", "Complained";
         /// Could not be sent; becomes a manual action for the campaign's creator.
         Failed = "failed", "Failed";
-        /// Never sent: the address is on a suppression list or unsubscribed.
-        Suppressed = "suppressed", "Suppressed";
+        /// Never sent, for a reason ([`SkipReason`]) recorded with it.
+        Skipped = "skipped", "Skipped";
+    }
+}
+
+string_enum! {
+    /// Why a message was not sent ([`crate::domain::delivery::decide`] decides).
+    SkipReason {
+        /// The campaign expired before the message could go.
+        Expired = "expired", "The campaign had expired";
+        Inactive = "inactive", "The contact is inactive";
+        NoAddress = "no_address", "No address for the channel";
+        /// On the global suppression list or one of the campaign's.
+        Suppressed = "suppressed", "The address is suppressed";
+        /// Withdrew consent for the message type.
+        Unsubscribed = "unsubscribed", "Unsubscribed";
+        /// The organisation requires opt-in and the contact never gave it.
+        NoConsent = "no_consent", "No consent given";
+        /// A once-only campaign already reached the contact.
+        AlreadyReceived = "already_received", "Already received this campaign";
+        /// Too soon after the campaign's last message to the contact.
+        FrequencyCap = "frequency_cap", "Too soon after the last one";
+        /// The organisation's cap on marketing messages per contact per week.
+        OrganisationCap = "organisation_cap", "The weekly cap was reached";
+        /// A quiet period lasted past the campaign's expiry.
+        QuietPeriod = "quiet_period", "A quiet period outlasted the campaign";
     }
 }
 
@@ -200,7 +224,7 @@ impl DeliveryState {
         use DeliveryState::*;
         matches!(
             (self, next),
-            (Queued, Sending | Suppressed | Failed)
+            (Queued, Sending | Skipped | Failed)
                 | (Sending, Sent | Failed | Queued)
                 | (Sent, Delivered | Bounced | Complained | Failed)
                 | (Delivered, Complained | Bounced)
@@ -236,6 +260,7 @@ mod tests {
         check(Channel::ALL, Channel::as_str);
         check(ContactStatus::ALL, ContactStatus::as_str);
         check(DeliveryState::ALL, DeliveryState::as_str);
+        check(SkipReason::ALL, SkipReason::as_str);
         check(ListKind::ALL, ListKind::as_str);
         check(ImportState::ALL, ImportState::as_str);
         check(JobState::ALL, JobState::as_str);
@@ -268,7 +293,7 @@ mod tests {
         use DeliveryState::*;
         let table = [
             (Queued, Sending, true),
-            (Queued, Suppressed, true),
+            (Queued, Skipped, true),
             (Queued, Sent, false),
             (Queued, Delivered, false),
             (Sending, Sent, true),
@@ -283,7 +308,8 @@ mod tests {
             (Delivered, Sent, false), // a late "sent" after the delivery notice
             (Bounced, Delivered, false),
             (Failed, Sent, false),
-            (Suppressed, Sending, false),
+            (Skipped, Sending, false),
+            (Skipped, Queued, false),
         ];
         for (from, to, allowed) in table {
             assert_eq!(from.can_become(to), allowed, "{from} -> {to}");
@@ -298,7 +324,7 @@ mod tests {
             .copied()
             .filter(|s| s.is_final())
             .collect();
-        assert_eq!(finals, vec![Bounced, Complained, Failed, Suppressed]);
+        assert_eq!(finals, vec![Bounced, Complained, Failed, Skipped]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audience;
 pub mod campaign;
+pub mod delivery;
 pub mod duplicates;
 mod email;
 mod enums;

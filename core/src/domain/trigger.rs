@@ -171,6 +171,32 @@ impl Trigger {
         }
     }
 
+    /// Whether the delivery engine fires this trigger yet. Immediate campaigns send on
+    /// activation; the scheduler that fires the others (times, recurrences, record dates,
+    /// events, segments) is still to come, and the activation dialogs say so.
+    pub fn fires_yet(&self) -> bool {
+        matches!(self, Trigger::Immediately)
+    }
+
+    /// What activating a campaign with this trigger does, for the confirmation; `reach` is
+    /// "1,200 contacts" or "its audience".
+    pub fn on_activation(&self, reach: &str) -> String {
+        if self.fires_yet() {
+            format!("It starts sending to {reach} now.")
+        } else {
+            format!(
+                "It is set to send to {reach}: {}. This version of Herald fires only \
+                 immediate campaigns, so nothing goes out until scheduled triggers arrive.",
+                self.describe().to_lowercase()
+            )
+        }
+    }
+
+    /// Whether the campaign sends one run only (and is complete once it has).
+    pub fn runs_once(&self) -> bool {
+        matches!(self, Trigger::Immediately | Trigger::At { .. })
+    }
+
     /// What is wrong with the trigger, in words; empty when it can be activated at `now`.
     pub fn problems(&self, now: DateTime<Utc>) -> Vec<String> {
         let mut out = Vec::new();
@@ -347,6 +373,23 @@ mod tests {
             cadence: Cadence::Monthly { day },
             minute: 540,
         }
+    }
+
+    #[test]
+    fn activation_says_what_happens() {
+        assert_eq!(
+            Trigger::Immediately.on_activation("12 contacts"),
+            "It starts sending to 12 contacts now."
+        );
+        let later = Trigger::Event {
+            name: "signup".into(),
+        }
+        .on_activation("its audience");
+        assert!(later.starts_with("It is set to send to its audience: when the event"));
+        assert!(later.contains("nothing goes out until scheduled triggers arrive"));
+        assert!(
+            Trigger::Immediately.runs_once() && !Trigger::Event { name: "x".into() }.runs_once()
+        );
     }
 
     #[test]

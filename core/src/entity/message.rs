@@ -1,4 +1,4 @@
-use crate::domain::{BounceType, Channel, DeliveryState};
+use crate::domain::{BounceType, Channel, DeliveryState, SkipReason};
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -14,6 +14,14 @@ pub struct Model {
     pub channel: Channel,
     pub recipient: String,
     pub state: DeliveryState,
+    /// Why a skipped message was not sent.
+    pub skip_reason: Option<SkipReason>,
+    /// A copy for a seed list: no contact, left out of the statistics.
+    pub seed: bool,
+    /// A queued message waits until then (a quiet period, a retry after a transient error).
+    pub not_before: Option<DateTimeUtc>,
+    /// When a sender claimed it; the provider call happens after this is committed.
+    pub sending_at: Option<DateTimeUtc>,
     pub provider_message_id: Option<String>,
     pub error: Option<String>,
     pub attempts: i32,

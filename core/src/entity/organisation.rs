@@ -11,6 +11,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Marketers' campaigns need an admin's approval before they can be activated.
     pub require_approval: bool,
+    /// Marketing and newsletter messages go only to contacts who gave consent (not only to
+    /// those who did not withdraw it).
+    pub require_opt_in: bool,
+    /// At most this many marketing and newsletter messages per contact per 7 days.
+    pub weekly_cap: Option<i32>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -14,7 +14,7 @@ use crate::domain::template::Content;
 use crate::domain::trigger::Trigger;
 use crate::domain::{
     BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState, ImportState,
-    JobState, ListKind, MessageType, Role, SubscriptionStatus,
+    JobState, ListKind, MessageType, Role, SkipReason, SubscriptionStatus,
 };
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
 use sea_orm::{ColIdx, DbErr, QueryResult, TryGetError, TryGetable, Value};
@@ -75,6 +75,7 @@ text_column!(
     Channel,
     ContactStatus,
     DeliveryState,
+    SkipReason,
     SubscriptionStatus,
     ListKind,
     ImportState,

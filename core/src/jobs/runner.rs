@@ -45,9 +45,12 @@ impl Registry {
     /// Everything Herald runs in the background.
     pub fn herald() -> Self {
         use crate::audience::segments::{RefreshSegment, RefreshSegments};
+        use crate::delivery::{fanout::FanOut, sender::Deliver};
         use crate::ingest::imports::ImportJob;
         Registry::new()
             .add::<ImportJob>()
+            .add::<FanOut>()
+            .add::<Deliver>()
             .add::<RefreshSegment>()
             .add::<RefreshSegments>()
             // Contacts entering a segment are noticed within a minute.

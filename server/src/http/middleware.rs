@@ -79,8 +79,10 @@ pub async fn same_origin_posts(
     next.run(req).await
 }
 
+/// The REST API (bearer keys) and unsubscribe links (signed tokens, and RFC 8058 one-click
+/// POSTs come from mail providers' servers) carry no session.
 fn uses_session(path: &str) -> bool {
-    !path.starts_with("/api/v1/")
+    !path.starts_with("/api/v1/") && !path.starts_with("/u/")
 }
 
 /// `scheme://host[:port]` in lower case, without the scheme's default port.

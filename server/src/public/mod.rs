@@ -1,6 +1,8 @@
 //! Public endpoints: reached without signing in, by anyone on the internet, so written for
-//! hostile input. Today the health check; the tracking pixel and click redirects, one-click
-//! unsubscribe and provider webhooks belong here too, each in a file of its own.
+//! hostile input. The health check and unsubscribing ([`unsubscribe`]); the tracking pixel,
+//! click redirects and provider webhooks belong here too, each in a file of its own.
+
+pub mod unsubscribe;
 
 use crate::http::AppState;
 use axum::Router;
@@ -10,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(unsubscribe::router())
 }
 
 /// 200 when the database answers, 503 otherwise.

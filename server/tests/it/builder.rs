@@ -21,7 +21,7 @@ use sea_orm::{
     Set,
 };
 
-async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> Actor {
+pub(crate) async fn user(db: &DatabaseConnection, slug: &str, role: Role) -> Actor {
     let org = accounts::ensure_org(db, slug, slug).await.unwrap();
     let email = format!("{}@{slug}.test", role.as_str());
     let u = accounts::create_user(
@@ -51,7 +51,7 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-fn input(name: &str, html: &str) -> TemplateInput {
+pub(crate) fn input(name: &str, html: &str) -> TemplateInput {
     TemplateInput {
         name: name.into(),
         kind: "renewal".into(),

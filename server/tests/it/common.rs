@@ -127,6 +127,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         workers: 2,
         job_lease_seconds: 60,
         trusted_proxies: Default::default(),
+        smtp_url: None,
+        smtp_pool: 4,
+        default_from: "noreply@herald.test".into(),
     };
     adjust(&mut config);
     let herald = server::open(&config).await.expect("open the database");
@@ -340,6 +343,7 @@ pub async fn campaign_with(
         campaign_id: Set(c.id),
         started_at: Set(sent_at.unwrap_or(now)),
         completed_at: Set(None),
+        occurrence: Set(format!("test:{}", rand::random::<u64>())),
         ..Default::default()
     }
     .insert(&app.herald.db)
@@ -429,6 +433,7 @@ pub async fn message_for(
         org_id: Set(org_id),
         campaign_id: Set(campaign_id),
         started_at: Set(now),
+        occurrence: Set(format!("test:{}", rand::random::<u64>())),
         ..Default::default()
     }
     .insert(db)

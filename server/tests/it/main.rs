@@ -11,6 +11,7 @@ mod campaigns;
 mod cli;
 mod contacts;
 mod crash;
+mod delivery;
 mod imports;
 mod jobs;
 mod tenancy;

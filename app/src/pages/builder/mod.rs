@@ -477,7 +477,7 @@ fn Builder(start: Start) -> impl IntoView {
                     view! {
                         <div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
                             <h3 id="confirm-title">"Activate this campaign?"</h3>
-                            <p id="confirm-text">{format!("It starts sending to {reach}: {}.", trigger.get().map_or(String::new(), |t| t.describe().to_lowercase()))}
+                            <p id="confirm-text">{trigger.get().map_or(String::new(), |t| t.on_activation(&reach))}
                                 {(warn > 0).then(|| format!(" {warn} possible duplicate(s) are listed above."))}</p>
                             <button type="button" class="primary" on:click=confirm_activate disabled=move || busy.get()>"Yes, activate"</button>
                             " "

@@ -1,0 +1,305 @@
+//! The delivery engine: a campaign's sends become one `message` row per recipient (the outbox),
+//! and those rows become messages at a provider, each exactly once.
+//!
+//! - A **send** is one run of a campaign (`campaign_send`), keyed by its occurrence
+//!   (`activation:<time>` for an immediate campaign, the time of a scheduled run, an event's
+//!   id): [`start_send`] is idempotent, so the same run enqueued twice is one send.
+//! - The **fan-out** ([`fanout::FanOut`], a job) streams the audience a page at a time and
+//!   writes each recipient's row, `queued` or `skipped` with the reason
+//!   [`crate::domain::delivery::decide`] gives; the page and the cursor that records it commit
+//!   together, so a crash repeats no page and loses none. Seed copies are added at its end.
+//! - **Senders** ([`sender::Deliver`], one job per shard of the send's rows) claim due queued
+//!   rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL), decide again with fresh facts (an opt-out
+//!   during a long send is honoured), commit `sending`, call the provider with no transaction
+//!   open, then commit `sent` with the provider's id. Transient errors put the row back in the
+//!   queue with a backoff and never count as failures; permanent ones fail it.
+//! - **After a crash** a row left in `sending` is reconciled: the provider is asked whether it
+//!   has the message (the development mailbox knows; SES will, by its tags); where it cannot
+//!   tell (SMTP), the row goes back to the queue. So nothing is lost, and duplicates are at
+//!   most the messages that were in flight when the process died.
+//! - Every transition is a row of `message_event` with its time. A row's first state (queued
+//!   or skipped) is dated by the row's `queued_at`.
+
+pub mod compose;
+pub mod fanout;
+pub mod provider;
+pub mod sender;
+pub mod unsubscribe;
+
+pub use provider::Provider;
+
+use crate::domain::delivery::{CAP_WINDOW_DAYS, Consent, Policy, Recipient};
+use crate::domain::{CampaignStatus, Channel, DeliveryState, MessageType};
+use crate::entity::{campaign, campaign_send, contact, message, message_event, organisation};
+use crate::{Error, Result};
+use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set,
+};
+use std::collections::{HashMap, HashSet};
+
+/// The rows of a send are split into this many shards, each delivered by its own job: the
+/// instances (and the workers of one instance) share a large send.
+pub const SHARDS: i64 = 4;
+
+/// Starts run `occurrence` of campaign `c`, inside the caller's transaction: creates the send
+/// and enqueues its fan-out and senders. Answers the send's id, or `None` when that run was
+/// already started.
+pub async fn start_send(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    occurrence: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let inserted = campaign_send::Entity::insert(campaign_send::ActiveModel {
+        org_id: Set(c.org_id),
+        campaign_id: Set(c.id),
+        started_at: Set(now),
+        occurrence: Set(occurrence.to_owned()),
+        cursor: Set(0),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([
+        campaign_send::Column::CampaignId,
+        campaign_send::Column::Occurrence,
+    ])
+    .exec(db)
+    .await?;
+    let sea_orm::TryInsertResult::Inserted(done) = inserted else {
+        return Ok(None);
+    };
+    let send_id = done.last_insert_id;
+    crate::jobs::enqueue(
+        db,
+        now,
+        &fanout::FanOut {
+            org_id: c.org_id,
+            send_id,
+        },
+    )
+    .await?;
+    for shard in 0..SHARDS {
+        crate::jobs::enqueue(
+            db,
+            now,
+            &sender::Deliver {
+                org_id: c.org_id,
+                send_id,
+                shard,
+            },
+        )
+        .await?;
+    }
+    Ok(Some(send_id))
+}
+
+/// What the campaign and its organisation ask of every message.
+pub(crate) fn policy(c: &campaign::Model, org: &organisation::Model) -> Policy {
+    Policy {
+        message_type: c.message_type,
+        channel: c.channel,
+        frequency: c.settings.frequency,
+        quiet_periods: c.settings.quiet_periods.clone(),
+        expires_at: c.settings.expires_at,
+        require_opt_in: org.require_opt_in,
+        weekly_cap: org.weekly_cap.and_then(|n| u32::try_from(n).ok()),
+    }
+}
+
+/// A contact's address for `channel`, normalised.
+pub(crate) fn address(c: &contact::Model, channel: Channel) -> Option<String> {
+    match channel {
+        Channel::Email => c.email.as_deref().map(|e| e.trim().to_lowercase()),
+        Channel::Sms => c.phone.as_deref().map(|p| p.trim().to_owned()),
+    }
+    .filter(|a| !a.is_empty())
+}
+
+/// The contact's offset from UTC at `now`, from its IANA time zone (UTC when unknown).
+pub(crate) fn utc_offset(c: &contact::Model, now: DateTime<Utc>) -> FixedOffset {
+    match c.time_zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => now.with_timezone(&tz).offset().fix(),
+        Err(_) => FixedOffset::east_opt(0).expect("zero offset"),
+    }
+}
+
+/// The decision's facts for a page of contacts, read in a few queries. `exclude_send`: the
+/// send being delivered, whose own rows do not count as earlier messages.
+pub(crate) async fn recipients(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    policy: &Policy,
+    contacts: &[contact::Model],
+    exclude_send: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Recipient>> {
+    let ids: Vec<i64> = contacts.iter().map(|c| c.id).collect();
+    let emails: Vec<String> = contacts
+        .iter()
+        .filter_map(|k| address(k, Channel::Email))
+        .collect();
+    let suppressed: HashSet<String> = crate::contacts::lists::suppressed_among(
+        db,
+        c.org_id,
+        &c.settings.suppression_list_ids,
+        &emails,
+    )
+    .await?;
+    // When this campaign last reached each contact (in another send).
+    let last: HashMap<i64, DateTime<Utc>> = message::Entity::find()
+        .select_only()
+        .column(message::Column::ContactId)
+        .column_as(Expr::col(message::Column::QueuedAt).max(), "last")
+        .filter(message::Column::CampaignId.eq(c.id))
+        .filter(message::Column::ContactId.is_in(ids.clone()))
+        .filter(message::Column::SendId.ne(exclude_send))
+        .filter(message::Column::Seed.eq(false))
+        .filter(message::Column::State.is_not_in([DeliveryState::Skipped, DeliveryState::Failed]))
+        .group_by(message::Column::ContactId)
+        .into_tuple::<(i64, DateTime<Utc>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    // Marketing and newsletter messages each contact got in the cap's window.
+    let in_window: HashMap<i64, i64> = if policy.weekly_cap.is_some() {
+        message::Entity::find()
+            .select_only()
+            .column(message::Column::ContactId)
+            .column_as(Expr::col(message::Column::Id).count(), "n")
+            .filter(
+                message::Column::CampaignId.in_subquery(
+                    Query::select()
+                        .column(campaign::Column::Id)
+                        .from(campaign::Entity)
+                        .and_where(campaign::Column::OrgId.eq(c.org_id))
+                        .and_where(campaign::Column::MessageType.ne(MessageType::Operational))
+                        .to_owned(),
+                ),
+            )
+            .filter(message::Column::OrgId.eq(c.org_id))
+            .filter(message::Column::ContactId.is_in(ids.clone()))
+            .filter(message::Column::Seed.eq(false))
+            .filter(message::Column::SendId.ne(exclude_send))
+            .filter(message::Column::SentAt.gte(now - Duration::days(CAP_WINDOW_DAYS)))
+            .group_by(message::Column::ContactId)
+            .into_tuple::<(i64, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(contacts
+        .iter()
+        .map(|k| {
+            let (given, at) = match c.message_type {
+                MessageType::Newsletter => (k.newsletter_consent, k.newsletter_consent_at),
+                _ => (k.marketing_consent, k.marketing_consent_at),
+            };
+            let email = address(k, Channel::Email);
+            Recipient {
+                status: k.status,
+                address: address(k, c.channel),
+                consent: Consent::from_stored(given, at),
+                suppressed: email.is_some_and(|e| suppressed.contains(&e)),
+                utc_offset: utc_offset(k, now),
+                last_from_campaign: last.get(&k.id).copied(),
+                marketing_in_window: in_window
+                    .get(&k.id)
+                    .map_or(0, |n| u32::try_from(*n).unwrap_or(u32::MAX)),
+            }
+        })
+        .collect())
+}
+
+/// Records that message `m` became `state` at `at`.
+pub(crate) fn event(
+    m: &message::Model,
+    state: DeliveryState,
+    at: DateTime<Utc>,
+    detail: Option<String>,
+) -> message_event::ActiveModel {
+    message_event::ActiveModel {
+        org_id: Set(m.org_id),
+        campaign_id: Set(m.campaign_id),
+        message_id: Set(m.id),
+        state: Set(state),
+        at: Set(at),
+        detail: Set(detail),
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn record(
+    db: &impl ConnectionTrait,
+    events: Vec<message_event::ActiveModel>,
+) -> Result<()> {
+    if !events.is_empty() {
+        message_event::Entity::insert_many(events)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn find_org(db: &impl ConnectionTrait, id: i64) -> Result<organisation::Model> {
+    organisation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("organisation"))
+}
+
+/// Marks the send complete once every row has left the queue; a one-time campaign whose run is
+/// complete is then complete too.
+pub(crate) async fn complete_if_done(
+    db: &impl ConnectionTrait,
+    send: &campaign_send::Model,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if send.fanned_out_at.is_none() || send.completed_at.is_some() {
+        return Ok(send.completed_at.is_some());
+    }
+    let open = message::Entity::find()
+        .filter(message::Column::SendId.eq(send.id))
+        .filter(message::Column::State.is_in([DeliveryState::Queued, DeliveryState::Sending]))
+        .limit(1)
+        .one(db)
+        .await?;
+    if open.is_some() {
+        return Ok(false);
+    }
+    let done = campaign_send::Entity::update_many()
+        .col_expr(campaign_send::Column::CompletedAt, Expr::value(now))
+        .filter(campaign_send::Column::Id.eq(send.id))
+        .filter(campaign_send::Column::CompletedAt.is_null())
+        .exec(db)
+        .await?;
+    if done.rows_affected == 1 {
+        let c = campaign::Entity::find_by_id(send.campaign_id)
+            .one(db)
+            .await?;
+        if let Some(c) = c
+            && c.trigger.as_ref().is_some_and(|t| t.runs_once())
+        {
+            campaign::Entity::update_many()
+                .col_expr(
+                    campaign::Column::Status,
+                    Expr::value(CampaignStatus::Completed),
+                )
+                .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+                .col_expr(
+                    campaign::Column::Revision,
+                    Expr::col(campaign::Column::Revision).add(1),
+                )
+                .filter(campaign::Column::Id.eq(c.id))
+                .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+                .exec(db)
+                .await?;
+        }
+        tracing::info!(send = send.id, campaign = send.campaign_id, "send complete");
+    }
+    Ok(true)
+}

@@ -1,0 +1,468 @@
+//! Senders: one job per shard of a send's rows claims due queued rows, decides again, and hands
+//! each message to the provider, recording every step (see the module comment of `delivery`).
+
+use super::compose::{self, Envelope, Sender};
+use super::provider::{Handed, Outgoing, SendError};
+use super::{SHARDS, event, find_org, policy, recipients, record};
+use crate::domain::access::Actor;
+use crate::domain::delivery::{Decision, decide};
+use crate::domain::{Channel, DeliveryState, MessageType};
+use crate::entity::{campaign, campaign_send, contact, message};
+use crate::jobs::{Job, JobContext, Step, backoff};
+use crate::{Error, Herald, Result};
+use chrono::Duration;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Rows claimed at once by one sender.
+const BATCH: u64 = 50;
+
+/// A row in `sending` for longer than this belonged to a sender that died: no live sender
+/// holds one that long (provider calls time out after 30 s).
+pub const STALE_AFTER_SECONDS: i64 = 90;
+
+/// Delivers shard `shard` (row id modulo [`SHARDS`]) of send `send_id`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Deliver {
+    pub org_id: i64,
+    pub send_id: i64,
+    pub shard: i64,
+}
+
+impl Job for Deliver {
+    const KIND: &'static str = "delivery.send";
+    const PRIORITY: i32 = 5;
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn org_id(&self) -> Option<i64> {
+        Some(self.org_id)
+    }
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("{}:{}", self.send_id, self.shard))
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<Step> {
+        let db = ctx.db();
+        reconcile(ctx, self.send_id, self.shard).await?;
+        loop {
+            if ctx.stopping() {
+                return Ok(Step::Yield);
+            }
+            let Some(send) = campaign_send::Entity::find_by_id(self.send_id)
+                .one(db)
+                .await?
+            else {
+                return Ok(Step::Done);
+            };
+            let c = campaign::Entity::find_by_id(send.campaign_id)
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound("campaign"))?;
+            let claimed = claim(ctx, &c, &send, self.shard).await?;
+            if claimed.is_empty() {
+                return idle(ctx, &send, self.shard).await;
+            }
+            let mut transient = 0;
+            let total = claimed.len();
+            for (m, k) in claimed {
+                if deliver(ctx, &c, m, k.as_ref()).await? {
+                    transient += 1;
+                }
+            }
+            if transient == total {
+                // Everything failed for a passing reason: the provider is down or throttling.
+                // Wait instead of spinning; the rows are back in the queue with their backoff.
+                tracing::warn!(
+                    send = send.id,
+                    "the provider refused a whole batch; waiting"
+                );
+                return Ok(Step::Later(Duration::seconds(15)));
+            }
+        }
+    }
+}
+
+fn shard_of(shard: i64) -> Expr {
+    Expr::cust(format!(
+        "(message.id % {SHARDS}) = {}",
+        shard.rem_euclid(SHARDS)
+    ))
+}
+
+/// Nothing due in the shard now: wait for deferred rows or a fan-out still running, or finish.
+async fn idle(ctx: &JobContext, send: &campaign_send::Model, shard: i64) -> Result<Step> {
+    let db = ctx.db();
+    let now = ctx.now();
+    let open = message::Entity::find()
+        .filter(message::Column::SendId.eq(send.id))
+        .filter(shard_of(shard))
+        .filter(message::Column::State.is_in([DeliveryState::Queued, DeliveryState::Sending]))
+        .order_by_asc(message::Column::NotBefore)
+        .all(db)
+        .await?;
+    if open.iter().any(|m| m.state == DeliveryState::Sending) {
+        // Rows of a sender that died, not stale yet: look again once they are.
+        return Ok(Step::Later(Duration::seconds(STALE_AFTER_SECONDS / 3)));
+    }
+    if let Some(next) = open.iter().filter_map(|m| m.not_before).min() {
+        return Ok(Step::Later((next - now).max(Duration::seconds(1))));
+    }
+    if send.fanned_out_at.is_none() {
+        // The fan-out is still writing rows.
+        return Ok(Step::Later(Duration::seconds(1)));
+    }
+    super::complete_if_done(db, send, now).await?;
+    Ok(Step::Done)
+}
+
+/// Claims up to [`BATCH`] due rows of the shard: each is decided again with fresh facts and
+/// becomes `sending` (committed before any provider call), `skipped`, or waits longer.
+async fn claim(
+    ctx: &JobContext,
+    c: &campaign::Model,
+    send: &campaign_send::Model,
+    shard: i64,
+) -> Result<Vec<(message::Model, Option<contact::Model>)>> {
+    let db = ctx.db();
+    let now = ctx.now();
+    let txn = db.begin().await?;
+    ctx.fence(&txn).await?;
+    let mut query = message::Entity::find()
+        .filter(message::Column::SendId.eq(send.id))
+        .filter(message::Column::State.eq(DeliveryState::Queued))
+        .filter(shard_of(shard))
+        .filter(
+            sea_orm::Condition::any()
+                .add(message::Column::NotBefore.is_null())
+                .add(message::Column::NotBefore.lte(now)),
+        )
+        .order_by_asc(message::Column::Id)
+        .limit(BATCH);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = query.all(&txn).await?;
+    if rows.is_empty() {
+        txn.commit().await?;
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = rows.iter().filter_map(|m| m.contact_id).collect();
+    let contacts: HashMap<i64, contact::Model> = contact::Entity::find()
+        .filter(contact::Column::Id.is_in(ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect();
+    let org = find_org(&txn, c.org_id).await?;
+    let policy = policy(c, &org);
+    let people: Vec<contact::Model> = rows
+        .iter()
+        .filter_map(|m| m.contact_id.and_then(|id| contacts.get(&id)).cloned())
+        .collect();
+    let facts: HashMap<i64, _> = people
+        .iter()
+        .map(|k| k.id)
+        .zip(recipients(&txn, c, &policy, &people, send.id, now).await?)
+        .collect();
+    let mut claimed = Vec::new();
+    let mut events = Vec::new();
+    for m in rows {
+        let decision = if c.status != crate::domain::CampaignStatus::Active
+            && c.status != crate::domain::CampaignStatus::Completed
+        {
+            // Deactivated: the rows wait (and go when it is activated again).
+            Decision::Defer(now + Duration::minutes(1))
+        } else if m.seed {
+            Decision::Send
+        } else {
+            match m.contact_id.and_then(|id| facts.get(&id)) {
+                Some(r) => decide(&policy, r, now),
+                // The contact was deleted since the fan-out.
+                None => Decision::Skip(crate::domain::SkipReason::NoAddress),
+            }
+        };
+        let update = message::Entity::update_many()
+            .filter(message::Column::Id.eq(m.id))
+            .filter(message::Column::State.eq(DeliveryState::Queued));
+        match decision {
+            Decision::Send => {
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Sending))
+                    .col_expr(message::Column::SendingAt, Expr::value(now))
+                    .col_expr(
+                        message::Column::Attempts,
+                        Expr::col(message::Column::Attempts).add(1),
+                    )
+                    .exec(&txn)
+                    .await?;
+                events.push(event(&m, DeliveryState::Sending, now, None));
+                let k = m.contact_id.and_then(|id| contacts.get(&id)).cloned();
+                claimed.push((m, k));
+            }
+            Decision::Defer(until) => {
+                update
+                    .col_expr(message::Column::NotBefore, Expr::value(until))
+                    .exec(&txn)
+                    .await?;
+            }
+            Decision::Skip(reason) => {
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Skipped))
+                    .col_expr(message::Column::SkipReason, Expr::value(reason))
+                    .exec(&txn)
+                    .await?;
+                events.push(event(
+                    &m,
+                    DeliveryState::Skipped,
+                    now,
+                    Some(reason.as_str().to_owned()),
+                ));
+            }
+        }
+    }
+    record(&txn, events).await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// The variables a template renders with for one recipient.
+fn context(
+    k: Option<&contact::Model>,
+    recipient: &str,
+    organisation: &str,
+    unsubscribe_url: Option<&str>,
+) -> serde_json::Value {
+    use serde_json::json;
+    let contact = match k {
+        Some(c) => json!({
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "name": c.display_name(),
+            "email": c.email.clone().unwrap_or_default(),
+            "phone": c.phone.clone().unwrap_or_default(),
+            "language": c.language,
+            "time_zone": c.time_zone,
+            "created_at": c.created_at.format("%Y-%m-%d").to_string(),
+            "attributes": &c.attributes.0,
+        }),
+        // A seed copy: the seed address stands in for the contact.
+        None => json!({"email": recipient, "first_name": "", "last_name": "", "name": ""}),
+    };
+    json!({
+        "contact": contact,
+        "organisation": {"name": organisation},
+        "unsubscribe_url": unsubscribe_url.unwrap_or_default(),
+    })
+}
+
+/// The sender of campaign `c`: its own From and Reply-To, or the instance's default.
+fn sender_of(h: &Herald, c: &campaign::Model, org_name: &str) -> Sender {
+    let s = &c.settings;
+    let address = if s.from_email.trim().is_empty() {
+        h.settings.default_from.clone()
+    } else {
+        s.from_email.trim().to_owned()
+    };
+    Sender {
+        name: if s.from_name.trim().is_empty() {
+            org_name.to_owned()
+        } else {
+            s.from_name.trim().to_owned()
+        },
+        address,
+        reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
+    }
+}
+
+/// Renders and hands over one claimed message, then records the answer. `true` when the
+/// provider refused it for a passing reason (it is back in the queue).
+async fn deliver(
+    ctx: &JobContext,
+    c: &campaign::Model,
+    m: message::Model,
+    k: Option<&contact::Model>,
+) -> Result<bool> {
+    let h = &ctx.herald;
+    let db = ctx.db();
+    let outcome = match compose_message(ctx, c, &m, k).await {
+        Ok(out) => match h.settings.provider.send(db, &out, ctx.now()).await {
+            Ok(id) => Ok(id),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(SendError::Permanent(e)),
+    };
+    let now = ctx.now();
+    let update = message::Entity::update_many()
+        .filter(message::Column::Id.eq(m.id))
+        .filter(message::Column::State.eq(DeliveryState::Sending));
+    let txn = db.begin().await?;
+    let transient = match outcome {
+        Ok(provider_id) => {
+            update
+                .col_expr(message::Column::State, Expr::value(DeliveryState::Sent))
+                .col_expr(message::Column::SentAt, Expr::value(now))
+                .col_expr(
+                    message::Column::ProviderMessageId,
+                    Expr::value(provider_id.clone()),
+                )
+                .col_expr(message::Column::Error, Expr::value(Option::<String>::None))
+                .exec(&txn)
+                .await?;
+            record(
+                &txn,
+                vec![event(&m, DeliveryState::Sent, now, Some(provider_id))],
+            )
+            .await?;
+            false
+        }
+        Err(SendError::Transient(e)) => {
+            let wait = backoff(m.attempts + 1, rand::random());
+            update
+                .col_expr(message::Column::State, Expr::value(DeliveryState::Queued))
+                .col_expr(message::Column::NotBefore, Expr::value(now + wait))
+                .col_expr(message::Column::Error, Expr::value(e.clone()))
+                .exec(&txn)
+                .await?;
+            record(&txn, vec![event(&m, DeliveryState::Queued, now, Some(e))]).await?;
+            true
+        }
+        Err(SendError::Permanent(e)) => {
+            update
+                .col_expr(message::Column::State, Expr::value(DeliveryState::Failed))
+                .col_expr(message::Column::FailedAt, Expr::value(now))
+                .col_expr(message::Column::Error, Expr::value(e.clone()))
+                .exec(&txn)
+                .await?;
+            record(&txn, vec![event(&m, DeliveryState::Failed, now, Some(e))]).await?;
+            false
+        }
+    };
+    txn.commit().await?;
+    Ok(transient)
+}
+
+/// The message for one row, or why it cannot be made (a permanent failure).
+async fn compose_message(
+    ctx: &JobContext,
+    c: &campaign::Model,
+    m: &message::Model,
+    k: Option<&contact::Model>,
+) -> std::result::Result<Outgoing, String> {
+    let h = &ctx.herald;
+    if m.channel == Channel::Sms {
+        return Err("No SMS provider is configured.".into());
+    }
+    let version = c
+        .template_version_id
+        .ok_or("The campaign has no template version.")?;
+    let language = k.map_or(c.settings.language.as_str(), |k| k.language.as_str());
+    let actor = Actor::system(c.org_id);
+    let content = crate::templates::version_content(ctx.db(), &actor, version, language)
+        .await
+        .map_err(|e| e.to_string())?;
+    let org = find_org(ctx.db(), c.org_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let unsubscribe_url = (c.message_type != MessageType::Operational).then(|| {
+        format!(
+            "{}/u/{}",
+            h.settings.public_url,
+            compose::unsubscribe_token(&h.settings.secret_key, m.id)
+        )
+    });
+    let body = compose::render_body(
+        &content,
+        &context(k, &m.recipient, &org.name, unsubscribe_url.as_deref()),
+        unsubscribe_url.as_deref(),
+    )
+    .map_err(|e| format!("The template could not be rendered: {e}"))?;
+    let sender = sender_of(h, c, &org.name);
+    let host = url::Url::parse(&h.settings.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "herald.invalid".into());
+    let raw = compose::mime(
+        &Envelope {
+            message_id: m.id,
+            sender: &sender,
+            to: &m.recipient,
+            unsubscribe_url: unsubscribe_url.as_deref(),
+            host: &host,
+            now: ctx.now(),
+        },
+        &body,
+    )?;
+    Ok(Outgoing {
+        message_id: m.id,
+        org_id: m.org_id,
+        from: sender.address,
+        to: m.recipient.clone(),
+        subject: body.subject,
+        raw,
+    })
+}
+
+/// Rows of the shard left in `sending` by a sender that died: asks the provider whether it has
+/// each; where it cannot tell, the row goes back to the queue (the documented policy: at least
+/// once, so a duplicate is possible only for what was in flight at the crash).
+async fn reconcile(ctx: &JobContext, send_id: i64, shard: i64) -> Result<()> {
+    let db = ctx.db();
+    let now = ctx.now();
+    let stale: Vec<message::Model> = message::Entity::find()
+        .filter(message::Column::SendId.eq(send_id))
+        .filter(shard_of(shard))
+        .filter(message::Column::State.eq(DeliveryState::Sending))
+        .filter(message::Column::SendingAt.lt(now - Duration::seconds(STALE_AFTER_SECONDS)))
+        .all(db)
+        .await?;
+    for m in stale {
+        let handed = ctx.herald.settings.provider.handed(db, m.id).await?;
+        let update = message::Entity::update_many()
+            .filter(message::Column::Id.eq(m.id))
+            .filter(message::Column::State.eq(DeliveryState::Sending));
+        let txn = db.begin().await?;
+        ctx.fence(&txn).await?;
+        match &handed {
+            Handed::Yes(id) => {
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Sent))
+                    .col_expr(message::Column::SentAt, Expr::value(now))
+                    .col_expr(message::Column::ProviderMessageId, Expr::value(id.clone()))
+                    .exec(&txn)
+                    .await?;
+                let detail = format!("reconciled after a crash: the provider has it ({id})");
+                record(
+                    &txn,
+                    vec![event(&m, DeliveryState::Sent, now, Some(detail))],
+                )
+                .await?;
+            }
+            Handed::No | Handed::Unknown => {
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Queued))
+                    .exec(&txn)
+                    .await?;
+                let detail = if handed == Handed::No {
+                    "reconciled after a crash: the provider does not have it"
+                } else {
+                    "reconciled after a crash: the provider cannot tell, so it is sent again"
+                };
+                record(
+                    &txn,
+                    vec![event(&m, DeliveryState::Queued, now, Some(detail.into()))],
+                )
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        tracing::warn!(message = m.id, ?handed, "reconciled a message left sending");
+    }
+    Ok(())
+}

@@ -1,0 +1,558 @@
+//! The delivery engine on the real database: an immediate campaign fans out to its audience,
+//! skips whoever must not receive it (with the reason), hands each message to the development
+//! mailbox once, and completes; a crash between the provider call and recording its answer is
+//! reconciled without a duplicate; an opt-out during a send is honoured; a provider that is
+//! down puts messages back in the queue instead of failing them.
+
+use crate::builder::{input, user};
+use crate::common::{self, spawn_app_with};
+use chrono::{Duration, Utc};
+use herald_core::campaigns::builder;
+use herald_core::delivery::fanout::FanOut;
+use herald_core::delivery::sender::Deliver;
+use herald_core::delivery::{Provider, SHARDS};
+use herald_core::domain::access::Actor;
+use herald_core::domain::audience::Filter;
+use herald_core::domain::campaign::{Draft, Settings};
+use herald_core::domain::template::{Content, TemplateInput};
+use herald_core::domain::trigger::Trigger;
+use herald_core::domain::{
+    CampaignKind, CampaignStatus, ContactStatus, DeliveryState, MessageType, Role, SkipReason,
+};
+use herald_core::entity::{
+    campaign, campaign_send, contact, mailbox_message, message, message_event,
+};
+use herald_core::jobs::{ManualClock, Registry, Runner};
+use herald_core::{Herald, templates};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+struct World {
+    app: common::TestApp,
+    h: Herald,
+    clock: Arc<ManualClock>,
+    admin: Actor,
+    /// Contacts by the part of their address before the `@`.
+    people: BTreeMap<&'static str, i64>,
+}
+
+/// An organisation with six contacts, of whom only `ada` and `fay` may receive marketing:
+/// `bob` is suppressed, `cy` unsubscribed, `dee` inactive, `eve` has no address.
+async fn world() -> World {
+    let app = spawn_app_with(|c| c.workers = 0).await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let mut h = app.herald.clone();
+    h.clock = clock.clone();
+    let admin = user(&h.db, "acme", Role::Admin).await;
+    let mut people = BTreeMap::new();
+    for name in ["ada", "bob", "cy", "dee", "eve", "fay"] {
+        people.insert(
+            name,
+            app.contact("acme", &format!("{name}@example.org"), None)
+                .await,
+        );
+    }
+    let global = herald_core::contacts::lists::all(&h.db, &admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.global)
+        .unwrap();
+    herald_core::contacts::lists::add(&h.db, &admin, global.id, "bob@example.org")
+        .await
+        .unwrap();
+    let change = |name: &'static str, f: fn(&mut contact::ActiveModel)| {
+        let (db, id) = (h.db.clone(), people[name]);
+        async move {
+            let mut c: contact::ActiveModel = contact::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .into();
+            f(&mut c);
+            c.update(&db).await.unwrap();
+        }
+    };
+    change("cy", |c| {
+        c.marketing_consent = Set(false);
+        c.marketing_consent_at = Set(Some(Utc::now()));
+    })
+    .await;
+    change("dee", |c| c.status = Set(ContactStatus::Inactive)).await;
+    change("eve", |c| c.email = Set(None)).await;
+    World {
+        app,
+        h,
+        clock,
+        admin,
+        people,
+    }
+}
+
+/// An active immediate marketing campaign to everyone: activating it starts its send.
+async fn activate(w: &World) -> i64 {
+    let t = templates::save(
+        &w.h.db,
+        &w.admin,
+        None,
+        &TemplateInput {
+            content: Content {
+                subject: "Welcome, {{ contact.first_name }}".into(),
+                html: "<html><body><p>Hello {{ contact.first_name }}</p></body></html>".into(),
+                text: "Hello {{ contact.first_name }}".into(),
+                preheader: String::new(),
+            },
+            ..input("Welcome", "")
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let draft = Draft {
+        name: "Welcome".into(),
+        kind: CampaignKind::OneTime,
+        message_type: MessageType::Marketing,
+        audience: Filter::everyone(),
+        trigger: Some(Trigger::Immediately),
+        template_id: Some(t),
+        settings: Settings {
+            from_name: "Acme".into(),
+            from_email: "news@acme.example".into(),
+            ..Settings::default()
+        },
+        ..Draft::default()
+    };
+    let id = builder::save(&w.h.db, &w.admin, None, &draft, w.h.now())
+        .await
+        .unwrap()
+        .id;
+    builder::activate(&w.h.db, &w.admin, id, w.h.now())
+        .await
+        .unwrap();
+    id
+}
+
+/// Runs every due job (a second of the clock apart) until nothing is left to do.
+async fn drain(h: &Herald, clock: &ManualClock, registry: fn() -> Registry) {
+    let worker = Runner::new(h.clone(), registry()).concurrency(4);
+    for _ in 0..30 {
+        worker.run_due().await.unwrap();
+        clock.advance(Duration::seconds(2));
+    }
+}
+
+async fn messages(h: &Herald, campaign_id: i64) -> Vec<message::Model> {
+    message::Entity::find()
+        .filter(message::Column::CampaignId.eq(campaign_id))
+        .order_by_asc(message::Column::Id)
+        .all(&h.db)
+        .await
+        .unwrap()
+}
+
+fn state_of(w: &World, all: &[message::Model], name: &str) -> (DeliveryState, Option<SkipReason>) {
+    let m = all
+        .iter()
+        .find(|m| m.contact_id == Some(w.people[name]))
+        .unwrap_or_else(|| panic!("no message for {name}"));
+    (m.state, m.skip_reason)
+}
+
+#[tokio::test]
+async fn an_immediate_campaign_reaches_each_allowed_contact_once_and_completes() {
+    let w = world().await;
+    let h = &w.h;
+    let id = activate(&w).await;
+    drain(h, &w.clock, Registry::herald).await;
+
+    let all = messages(h, id).await;
+    assert_eq!(all.len(), 6, "one row per contact of the audience");
+    use DeliveryState::*;
+    for (name, expected) in [
+        ("ada", (Sent, None)),
+        ("bob", (Skipped, Some(SkipReason::Suppressed))),
+        ("cy", (Skipped, Some(SkipReason::Unsubscribed))),
+        ("dee", (Skipped, Some(SkipReason::Inactive))),
+        ("eve", (Skipped, Some(SkipReason::NoAddress))),
+        ("fay", (Sent, None)),
+    ] {
+        let m = all
+            .iter()
+            .find(|m| m.contact_id == Some(w.people[name]))
+            .unwrap();
+        assert_eq!(state_of(&w, &all, name), expected, "{name}: {:?}", m.error);
+    }
+    let mailbox = mailbox_message::Entity::find()
+        .order_by_asc(mailbox_message::Column::Recipient)
+        .all(&h.db)
+        .await
+        .unwrap();
+    let to: Vec<&str> = mailbox.iter().map(|m| m.recipient.as_str()).collect();
+    assert_eq!(to, ["ada@example.org", "fay@example.org"]);
+    let ada = &mailbox[0];
+    assert_eq!(ada.sender, "news@acme.example");
+    assert_eq!(ada.subject, "Welcome, Test");
+    for header in [
+        "From: Acme <news@acme.example>",
+        "List-Unsubscribe: <http://127.0.0.1/u/",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "Hello Test",
+        ">Unsubscribe</a>",
+    ] {
+        assert!(ada.raw.contains(header), "{header} missing in\n{}", ada.raw);
+    }
+    let sent = all
+        .iter()
+        .find(|m| m.contact_id == Some(w.people["ada"]))
+        .unwrap();
+    assert_eq!(
+        sent.provider_message_id.as_deref(),
+        Some(&*format!("mailbox-{}", sent.id))
+    );
+    assert_eq!(sent.attempts, 1);
+    assert!(sent.sent_at.is_some());
+
+    // Every transition, in order, with its time.
+    let events: Vec<DeliveryState> = message_event::Entity::find()
+        .filter(message_event::Column::MessageId.eq(sent.id))
+        .order_by_asc(message_event::Column::Id)
+        .all(&h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.state)
+        .collect();
+    assert_eq!(events, [Queued, Sending, Sent]);
+    let skipped = message_event::Entity::find()
+        .filter(message_event::Column::State.eq(Skipped))
+        .filter(message_event::Column::CampaignId.eq(id))
+        .count_rows(h)
+        .await;
+    assert_eq!(skipped, 4);
+
+    // The one-time campaign is complete, and so is its send.
+    let c = campaign::Entity::find_by_id(id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, CampaignStatus::Completed);
+    let sends = campaign_send::Entity::find()
+        .filter(campaign_send::Column::CampaignId.eq(id))
+        .all(&h.db)
+        .await
+        .unwrap();
+    assert_eq!(sends.len(), 1);
+    assert!(sends[0].completed_at.is_some() && sends[0].fanned_out_at.is_some());
+
+    // Starting the same occurrence again changes nothing.
+    assert_eq!(
+        herald_core::delivery::start_send(&h.db, &c, &sends[0].occurrence, h.now())
+            .await
+            .unwrap(),
+        None
+    );
+    drain(h, &w.clock, Registry::herald).await;
+    assert_eq!(
+        mailbox_message::Entity::find()
+            .all(&h.db)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+trait CountRows {
+    async fn count_rows(self, h: &Herald) -> u64;
+}
+
+impl CountRows for sea_orm::Select<message_event::Entity> {
+    async fn count_rows(self, h: &Herald) -> u64 {
+        sea_orm::PaginatorTrait::count(self, &h.db).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_message_left_sending_by_a_crash_is_reconciled_without_a_duplicate() {
+    let w = world().await;
+    let h = &w.h;
+    let id = activate(&w).await;
+    drain(h, &w.clock, Registry::herald).await;
+    let all = messages(h, id).await;
+    let find = |name: &str| {
+        all.iter()
+            .find(|m| m.contact_id == Some(w.people[name]))
+            .unwrap()
+            .clone()
+    };
+    let (ada, fay) = (find("ada"), find("fay"));
+    // As a crash leaves them: ada's message reached the mailbox but `sent` was never
+    // recorded; fay's was claimed (`sending` committed) and the process died before the call.
+    mailbox_message::Entity::delete_many()
+        .filter(mailbox_message::Column::MessageId.eq(fay.id))
+        .exec(&h.db)
+        .await
+        .unwrap();
+    for m in [&ada, &fay] {
+        let mut a: message::ActiveModel = m.clone().into();
+        a.state = Set(DeliveryState::Sending);
+        a.sent_at = Set(None);
+        a.provider_message_id = Set(None);
+        a.sending_at = Set(Some(h.now() - Duration::minutes(5)));
+        a.update(&h.db).await.unwrap();
+    }
+    let send = campaign_send::Entity::find_by_id(ada.send_id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut s: campaign_send::ActiveModel = send.into();
+    s.completed_at = Set(None);
+    s.update(&h.db).await.unwrap();
+    // The senders' jobs are taken over after the crash.
+    for shard in 0..SHARDS {
+        let job = Deliver {
+            org_id: ada.org_id,
+            send_id: ada.send_id,
+            shard,
+        };
+        herald_core::jobs::enqueue(&h.db, h.now(), &job)
+            .await
+            .unwrap();
+    }
+    drain(h, &w.clock, Registry::herald).await;
+
+    let mailbox = mailbox_message::Entity::find().all(&h.db).await.unwrap();
+    let mut ids: Vec<Option<i64>> = mailbox.iter().map(|m| m.message_id).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [Some(ada.id), Some(fay.id)],
+        "each message once in the mailbox"
+    );
+    for m in [&ada, &fay] {
+        let now = message::Entity::find_by_id(m.id)
+            .one(&h.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.state, DeliveryState::Sent);
+    }
+    let mut details: Vec<String> = message_event::Entity::find()
+        .filter(message_event::Column::MessageId.is_in([ada.id, fay.id]))
+        .order_by_asc(message_event::Column::Id)
+        .all(&h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.detail)
+        .filter(|d| d.starts_with("reconciled"))
+        .collect();
+    // (Each shard reconciles its own rows; their order is theirs.)
+    details.sort();
+    assert_eq!(
+        details,
+        [
+            "reconciled after a crash: the provider does not have it".to_owned(),
+            format!(
+                "reconciled after a crash: the provider has it (mailbox-{})",
+                ada.id
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_opt_out_during_the_send_is_honoured() {
+    let w = world().await;
+    let h = &w.h;
+    let id = activate(&w).await;
+    // The fan-out writes ada's row as queued...
+    drain(h, &w.clock, || Registry::new().add::<FanOut>()).await;
+    let all = messages(h, id).await;
+    assert_eq!(state_of(&w, &all, "ada"), (DeliveryState::Queued, None));
+    // ...then she unsubscribes before a sender claims it.
+    let mut ada: contact::ActiveModel = contact::Entity::find_by_id(w.people["ada"])
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    ada.marketing_consent = Set(false);
+    ada.marketing_consent_at = Set(Some(h.now()));
+    ada.update(&h.db).await.unwrap();
+    drain(h, &w.clock, Registry::herald).await;
+    let all = messages(h, id).await;
+    assert_eq!(
+        state_of(&w, &all, "ada"),
+        (DeliveryState::Skipped, Some(SkipReason::Unsubscribed))
+    );
+    assert_eq!(state_of(&w, &all, "fay"), (DeliveryState::Sent, None));
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_requeues_instead_of_failing() {
+    let w = world().await;
+    // Nothing listens on port 1: the connection is refused.
+    let settings = &w.h.settings;
+    let mut h = w.h.clone();
+    h.settings = Arc::new(herald_core::Settings {
+        public_url: settings.public_url.clone(),
+        secure_cookies: false,
+        secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
+        provider: Provider::smtp("smtp://127.0.0.1:1", 2).unwrap(),
+        default_from: settings.default_from.clone(),
+    });
+    let id = activate(&w).await;
+    let worker = Runner::new(h.clone(), Registry::herald()).concurrency(4);
+    for _ in 0..3 {
+        worker.run_due().await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    let all = messages(&h, id).await;
+    for name in ["ada", "fay"] {
+        let m = all
+            .iter()
+            .find(|m| m.contact_id == Some(w.people[name]))
+            .unwrap();
+        assert_eq!(m.state, DeliveryState::Queued, "{name}: back in the queue");
+        assert!(
+            m.not_before.is_some_and(|t| t > h.now()),
+            "{name}: after a backoff"
+        );
+        assert!(m.error.is_some(), "{name}: the reason is kept");
+        assert!(m.failed_at.is_none());
+    }
+    // The campaign is not complete while its messages wait.
+    let c = campaign::Entity::find_by_id(id)
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, CampaignStatus::Active);
+    drop(w.app);
+}
+
+/// The link in a received message's `List-Unsubscribe` header: one-click unsubscribes with no
+/// cookie; opening it changes nothing; the preference centre changes what is received; a
+/// tampered token is a plain 404.
+#[tokio::test]
+async fn one_click_unsubscribe_from_the_header_and_the_preference_centre() {
+    let w = world().await;
+    let h = &w.h;
+    activate(&w).await;
+    drain(h, &w.clock, Registry::herald).await;
+    let ada = mailbox_message::Entity::find()
+        .filter(mailbox_message::Column::Recipient.eq("ada@example.org"))
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let header = ada
+        .raw
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+        .unwrap();
+    let path = header
+        .trim_end_matches('>')
+        .strip_prefix("http://127.0.0.1")
+        .unwrap()
+        .to_owned();
+    let url = format!("{}{path}", w.app.base);
+    let consent = || async {
+        let c = contact::Entity::find_by_id(w.people["ada"])
+            .one(&h.db)
+            .await
+            .unwrap()
+            .unwrap();
+        (c.marketing_consent, c.marketing_consent_source)
+    };
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Opening the link (as a scanner does) shows the page and changes nothing.
+    let page = plain.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Unsubscribe from marketing messages"),
+        "{html}"
+    );
+    assert_eq!(
+        consent().await,
+        (false, None),
+        "never asked, still receiving"
+    );
+
+    // Tampered or unknown tokens name nothing.
+    let mut tampered = url.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for bad in [tampered, format!("{}/u/nonsense", w.app.base)] {
+        let r = plain.get(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{bad}");
+        assert_eq!(r.text().await.unwrap(), "Not found");
+        let r = plain
+            .post(&bad)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+
+    // RFC 8058: the mail provider's POST, with no cookie and from no page.
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("location").is_none() && r.headers().get("set-cookie").is_none());
+    assert_eq!(consent().await, (false, Some("unsubscribe".to_owned())));
+    let c = contact::Entity::find_by_id(w.people["ada"])
+        .one(&h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        c.marketing_consent_at.is_some(),
+        "withdrawn, not merely never given"
+    );
+
+    // The preference centre, as a form without JavaScript: back to receiving marketing.
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("marketing=on&save=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Your preferences are saved.")
+    );
+    assert!(consent().await.0);
+
+    // Bodies are bounded.
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("x".repeat(100_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}

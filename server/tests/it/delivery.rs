@@ -556,3 +556,133 @@ async fn one_click_unsubscribe_from_the_header_and_the_preference_centre() {
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+
+/// `tools/smtp-sink` on a free port, writing what it receives to `dir`; it stops with the test.
+pub(crate) struct SmtpSink {
+    child: std::process::Child,
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+}
+
+impl SmtpSink {
+    pub(crate) fn start(dir: &std::path::Path, args: &[&str]) -> SmtpSink {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = root.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run bin/setup --test (it installs the SMTP sink)",
+            python.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(python)
+            .arg(root.join("tools/smtp-sink"))
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        SmtpSink {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Every message received, as raw text.
+    pub(crate) fn received(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Through a real SMTP server on loopback (no TLS): accepted messages arrive whole with their
+/// headers, a permanent refusal fails the message with the server's words, a transient one
+/// puts it back in the queue.
+#[tokio::test]
+async fn smtp_delivers_fails_permanently_and_retries_transient_refusals() {
+    let w = world().await;
+    let gus = w.app.contact("acme", "gus@example.org", None).await;
+    let dir = std::env::temp_dir().join(format!("herald-sink-{}", rand::random::<u64>()));
+    let sink = SmtpSink::start(
+        &dir,
+        &[
+            "--reject",
+            "fay@example.org",
+            "--tempfail",
+            "gus@example.org",
+        ],
+    );
+    let settings = &w.h.settings;
+    let mut h = w.h.clone();
+    h.settings = Arc::new(herald_core::Settings {
+        public_url: settings.public_url.clone(),
+        secure_cookies: false,
+        secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
+        provider: Provider::smtp(&format!("smtp://127.0.0.1:{}", sink.port), 2).unwrap(),
+        default_from: settings.default_from.clone(),
+    });
+    let id = activate(&w).await;
+    let worker = Runner::new(h.clone(), Registry::herald()).concurrency(4);
+    for _ in 0..5 {
+        worker.run_due().await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    let received = sink.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let mail = &received[0];
+    for header in [
+        "To: ada@example.org",
+        "From: Acme <news@acme.example>",
+        "Subject: Welcome, Test",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "X-Herald-Message-Id: ",
+    ] {
+        assert!(mail.contains(header), "{header} missing in\n{mail}");
+    }
+    let all = messages(&h, id).await;
+    let of = |contact: i64| all.iter().find(|m| m.contact_id == Some(contact)).unwrap();
+    let ada = of(w.people["ada"]);
+    assert_eq!(ada.state, DeliveryState::Sent);
+    assert!(
+        ada.provider_message_id
+            .as_deref()
+            .unwrap()
+            .contains("queued as")
+    );
+    let fay = of(w.people["fay"]);
+    assert_eq!(fay.state, DeliveryState::Failed);
+    assert!(
+        fay.error.as_deref().unwrap().contains("No such user"),
+        "{:?}",
+        fay.error
+    );
+    let gus = of(gus);
+    assert_eq!(gus.state, DeliveryState::Queued, "{:?}", gus.error);
+    assert!(gus.error.as_deref().unwrap().contains("Try again later"));
+    assert!(gus.not_before.is_some() && gus.failed_at.is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -25,8 +25,9 @@ async fn add(m: &SchemaManager<'_>, table: &str, mut col: ColumnDef) -> Result<(
     .await
 }
 
-const ADDED: [(&str, &str); 9] = [
+const ADDED: [(&str, &str); 10] = [
     ("message", "skip_reason"),
+    ("message", "sending_by"),
     ("message", "seed"),
     ("message", "not_before"),
     ("message", "sending_at"),
@@ -45,6 +46,9 @@ impl MigrationTrait for Migration {
         add(m, "message", boolean(a("seed")).default(false).to_owned()).await?;
         add(m, "message", timestamp_with_time_zone_null(a("not_before"))).await?;
         add(m, "message", timestamp_with_time_zone_null(a("sending_at"))).await?;
+        // The sender run that claimed it (`job id:attempt`): after a crash, rows whose run is
+        // no longer alive are reconciled, and no others.
+        add(m, "message", string_null(a("sending_by"))).await?;
         // "Suppressed" becomes one of the reasons a message is skipped.
         db.execute_unprepared(
             "UPDATE message SET state = 'skipped', skip_reason = 'suppressed' \

@@ -22,10 +22,6 @@ use std::collections::HashMap;
 /// Rows claimed at once by one sender.
 const BATCH: u64 = 50;
 
-/// A row in `sending` for longer than this belonged to a sender that died: no live sender
-/// holds one that long (provider calls time out after 30 s).
-pub const STALE_AFTER_SECONDS: i64 = 90;
-
 /// Delivers shard `shard` (row id modulo [`SHARDS`]) of send `send_id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Deliver {
@@ -107,8 +103,8 @@ async fn idle(ctx: &JobContext, send: &campaign_send::Model, shard: i64) -> Resu
         .all(db)
         .await?;
     if open.iter().any(|m| m.state == DeliveryState::Sending) {
-        // Rows of a sender that died, not stale yet: look again once they are.
-        return Ok(Step::Later(Duration::seconds(STALE_AFTER_SECONDS / 3)));
+        // Rows another live run of this shard holds: look again soon.
+        return Ok(Step::Later(Duration::seconds(5)));
     }
     if let Some(next) = open.iter().filter_map(|m| m.not_before).min() {
         return Ok(Step::Later((next - now).max(Duration::seconds(1))));
@@ -196,6 +192,7 @@ async fn claim(
                 update
                     .col_expr(message::Column::State, Expr::value(DeliveryState::Sending))
                     .col_expr(message::Column::SendingAt, Expr::value(now))
+                    .col_expr(message::Column::SendingBy, Expr::value(run_token(ctx)))
                     .col_expr(
                         message::Column::Attempts,
                         Expr::col(message::Column::Attempts).add(1),
@@ -409,19 +406,65 @@ async fn compose_message(
     })
 }
 
-/// Rows of the shard left in `sending` by a sender that died: asks the provider whether it has
-/// each; where it cannot tell, the row goes back to the queue (the documented policy: at least
-/// once, so a duplicate is possible only for what was in flight at the crash).
+/// Whether the sender run `token` (`job id:attempt`) still holds its job.
+async fn run_alive(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let Some((id, attempt)) = token
+        .split_once(':')
+        .and_then(|(id, a)| Some((id.parse::<i64>().ok()?, a.parse::<i32>().ok()?)))
+    else {
+        return Ok(false);
+    };
+    Ok(crate::entity::job::Entity::find_by_id(id)
+        .filter(crate::entity::job::Column::State.eq(crate::domain::JobState::Running))
+        .filter(crate::entity::job::Column::Attempts.eq(attempt))
+        .filter(crate::entity::job::Column::LeaseExpiresAt.gt(now))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// This run of a sender, as rows it claims record it.
+fn run_token(ctx: &JobContext) -> String {
+    format!("{}:{}", ctx.job_id, ctx.attempt)
+}
+
+/// Rows of the shard left in `sending` by a sender run that is no longer alive (its process
+/// died; its job was taken over): asks the provider whether it has each; where it cannot tell,
+/// the row goes back to the queue (the documented policy: at least once, so a duplicate is
+/// possible only for what was in flight at the crash). Rows of a run that is alive are left.
 async fn reconcile(ctx: &JobContext, send_id: i64, shard: i64) -> Result<()> {
     let db = ctx.db();
     let now = ctx.now();
-    let stale: Vec<message::Model> = message::Entity::find()
+    let sending: Vec<message::Model> = message::Entity::find()
         .filter(message::Column::SendId.eq(send_id))
         .filter(shard_of(shard))
         .filter(message::Column::State.eq(DeliveryState::Sending))
-        .filter(message::Column::SendingAt.lt(now - Duration::seconds(STALE_AFTER_SECONDS)))
         .all(db)
         .await?;
+    let mine = run_token(ctx);
+    let mut alive: HashMap<String, bool> = HashMap::new();
+    let mut stale = Vec::new();
+    for m in sending {
+        let token = m.sending_by.clone().unwrap_or_default();
+        if token == mine {
+            continue;
+        }
+        let live = match alive.get(&token) {
+            Some(live) => *live,
+            None => {
+                let live = run_alive(db, &token, now).await?;
+                alive.insert(token, live);
+                live
+            }
+        };
+        if !live {
+            stale.push(m);
+        }
+    }
     for m in stale {
         let handed = ctx.herald.settings.provider.handed(db, m.id).await?;
         let update = message::Entity::update_many()

@@ -22,6 +22,8 @@ pub struct Model {
     pub not_before: Option<DateTimeUtc>,
     /// When a sender claimed it; the provider call happens after this is committed.
     pub sending_at: Option<DateTimeUtc>,
+    /// The sender run that claimed it, `job id:attempt`.
+    pub sending_by: Option<String>,
     pub provider_message_id: Option<String>,
     pub error: Option<String>,
     pub attempts: i32,

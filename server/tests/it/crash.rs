@@ -12,9 +12,14 @@ struct Instance {
 }
 
 fn start(url: &str, dir: &std::path::Path, port: u16) -> Instance {
+    start_with(url, dir, port, &[])
+}
+
+fn start_with(url: &str, dir: &std::path::Path, port: u16, env: &[(&str, String)]) -> Instance {
     let child = Command::new(env!("CARGO_BIN_EXE_herald"))
         .arg("serve")
         .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HERALD_DATABASE_URL", url)
         .env("HERALD_DATA_DIR", dir)
@@ -212,5 +217,178 @@ async fn an_import_killed_half_way_finishes_once_after_a_restart() {
         .await;
     assert_eq!(jobs, 0, "the job is done and gone");
     database.drop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A 10,000-recipient campaign to a real SMTP server, with the process killed (SIGKILL) three
+/// times at random moments and started again each time: everyone receives the message, and
+/// duplicates are no more than the messages that were in flight (`sending`) at the kills.
+#[tokio::test]
+async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_flight() {
+    use herald_core::campaigns::builder;
+    use herald_core::domain::access::Actor;
+    use herald_core::domain::campaign::{Draft, Settings};
+    use herald_core::domain::template::{Content, TemplateInput};
+    use herald_core::domain::trigger::Trigger;
+    use herald_core::domain::{ContactStatus, MessageType};
+    use herald_core::entity::contact;
+    use sea_orm::{EntityTrait, Set};
+
+    let dir = std::env::temp_dir().join(format!("herald-crash-send-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = common::Database::fresh(&dir, 9_001).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args([
+            "user",
+            "add",
+            "--org",
+            "acme",
+            "--email",
+            "ops@acme.test",
+            "--role",
+            "admin",
+        ])
+        .env("HERALD_DATABASE_URL", &database.url)
+        .env("HERALD_DATA_DIR", &dir)
+        .env("HERALD_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let recipients = 10_000;
+    let db = herald_core::db::connect(&database.url).await.unwrap();
+    let org = herald_core::auth::accounts::find_org(&db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    for chunk in (0..recipients).collect::<Vec<_>>().chunks(1_000) {
+        contact::Entity::insert_many(chunk.iter().map(|i| contact::ActiveModel {
+            org_id: Set(org.id),
+            email: Set(Some(format!("p{i}@example.org"))),
+            first_name: Set(format!("P{i}")),
+            last_name: Set(String::new()),
+            language: Set("en".into()),
+            time_zone: Set("UTC".into()),
+            status: Set(ContactStatus::Active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            marketing_consent: Set(true),
+            newsletter_consent: Set(false),
+            ..Default::default()
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+    }
+    let system = Actor::system(org.id);
+    let template = herald_core::templates::save(
+        &db,
+        &system,
+        None,
+        &TemplateInput {
+            name: "Hello".into(),
+            kind: "news".into(),
+            description: String::new(),
+            language: "en".into(),
+            content: Content {
+                subject: "Hello {{ contact.first_name }}".into(),
+                preheader: String::new(),
+                html: "<p>Hello {{ contact.first_name }}</p>".into(),
+                text: "Hello {{ contact.first_name }}".into(),
+            },
+            variants: Default::default(),
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let draft = Draft {
+        name: "Everyone".into(),
+        message_type: MessageType::Marketing,
+        trigger: Some(Trigger::Immediately),
+        template_id: Some(template),
+        settings: Settings {
+            from_email: "news@acme.example".into(),
+            ..Settings::default()
+        },
+        ..Draft::default()
+    };
+    let campaign = builder::save(&db, &system, None, &draft, now)
+        .await
+        .unwrap()
+        .id;
+    builder::activate(&db, &system, campaign, now)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+
+    let sink = crate::delivery::SmtpSink::start(&dir.join("sink"), &[]);
+    let env = [
+        ("HERALD_SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port)),
+        ("HERALD_SMTP_POOL", "4".into()),
+    ];
+    let in_flight = "SELECT COUNT(*) FROM message WHERE state = 'sending'";
+    let mut bound = 0;
+    let mut kills = Vec::new();
+    for k in 1..=3 {
+        let mut instance = start_with(&database.url, &dir, free_port(), &env);
+        ready(&instance.base).await;
+        // A random moment in this third of the send.
+        let target = (k - 1) * recipients / 3 + rand::random::<usize>() % (recipients / 4);
+        let started = Instant::now();
+        while sink.received_count() < target {
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "the send stalled at {} of {target}",
+                sink.received_count()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        instance.child.kill().unwrap();
+        instance.child.wait().unwrap();
+        let flying = database.count(in_flight).await;
+        bound += flying;
+        kills.push((sink.received_count(), flying));
+    }
+    let mut last = start_with(&database.url, &dir, free_port(), &env);
+    ready(&last.base).await;
+    let open = format!(
+        "SELECT COUNT(*) FROM message WHERE campaign_id = {campaign} \
+         AND state IN ('queued', 'sending')"
+    );
+    let started = Instant::now();
+    while database.count(&open).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "not finished after the kills {kills:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    last.child.kill().unwrap();
+    last.child.wait().unwrap();
+
+    let received = sink.recipients();
+    let distinct: std::collections::HashSet<&String> = received.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        recipients,
+        "nobody missing (kills at {kills:?})"
+    );
+    let duplicates = received.len() - distinct.len();
+    assert!(
+        duplicates as i64 <= bound,
+        "{duplicates} duplicates, more than the {bound} in flight at the kills {kills:?}"
+    );
+    eprintln!("send crash test: kills at (received, in flight) {kills:?}; {duplicates} duplicates");
+    let sent = database
+        .count(&format!(
+            "SELECT COUNT(*) FROM message WHERE campaign_id = {campaign} AND state = 'sent'"
+        ))
+        .await;
+    assert_eq!(sent, recipients as i64);
+    database.drop().await;
+    drop(sink);
     let _ = std::fs::remove_dir_all(&dir);
 }

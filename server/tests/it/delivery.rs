@@ -599,6 +599,29 @@ impl SmtpSink {
         }
     }
 
+    /// How many messages have arrived.
+    pub(crate) fn received_count(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The `To:` of every message received (once per message, duplicates included).
+    pub(crate) fn recipients(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .filter_map(|m| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix("To: "))
+                    .map(|t| t.trim().to_owned())
+            })
+            .collect()
+    }
+
     /// Every message received, as raw text.
     pub(crate) fn received(&self) -> Vec<String> {
         let mut out: Vec<String> = std::fs::read_dir(&self.dir)

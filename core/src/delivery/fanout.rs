@@ -87,12 +87,16 @@ async fn page(ctx: &JobContext, send_id: i64) -> Result<bool> {
         .zip(&facts)
         .map(|(k, r)| {
             let decision = decide(&policy, r, now);
-            let (state, reason, not_before) = match decision {
-                Decision::Send => (DeliveryState::Queued, None, None),
-                Decision::Defer(until) => (DeliveryState::Queued, None, Some(until)),
-                Decision::Skip(reason) => (DeliveryState::Skipped, Some(reason), None),
-            };
-            row(&c, &send, Some(k.id), address(k, c.channel), state, now).with(reason, not_before)
+            let mut m = row(&c, &send, Some(k.id), address(k, c.channel), now);
+            match decision {
+                Decision::Send => {}
+                Decision::Defer(until) => m.not_before = Set(Some(until)),
+                Decision::Skip(reason) => {
+                    m.state = Set(DeliveryState::Skipped);
+                    m.skip_reason = Set(Some(reason));
+                }
+            }
+            m
         })
         .collect();
     message::Entity::insert_many(rows)
@@ -114,13 +118,12 @@ async fn page(ctx: &JobContext, send_id: i64) -> Result<bool> {
     Ok(true)
 }
 
-/// A message row as the fan-out writes it.
+/// A queued message row as the fan-out writes it (no contact: a seed copy).
 fn row(
     c: &campaign::Model,
     send: &campaign_send::Model,
     contact_id: Option<i64>,
     recipient: Option<String>,
-    state: DeliveryState,
     now: DateTime<Utc>,
 ) -> message::ActiveModel {
     message::ActiveModel {
@@ -130,31 +133,11 @@ fn row(
         contact_id: Set(contact_id),
         channel: Set(c.channel),
         recipient: Set(recipient.unwrap_or_default()),
-        state: Set(state),
+        state: Set(DeliveryState::Queued),
         attempts: Set(0),
         queued_at: Set(now),
         seed: Set(contact_id.is_none()),
         ..Default::default()
-    }
-}
-
-trait With {
-    fn with(
-        self,
-        reason: Option<crate::domain::SkipReason>,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Self;
-}
-
-impl With for message::ActiveModel {
-    fn with(
-        mut self,
-        reason: Option<crate::domain::SkipReason>,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Self {
-        self.skip_reason = Set(reason);
-        self.not_before = Set(not_before);
-        self
     }
 }
 
@@ -220,11 +203,8 @@ async fn seeds(
             .one(db)
             .await?;
         if exists.is_none() {
-            let m = sea_orm::ActiveModelTrait::insert(
-                row(c, send, None, Some(email), DeliveryState::Queued, now),
-                db,
-            )
-            .await?;
+            let m =
+                sea_orm::ActiveModelTrait::insert(row(c, send, None, Some(email), now), db).await?;
             super::record(db, vec![super::event(&m, DeliveryState::Queued, now, None)]).await?;
         }
     }

@@ -6,6 +6,7 @@ use super::provider::{Handed, Outgoing, SendError};
 use super::{SHARDS, event, find_org, policy, recipients, record};
 use crate::domain::access::Actor;
 use crate::domain::delivery::{Decision, decide};
+use crate::domain::template::Content;
 use crate::domain::{Channel, DeliveryState, MessageType};
 use crate::entity::{campaign, campaign_send, contact, message};
 use crate::jobs::{Job, JobContext, Step, backoff};
@@ -60,14 +61,16 @@ impl Job for Deliver {
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound("campaign"))?;
-            let claimed = claim(ctx, &c, &send, self.shard).await?;
+            let org = find_org(db, c.org_id).await?;
+            let claimed = claim(ctx, &c, &org, &send, self.shard).await?;
             if claimed.is_empty() {
                 return idle(ctx, &send, self.shard).await;
             }
+            let mut batch = Batch::new(&ctx.herald, &c, &org);
             let mut transient = 0;
             let total = claimed.len();
             for (m, k) in claimed {
-                if deliver(ctx, &c, m, k.as_ref()).await? {
+                if deliver(ctx, &mut batch, m, k.as_ref()).await? {
                     transient += 1;
                 }
             }
@@ -122,6 +125,7 @@ async fn idle(ctx: &JobContext, send: &campaign_send::Model, shard: i64) -> Resu
 async fn claim(
     ctx: &JobContext,
     c: &campaign::Model,
+    org: &crate::entity::organisation::Model,
     send: &campaign_send::Model,
     shard: i64,
 ) -> Result<Vec<(message::Model, Option<contact::Model>)>> {
@@ -156,8 +160,7 @@ async fn claim(
         .into_iter()
         .map(|k| (k.id, k))
         .collect();
-    let org = find_org(&txn, c.org_id).await?;
-    let policy = policy(c, &org);
+    let policy = policy(c, org);
     let people: Vec<contact::Model> = rows
         .iter()
         .filter_map(|m| m.contact_id.and_then(|id| contacts.get(&id)).cloned())
@@ -259,22 +262,72 @@ fn context(
     })
 }
 
-/// The sender of campaign `c`: its own From and Reply-To, or the instance's default.
-fn sender_of(h: &Herald, c: &campaign::Model, org_name: &str) -> Sender {
-    let s = &c.settings;
-    let address = if s.from_email.trim().is_empty() {
-        h.settings.default_from.clone()
-    } else {
-        s.from_email.trim().to_owned()
-    };
-    Sender {
-        name: if s.from_name.trim().is_empty() {
-            org_name.to_owned()
-        } else {
-            s.from_name.trim().to_owned()
-        },
-        address,
-        reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
+/// What every message of one claimed batch shares: the campaign, its sender, the host of
+/// Message-IDs, and the template's content per language (read once per batch).
+struct Batch<'a> {
+    c: &'a campaign::Model,
+    org: &'a crate::entity::organisation::Model,
+    sender: Sender,
+    host: String,
+    contents: HashMap<String, Content>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(
+        h: &Herald,
+        c: &'a campaign::Model,
+        org: &'a crate::entity::organisation::Model,
+    ) -> Self {
+        let s = &c.settings;
+        let or = |value: &str, default: &str| {
+            let value = value.trim();
+            if value.is_empty() {
+                default.to_owned()
+            } else {
+                value.to_owned()
+            }
+        };
+        let sender = Sender {
+            name: or(&s.from_name, &org.name),
+            address: or(&s.from_email, &h.settings.default_from),
+            reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
+        };
+        let host = url::Url::parse(&h.settings.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "herald.invalid".into());
+        Batch {
+            c,
+            org,
+            sender,
+            host,
+            contents: HashMap::new(),
+        }
+    }
+
+    /// The pinned template version's content in `language` (or its default language).
+    async fn content(
+        &mut self,
+        ctx: &JobContext,
+        language: &str,
+    ) -> std::result::Result<Content, String> {
+        if let Some(c) = self.contents.get(language) {
+            return Ok(c.clone());
+        }
+        let version = self
+            .c
+            .template_version_id
+            .ok_or("The campaign has no template version.")?;
+        let content = crate::templates::version_content(
+            ctx.db(),
+            &Actor::system(self.c.org_id),
+            version,
+            language,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.contents.insert(language.to_owned(), content.clone());
+        Ok(content)
     }
 }
 
@@ -282,17 +335,14 @@ fn sender_of(h: &Herald, c: &campaign::Model, org_name: &str) -> Sender {
 /// provider refused it for a passing reason (it is back in the queue).
 async fn deliver(
     ctx: &JobContext,
-    c: &campaign::Model,
+    batch: &mut Batch<'_>,
     m: message::Model,
     k: Option<&contact::Model>,
 ) -> Result<bool> {
     let h = &ctx.herald;
     let db = ctx.db();
-    let outcome = match compose_message(ctx, c, &m, k).await {
-        Ok(out) => match h.settings.provider.send(db, &out, ctx.now()).await {
-            Ok(id) => Ok(id),
-            Err(e) => Err(e),
-        },
+    let outcome = match compose_message(ctx, batch, &m, k).await {
+        Ok(out) => h.settings.provider.send(db, &out, ctx.now()).await,
         Err(e) => Err(SendError::Permanent(e)),
     };
     let now = ctx.now();
@@ -348,7 +398,7 @@ async fn deliver(
 /// The message for one row, or why it cannot be made (a permanent failure).
 async fn compose_message(
     ctx: &JobContext,
-    c: &campaign::Model,
+    batch: &mut Batch<'_>,
     m: &message::Model,
     k: Option<&contact::Model>,
 ) -> std::result::Result<Outgoing, String> {
@@ -356,17 +406,9 @@ async fn compose_message(
     if m.channel == Channel::Sms {
         return Err("No SMS provider is configured.".into());
     }
-    let version = c
-        .template_version_id
-        .ok_or("The campaign has no template version.")?;
+    let c = batch.c;
     let language = k.map_or(c.settings.language.as_str(), |k| k.language.as_str());
-    let actor = Actor::system(c.org_id);
-    let content = crate::templates::version_content(ctx.db(), &actor, version, language)
-        .await
-        .map_err(|e| e.to_string())?;
-    let org = find_org(ctx.db(), c.org_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let content = batch.content(ctx, language).await?;
     let unsubscribe_url = (c.message_type != MessageType::Operational).then(|| {
         format!(
             "{}/u/{}",
@@ -376,22 +418,17 @@ async fn compose_message(
     });
     let body = compose::render_body(
         &content,
-        &context(k, &m.recipient, &org.name, unsubscribe_url.as_deref()),
+        &context(k, &m.recipient, &batch.org.name, unsubscribe_url.as_deref()),
         unsubscribe_url.as_deref(),
     )
     .map_err(|e| format!("The template could not be rendered: {e}"))?;
-    let sender = sender_of(h, c, &org.name);
-    let host = url::Url::parse(&h.settings.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "herald.invalid".into());
     let raw = compose::mime(
         &Envelope {
             message_id: m.id,
-            sender: &sender,
+            sender: &batch.sender,
             to: &m.recipient,
             unsubscribe_url: unsubscribe_url.as_deref(),
-            host: &host,
+            host: &batch.host,
             now: ctx.now(),
         },
         &body,
@@ -399,7 +436,7 @@ async fn compose_message(
     Ok(Outgoing {
         message_id: m.id,
         org_id: m.org_id,
-        from: sender.address,
+        from: batch.sender.address.clone(),
         to: m.recipient.clone(),
         subject: body.subject,
         raw,

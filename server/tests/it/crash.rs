@@ -51,6 +51,18 @@ async fn ready(base: &str) {
     }
 }
 
+/// Runs a `herald` command against `database`; it must succeed.
+fn cli(database: &common::Database, dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(args)
+        .env("HERALD_DATABASE_URL", &database.url)
+        .env("HERALD_DATA_DIR", dir)
+        .env("HERALD_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -80,16 +92,7 @@ async fn an_import_killed_half_way_finishes_once_after_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let database = common::Database::fresh(&dir, 9_000).await;
-    let herald = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(args)
-            .env("HERALD_DATABASE_URL", &database.url)
-            .env("HERALD_DATA_DIR", &dir)
-            .env("HERALD_LOG", "error")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
+    let herald = |args: &[&str]| cli(&database, &dir, args);
     herald(&[
         "user",
         "add",
@@ -238,8 +241,10 @@ async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_fli
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let database = common::Database::fresh(&dir, 9_001).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args([
+    cli(
+        &database,
+        &dir,
+        &[
             "user",
             "add",
             "--org",
@@ -248,13 +253,8 @@ async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_fli
             "ops@acme.test",
             "--role",
             "admin",
-        ])
-        .env("HERALD_DATABASE_URL", &database.url)
-        .env("HERALD_DATA_DIR", &dir)
-        .env("HERALD_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+        ],
+    );
 
     let recipients = 10_000;
     let db = herald_core::db::connect(&database.url).await.unwrap();

@@ -91,6 +91,20 @@ async fn world() -> World {
     }
 }
 
+/// `h` sending through `provider` instead.
+fn with_provider(h: &Herald, provider: Provider) -> Herald {
+    let s = &h.settings;
+    let mut h = h.clone();
+    h.settings = Arc::new(herald_core::Settings {
+        public_url: s.public_url.clone(),
+        secure_cookies: s.secure_cookies,
+        secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
+        provider,
+        default_from: s.default_from.clone(),
+    });
+    h
+}
+
 /// An active immediate marketing campaign to everyone: activating it starts its send.
 async fn activate(w: &World) -> i64 {
     let t = templates::save(
@@ -397,15 +411,7 @@ async fn an_opt_out_during_the_send_is_honoured() {
 async fn a_provider_that_is_down_requeues_instead_of_failing() {
     let w = world().await;
     // Nothing listens on port 1: the connection is refused.
-    let settings = &w.h.settings;
-    let mut h = w.h.clone();
-    h.settings = Arc::new(herald_core::Settings {
-        public_url: settings.public_url.clone(),
-        secure_cookies: false,
-        secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
-        provider: Provider::smtp("smtp://127.0.0.1:1", 2).unwrap(),
-        default_from: settings.default_from.clone(),
-    });
+    let h = with_provider(&w.h, Provider::smtp("smtp://127.0.0.1:1", 2).unwrap());
     let id = activate(&w).await;
     let worker = Runner::new(h.clone(), Registry::herald()).concurrency(4);
     for _ in 0..3 {
@@ -659,15 +665,10 @@ async fn smtp_delivers_fails_permanently_and_retries_transient_refusals() {
             "gus@example.org",
         ],
     );
-    let settings = &w.h.settings;
-    let mut h = w.h.clone();
-    h.settings = Arc::new(herald_core::Settings {
-        public_url: settings.public_url.clone(),
-        secure_cookies: false,
-        secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
-        provider: Provider::smtp(&format!("smtp://127.0.0.1:{}", sink.port), 2).unwrap(),
-        default_from: settings.default_from.clone(),
-    });
+    let h = with_provider(
+        &w.h,
+        Provider::smtp(&format!("smtp://127.0.0.1:{}", sink.port), 2).unwrap(),
+    );
     let id = activate(&w).await;
     let worker = Runner::new(h.clone(), Registry::herald()).concurrency(4);
     for _ in 0..5 {

@@ -82,6 +82,8 @@ pub struct Settings {
     /// The From address of campaigns that name none (`HERALD_DEFAULT_FROM`, or `noreply@` the
     /// public URL's host).
     pub default_from: String,
+    /// When the daily run that evaluates record dates happens (UTC).
+    pub daily_run_at: chrono::NaiveTime,
 }
 
 /// The client's address as the server saw it, put in each request's extensions by the HTTP

@@ -53,9 +53,9 @@ test('build a campaign template first, then trigger, then audience; a duplicate 
   // Activation asks first.
   await page.getByRole('button', { name: 'Activate…' }).click();
   const dialog = page.getByRole('alertdialog', { name: 'Activate this campaign?' });
-  // A relative trigger does not fire yet, and the dialog says so.
-  await expect(dialog).toContainText('It is set to send to');
-  await expect(dialog).toContainText('nothing goes out until scheduled triggers arrive');
+  // A relative trigger is checked once a day, and the dialog says so.
+  await expect(dialog).toContainText('It sends to the contacts of');
+  await expect(dialog).toContainText('checked once a day');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toHaveCount(0);
   await expect(page.getByTestId('builder-status')).toHaveText('Draft');

@@ -9,6 +9,7 @@ mod m0003_ingest;
 mod m0004_builder;
 mod m0005_engine;
 mod m0006_delivery;
+mod m0007_schedule;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_builder::Migration),
             Box::new(m0005_engine::Migration),
             Box::new(m0006_delivery::Migration),
+            Box::new(m0007_schedule::Migration),
         ]
     }
 }

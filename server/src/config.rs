@@ -38,6 +38,10 @@ pub struct Config {
     /// `HERALD_DEFAULT_FROM`: the From address of campaigns that name none. Default
     /// `noreply@` the public URL's host.
     pub default_from: String,
+    /// `HERALD_REGION`: the deployment region, `us` or `eu`; the daily run that evaluates
+    /// record dates happens at its hour (`us` 16:00 UTC, `eu` 09:00 UTC). Default `us`.
+    /// `HERALD_DAILY_RUN_AT` (`HH:MM`, UTC) overrides the hour.
+    pub daily_run_at: chrono::NaiveTime,
 }
 
 impl Config {
@@ -129,7 +133,17 @@ impl Config {
                 format!("noreply@{host}")
             }
         };
+        let region = var("HERALD_REGION").unwrap_or_else(|| "us".into());
+        let region_hour = herald_core::domain::schedule::region_hour(&region)
+            .ok_or_else(|| anyhow::anyhow!("HERALD_REGION={region:?} must be us or eu"))?;
+        let daily_run_at = match var("HERALD_DAILY_RUN_AT") {
+            None => region_hour,
+            Some(at) => chrono::NaiveTime::parse_from_str(at.trim(), "%H:%M").map_err(|_| {
+                anyhow::anyhow!("HERALD_DAILY_RUN_AT={at:?} must be a time like 16:00 (UTC)")
+            })?,
+        };
         Ok(Config {
+            daily_run_at,
             smtp_url,
             smtp_pool,
             default_from,
@@ -178,6 +192,7 @@ mod tests {
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.smtp_url, None);
         assert_eq!(c.default_from, "noreply@127.0.0.1");
+        assert_eq!(c.daily_run_at.to_string(), "16:00:00");
         assert!(!c.secure_cookies());
     }
 
@@ -231,5 +246,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("HERALD_DEFAULT_FROM"), "{e}");
+        for (name, value) in [("HERALD_REGION", "mars"), ("HERALD_DAILY_RUN_AT", "4pm")] {
+            let e = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(e.contains(name), "{e}");
+        }
+        let eu = config(&[("HERALD_REGION", "eu")]).unwrap();
+        assert_eq!(eu.daily_run_at.to_string(), "09:00:00");
+        let at = config(&[("HERALD_REGION", "eu"), ("HERALD_DAILY_RUN_AT", "06:30")]).unwrap();
+        assert_eq!(at.daily_run_at.to_string(), "06:30:00");
     }
 }

@@ -47,6 +47,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             secret_key,
             provider,
             default_from: config.default_from.clone(),
+            daily_run_at: config.daily_run_at,
         }),
         clock: Arc::new(herald_core::jobs::SystemClock),
     })

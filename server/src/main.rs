@@ -428,9 +428,12 @@ async fn jobs(herald: &herald_core::Herald, command: JobsCommand) -> anyhow::Res
             Ok(())
         }
         JobsCommand::Run => {
-            let ran = Runner::new(herald.clone(), Registry::herald())
-                .run_due()
-                .await?;
+            let ran = Runner::new(
+                herald.clone(),
+                Registry::herald(herald.settings.daily_run_at),
+            )
+            .run_due()
+            .await?;
             println!("Ran {ran} jobs.");
             Ok(())
         }

@@ -9,7 +9,8 @@ use herald_core::jobs::{Registry, Runner, RunnerHandle};
 /// `concurrency` is 0 (an instance that only serves requests).
 pub fn spawn(herald: Herald, concurrency: usize, lease_seconds: i64) -> Option<RunnerHandle> {
     (concurrency > 0).then(|| {
-        let runner = Runner::new(herald, Registry::herald())
+        let daily_at = herald.settings.daily_run_at;
+        let runner = Runner::new(herald, Registry::herald(daily_at))
             .concurrency(concurrency)
             .lease(chrono::Duration::seconds(lease_seconds));
         tracing::info!(

@@ -22,6 +22,8 @@ pub struct BuilderOptions {
     pub role: Role,
     /// The server's clock, for checks like "the send time is in the past".
     pub now: chrono::DateTime<chrono::Utc>,
+    /// The organisation's time zone: recurring campaigns send at a local time in it.
+    pub time_zone: String,
 }
 
 /// A stored campaign as the builder opens it.
@@ -93,6 +95,7 @@ async fn options_for(
         require_approval: herald_core::campaigns::builder::requires_approval(db, actor).await?,
         role: actor.role().unwrap_or(Role::Marketer),
         now: chrono::Utc::now(),
+        time_zone: herald_core::auth::accounts::time_zone(db, actor).await?,
     })
 }
 
@@ -171,4 +174,11 @@ pub async fn set_require_approval(on: Option<String>) -> Result<(), AppError> {
     let (h, actor) = super::ssr::require_actor().await?;
     let on = on.is_some_and(|v| v == "on" || v == "true");
     Ok(herald_core::campaigns::builder::set_require_approval(&h.db, &actor, on).await?)
+}
+
+/// The organisation's time zone (an IANA name such as Europe/Berlin).
+#[server(endpoint = "set_time_zone")]
+pub async fn set_time_zone(time_zone: String) -> Result<(), AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::auth::accounts::set_time_zone(&h.db, &actor, &time_zone).await?)
 }

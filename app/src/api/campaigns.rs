@@ -34,5 +34,5 @@ pub async fn list_campaigns(
 #[server(endpoint = "get_campaign")]
 pub async fn get_campaign(id: i64) -> Result<CampaignDetail, AppError> {
     let (h, actor) = super::ssr::require_actor().await?;
-    Ok(herald_core::campaigns::get(&h.db, &actor, id).await?)
+    Ok(herald_core::campaigns::get(&h.db, &actor, id, h.settings.daily_run_at, h.now()).await?)
 }

@@ -219,6 +219,8 @@ pub fn CampaignPage() -> impl IntoView {
                                 <dt>"Campaign type"</dt><dd>{c.summary.kind.label()}</dd>
                                 <dt>"Channel"</dt><dd>{c.summary.channel.label()}</dd>
                                 <dt>"Goal"</dt><dd>{if c.goal.is_empty() { "–".to_owned() } else { c.goal }}</dd>
+                                <dt>"When"</dt><dd>{c.trigger.clone().unwrap_or_else(|| "–".into())}</dd>
+                                <dt>"Next run"</dt><dd data-testid="next-run">{format_time(c.next_run_at)}</dd>
                                 <dt>"Last sent"</dt><dd>{format_time(c.summary.last_sent_at)}</dd>
                                 <dt>"Sends"</dt><dd>{format_count(c.sends)}</dd>
                                 <dt>"Created by"</dt><dd>{c.created_by.unwrap_or_else(|| "–".into())}</dd>
@@ -270,7 +272,7 @@ pub fn CampaignActions(
             <details class="confirm-inline">
                 <summary aria-label=format!("Activate {name}")>"Activate…"</summary>
                 <div class="confirm" role="group" aria-label="Confirm activation">
-                    <p>{format!("Activate “{name}”? An immediate campaign starts sending to its audience at once; this version of Herald does not fire other triggers yet.")}</p>
+                    <p>{format!("Activate “{name}”? An immediate campaign starts sending to its audience at once; the others send when their trigger fires.")}</p>
                     <ActionForm action=activate attr:class="inline">
                         <input type="hidden" name="id" value=id.to_string() />
                         <button type="submit" class="small primary">"Yes, activate"</button>

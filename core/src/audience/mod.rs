@@ -320,7 +320,8 @@ pub async fn contact_ids(
 }
 
 /// The next `limit` contacts of the audience after contact id `after`, ascending: how the
-/// delivery engine streams an audience of any size, one page at a time.
+/// delivery engine streams an audience of any size, one page at a time. `targets_of`: only the
+/// contacts a targeted send is for.
 pub(crate) async fn page(
     db: &impl sea_orm::ConnectionTrait,
     scope: Scope,
@@ -328,9 +329,22 @@ pub(crate) async fn page(
     now: DateTime<Utc>,
     after: i64,
     limit: u64,
+    targets_of: Option<i64>,
 ) -> Result<Vec<contact::Model>> {
-    Ok(select(scope, filter, now)?
-        .filter(contact::Column::Id.gt(after))
+    let mut q = select(scope, filter, now)?;
+    if let Some(send_id) = targets_of {
+        // A targeted send: the audience's contacts among the send's targets.
+        q = q.filter(
+            contact::Column::Id.in_subquery(
+                Query::select()
+                    .column(crate::entity::send_target::Column::ContactId)
+                    .from(crate::entity::send_target::Entity)
+                    .and_where(crate::entity::send_target::Column::SendId.eq(send_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    Ok(q.filter(contact::Column::Id.gt(after))
         .order_by_asc(contact::Column::Id)
         .limit(limit)
         .all(db)

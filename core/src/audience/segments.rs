@@ -321,6 +321,9 @@ impl Job for RefreshSegment {
         let tx = db.begin().await?;
         ctx.fence(&tx).await?;
         let (entered, left) = refresh(&tx, &segment, ctx.now()).await?;
+        if entered > 0 {
+            crate::delivery::scheduler::on_segment_entered(&tx, &segment, ctx.now()).await?;
+        }
         tx.commit().await?;
         if entered + left > 0 {
             tracing::info!(segment = segment.id, entered, left, "segment refreshed");

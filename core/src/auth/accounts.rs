@@ -11,6 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 use rand::Rng;
 use sea_orm::ExprTrait;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -49,6 +50,28 @@ pub async fn find_org(
         .filter(organisation::Column::Slug.eq(slug))
         .one(db)
         .await?)
+}
+
+/// The organisation's time zone (IANA name): recurring campaigns send at a local time in it.
+pub async fn time_zone(db: &impl ConnectionTrait, actor: &Actor) -> Result<String> {
+    Ok(organisation::Entity::find_by_id(actor.org_id())
+        .one(db)
+        .await?
+        .map_or_else(|| "UTC".into(), |o| o.time_zone))
+}
+
+/// Sets the organisation's time zone; active recurring campaigns keep their next run (the
+/// following ones are counted in the new zone).
+pub async fn set_time_zone(db: &impl ConnectionTrait, actor: &Actor, name: &str) -> Result<()> {
+    actor.require(Action::ManageSettings)?;
+    let name = crate::ingest::normalise_time_zone(name)
+        .map_err(|e| Error::Invalid(format!("“{}” is {e}.", name.trim())))?;
+    organisation::Entity::update_many()
+        .col_expr(organisation::Column::TimeZone, Expr::value(name))
+        .filter(organisation::Column::Id.eq(actor.org_id()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

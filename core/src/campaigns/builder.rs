@@ -14,6 +14,7 @@
 
 use super::references;
 use crate::audience::{self, Scope};
+use crate::delivery::Targets;
 use crate::domain::CampaignStatus;
 use crate::domain::access::{Action, Actor};
 use crate::domain::audience::Filter;
@@ -224,8 +225,17 @@ async fn apply_pending(
         Some(t) => Some(templates::current_version(db, org_id, t).await?),
         None => None,
     };
+    // A new trigger runs on its own schedule from now.
+    let next_run = if draft.trigger != c.trigger {
+        Some(crate::delivery::first_run(db, org_id, draft.trigger.as_ref(), now).await?)
+    } else {
+        None
+    };
     let mut model: campaign::ActiveModel = c.into();
     apply_draft(&mut model, &draft);
+    if let Some(next) = next_run {
+        model.next_run_at = Set(next);
+    }
     model.template_version_id = Set(version);
     model.pending = Set(None);
     model.pending_by = Set(None);
@@ -437,6 +447,7 @@ pub async fn activate_checked(
         Some(t) => Some(templates::current_version(db, actor.org_id(), t).await?),
         None => None,
     };
+    let next_run = crate::delivery::first_run(db, actor.org_id(), c.trigger.as_ref(), now).await?;
     // The status change and the send it starts commit together.
     let txn = db.begin().await?;
     let done = campaign::Entity::update_many()
@@ -446,6 +457,7 @@ pub async fn activate_checked(
         )
         .col_expr(campaign::Column::ActivatedAt, Expr::value(now))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+        .col_expr(campaign::Column::NextRunAt, Expr::value(next_run))
         .col_expr(campaign::Column::TemplateVersionId, Expr::value(version))
         .col_expr(
             campaign::Column::DeactivatedAt,
@@ -464,7 +476,7 @@ pub async fn activate_checked(
     if done.rows_affected == 1 && c.trigger == Some(Trigger::Immediately) {
         let active = find(&txn, actor.org_id(), c.id).await?;
         let occurrence = format!("activation:{}", now.to_rfc3339());
-        crate::delivery::start_send(&txn, &active, &occurrence, now).await?;
+        crate::delivery::start_send(&txn, &active, &occurrence, Targets::Audience, now).await?;
     }
     txn.commit().await?;
     if done.rows_affected == 0 {
@@ -492,6 +504,10 @@ pub async fn deactivate(
             Expr::value(CampaignStatus::Inactive),
         )
         .col_expr(campaign::Column::DeactivatedAt, Expr::value(now))
+        .col_expr(
+            campaign::Column::NextRunAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
         .col_expr(
             campaign::Column::Revision,

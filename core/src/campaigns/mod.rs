@@ -139,7 +139,14 @@ pub async fn list(
 }
 
 /// One campaign of the organisation, or `NotFound` (also when it belongs to another one).
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<CampaignDetail> {
+/// `daily_at`: the hour of the daily run (for the next run of a campaign timed by record dates).
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    daily_at: chrono::NaiveTime,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CampaignDetail> {
     actor.require(Action::ReadCampaigns)?;
     let org_id = actor.org_id();
     let c = campaign::Entity::find_by_id(id)
@@ -171,7 +178,24 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<Camp
         .filter(campaign_send::Column::CampaignId.eq(c.id))
         .count(db)
         .await?;
+    let org = crate::delivery::find_org(db, org_id).await?;
+    let trigger = c.trigger.as_ref().map(|t| match t {
+        crate::domain::trigger::Trigger::Recurring { .. } => {
+            format!("{} ({})", t.describe(), org.time_zone)
+        }
+        crate::domain::trigger::Trigger::Relative { .. } => {
+            format!(
+                "{}, checked daily at {} UTC",
+                t.describe(),
+                daily_at.format("%H:%M")
+            )
+        }
+        _ => t.describe(),
+    });
+    let next_run_at = crate::delivery::scheduler::next_run_of(&c, daily_at, now);
     Ok(CampaignDetail {
+        trigger,
+        next_run_at,
         summary: summary(&c, stats),
         description: c.description,
         goal: c.goal,

@@ -2,9 +2,10 @@
 
 use super::{address, find_org, policy, recipients};
 use crate::audience::{self, Scope};
+use crate::domain::delivery::Policy;
 use crate::domain::delivery::{Decision, decide};
 use crate::domain::{Channel, DeliveryState};
-use crate::entity::{campaign, campaign_send, message, message_event};
+use crate::entity::{campaign, campaign_send, contact, message, message_event};
 use crate::jobs::{Job, JobContext, Step};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Trans
 use serde::{Deserialize, Serialize};
 
 /// Contacts per page: one transaction each.
-const PAGE: u64 = 500;
+pub(super) const PAGE: u64 = 500;
 
 /// Writes the message rows of send `send_id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,27 +68,38 @@ async fn page(ctx: &JobContext, send_id: i64) -> Result<bool> {
         org_id: c.org_id,
         assigned_to: None,
     };
-    let contacts = audience::page(db, scope, &c.audience, now, send.cursor, PAGE).await?;
+    let targets = send.targeted.then_some(send.id);
+    let contacts = audience::page(db, scope, &c.audience, now, send.cursor, PAGE, targets).await?;
     let txn = db.begin().await?;
     ctx.fence(&txn).await?;
     if contacts.is_empty() {
-        seeds(&txn, &c, &send, now).await?;
-        campaign_send::Entity::update_many()
-            .col_expr(campaign_send::Column::FannedOutAt, Expr::value(now))
-            .filter(campaign_send::Column::Id.eq(send.id))
-            .exec(&txn)
-            .await?;
+        finish(&txn, &c, &send, now).await?;
         txn.commit().await?;
         tracing::info!(send = send.id, campaign = c.id, "fan-out complete");
         return Ok(false);
     }
-    let facts = recipients(&txn, &c, &policy, &contacts, send.id, now).await?;
+    write(&txn, &c, &policy, &send, &contacts, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Writes the rows of `contacts` (ascending ids, after the send's cursor) and moves the cursor
+/// past them.
+pub(super) async fn write(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    policy: &Policy,
+    send: &campaign_send::Model,
+    contacts: &[contact::Model],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let facts = recipients(db, c, policy, contacts, send.id, now).await?;
     let rows: Vec<message::ActiveModel> = contacts
         .iter()
         .zip(&facts)
         .map(|(k, r)| {
-            let decision = decide(&policy, r, now);
-            let mut m = row(&c, &send, Some(k.id), address(k, c.channel), now);
+            let decision = decide(policy, r, now);
+            let mut m = row(c, send, Some(k.id), address(k, c.channel), now);
             match decision {
                 Decision::Send => {}
                 Decision::Defer(until) => m.not_before = Set(Some(until)),
@@ -105,17 +117,35 @@ async fn page(ctx: &JobContext, send_id: i64) -> Result<bool> {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(db)
         .await?;
     let last = contacts.last().map_or(send.cursor, |k| k.id);
-    first_events(&txn, send.id, send.cursor, last).await?;
+    first_events(db, send.id, send.cursor, last).await?;
     campaign_send::Entity::update_many()
         .col_expr(campaign_send::Column::Cursor, Expr::value(last))
         .filter(campaign_send::Column::Id.eq(send.id))
-        .exec(&txn)
+        .exec(db)
         .await?;
-    txn.commit().await?;
-    Ok(true)
+    Ok(())
+}
+
+/// Every recipient has a row: adds the seed copies (of sends to the whole audience; a send
+/// for one event's contact gets none) and marks the send fanned out.
+pub(super) async fn finish(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    send: &campaign_send::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !send.targeted {
+        seeds(db, c, send, now).await?;
+    }
+    campaign_send::Entity::update_many()
+        .col_expr(campaign_send::Column::FannedOutAt, Expr::value(now))
+        .filter(campaign_send::Column::Id.eq(send.id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A queued message row as the fan-out writes it (no contact: a seed copy).

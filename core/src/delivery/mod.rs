@@ -22,15 +22,20 @@
 
 pub mod compose;
 pub mod fanout;
+pub mod outbox;
 pub mod provider;
+pub mod scheduler;
 pub mod sender;
 pub mod unsubscribe;
 
 pub use provider::Provider;
+pub use scheduler::first_run;
 
 use crate::domain::delivery::{CAP_WINDOW_DAYS, Consent, Policy, Recipient};
 use crate::domain::{CampaignStatus, Channel, DeliveryState, MessageType};
-use crate::entity::{campaign, campaign_send, contact, message, message_event, organisation};
+use crate::entity::{
+    campaign, campaign_send, contact, message, message_event, organisation, send_target,
+};
 use crate::{Error, Result};
 use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
 use sea_orm::sea_query::{Expr, Query};
@@ -43,21 +48,49 @@ use std::collections::{HashMap, HashSet};
 /// instances (and the workers of one instance) share a large send.
 pub const SHARDS: i64 = 4;
 
-/// Starts run `occurrence` of campaign `c`, inside the caller's transaction: creates the send
-/// and enqueues its fan-out and senders. Answers the send's id, or `None` when that run was
-/// already started.
+/// Whom a send is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Targets {
+    /// The campaign's whole audience (immediate, timed and recurring runs).
+    Audience,
+    /// These contacts, as far as they are in the audience (an event's contact, the records due
+    /// on a day, the contacts who entered a segment).
+    Contacts(Vec<i64>),
+}
+
+/// Targeted sends this small are fanned out in the caller's transaction, so an event's
+/// message is queued the moment the event is stored.
+const INLINE: usize = 20;
+
+/// Starts run `occurrence` of campaign `c` for `targets`, inside the caller's transaction:
+/// creates the send and enqueues its fan-out and senders. Answers the send's id, or `None`
+/// when that run was already started.
 pub async fn start_send(
     db: &impl ConnectionTrait,
     c: &campaign::Model,
     occurrence: &str,
+    targets: Targets,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
+    let (targeted, mut ids) = match targets {
+        Targets::Audience => (false, Vec::new()),
+        Targets::Contacts(ids) => (true, ids),
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    let shards = if targeted && ids.len() <= fanout::PAGE as usize {
+        1
+    } else {
+        SHARDS
+    };
     let inserted = campaign_send::Entity::insert(campaign_send::ActiveModel {
         org_id: Set(c.org_id),
         campaign_id: Set(c.id),
         started_at: Set(now),
         occurrence: Set(occurrence.to_owned()),
         cursor: Set(0),
+        shards: Set(shards as i32),
+        targeted: Set(targeted),
         ..Default::default()
     })
     .on_conflict_do_nothing_on([
@@ -70,16 +103,43 @@ pub async fn start_send(
         return Ok(None);
     };
     let send_id = done.last_insert_id;
-    crate::jobs::enqueue(
-        db,
-        now,
-        &fanout::FanOut {
+    for chunk in ids.chunks(1000) {
+        send_target::Entity::insert_many(chunk.iter().map(|id| send_target::ActiveModel {
+            send_id: Set(send_id),
+            contact_id: Set(*id),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    if targeted && ids.len() <= INLINE {
+        let send = campaign_send::Entity::find_by_id(send_id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound("send"))?;
+        let org = find_org(db, c.org_id).await?;
+        let scope = crate::audience::Scope {
             org_id: c.org_id,
-            send_id,
-        },
-    )
-    .await?;
-    for shard in 0..SHARDS {
+            assigned_to: None,
+        };
+        let contacts =
+            crate::audience::page(db, scope, &c.audience, now, 0, INLINE as u64, Some(send_id))
+                .await?;
+        if !contacts.is_empty() {
+            fanout::write(db, c, &policy(c, &org), &send, &contacts, now).await?;
+        }
+        fanout::finish(db, c, &send, now).await?;
+    } else {
+        crate::jobs::enqueue(
+            db,
+            now,
+            &fanout::FanOut {
+                org_id: c.org_id,
+                send_id,
+            },
+        )
+        .await?;
+    }
+    for shard in 0..shards {
         crate::jobs::enqueue(
             db,
             now,
@@ -87,6 +147,7 @@ pub async fn start_send(
                 org_id: c.org_id,
                 send_id,
                 shard,
+                priority: i32::from(c.settings.priority.clamp(1, 5)),
             },
         )
         .await?;

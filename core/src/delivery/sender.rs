@@ -3,7 +3,7 @@
 
 use super::compose::{self, Envelope, Sender};
 use super::provider::{Handed, Outgoing, SendError};
-use super::{SHARDS, event, find_org, policy, recipients, record};
+use super::{event, find_org, policy, recipients, record};
 use crate::domain::access::Actor;
 use crate::domain::delivery::{Decision, decide};
 use crate::domain::template::Content;
@@ -23,12 +23,15 @@ use std::collections::HashMap;
 /// Rows claimed at once by one sender.
 const BATCH: u64 = 50;
 
-/// Delivers shard `shard` (row id modulo [`SHARDS`]) of send `send_id`.
+/// Delivers shard `shard` (row id modulo the send's shards) of send `send_id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Deliver {
     pub org_id: i64,
     pub send_id: i64,
     pub shard: i64,
+    /// The campaign's priority (1 … 5): higher-priority campaigns' senders are claimed first.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 impl Job for Deliver {
@@ -38,6 +41,10 @@ impl Job for Deliver {
 
     fn org_id(&self) -> Option<i64> {
         Some(self.org_id)
+    }
+
+    fn priority(&self) -> i32 {
+        Self::PRIORITY + self.priority
     }
 
     fn dedup_key(&self) -> Option<String> {
@@ -87,10 +94,12 @@ impl Job for Deliver {
     }
 }
 
-fn shard_of(shard: i64) -> Expr {
+/// The rows of shard `shard` of a send split `shards` ways.
+fn shard_of(shard: i64, shards: i32) -> Expr {
+    let shards = i64::from(Ord::max(shards, 1));
     Expr::cust(format!(
-        "(message.id % {SHARDS}) = {}",
-        shard.rem_euclid(SHARDS)
+        "(message.id % {shards}) = {}",
+        shard.rem_euclid(shards)
     ))
 }
 
@@ -100,7 +109,7 @@ async fn idle(ctx: &JobContext, send: &campaign_send::Model, shard: i64) -> Resu
     let now = ctx.now();
     let open = message::Entity::find()
         .filter(message::Column::SendId.eq(send.id))
-        .filter(shard_of(shard))
+        .filter(shard_of(shard, send.shards))
         .filter(message::Column::State.is_in([DeliveryState::Queued, DeliveryState::Sending]))
         .order_by_asc(message::Column::NotBefore)
         .all(db)
@@ -136,7 +145,7 @@ async fn claim(
     let mut query = message::Entity::find()
         .filter(message::Column::SendId.eq(send.id))
         .filter(message::Column::State.eq(DeliveryState::Queued))
-        .filter(shard_of(shard))
+        .filter(shard_of(shard, send.shards))
         .filter(
             sea_orm::Condition::any()
                 .add(message::Column::NotBefore.is_null())
@@ -476,9 +485,12 @@ fn run_token(ctx: &JobContext) -> String {
 async fn reconcile(ctx: &JobContext, send_id: i64, shard: i64) -> Result<()> {
     let db = ctx.db();
     let now = ctx.now();
+    let Some(send) = campaign_send::Entity::find_by_id(send_id).one(db).await? else {
+        return Ok(());
+    };
     let sending: Vec<message::Model> = message::Entity::find()
         .filter(message::Column::SendId.eq(send_id))
-        .filter(shard_of(shard))
+        .filter(shard_of(shard, send.shards))
         .filter(message::Column::State.eq(DeliveryState::Sending))
         .all(db)
         .await?;

@@ -40,6 +40,8 @@ pub enum Action {
     ActivateCampaigns,
     /// Approve marketers' campaigns, where the organisation requires it.
     ApproveCampaigns,
+    /// Send one message to one contact now (the transactional API).
+    SendMessages,
     /// List and read templates.
     ReadTemplates,
     /// Create and change templates.
@@ -70,6 +72,7 @@ impl Action {
         Action::EditCampaigns,
         Action::ActivateCampaigns,
         Action::ApproveCampaigns,
+        Action::SendMessages,
         Action::ReadTemplates,
         Action::EditTemplates,
         Action::ManageUsers,
@@ -94,6 +97,7 @@ impl Action {
             Action::EditCampaigns => "change campaigns",
             Action::ActivateCampaigns => "activate or deactivate campaigns",
             Action::ApproveCampaigns => "approve campaigns",
+            Action::SendMessages => "send messages to contacts",
             Action::ReadTemplates => "read templates",
             Action::EditTemplates => "change templates",
             Action::ManageUsers => "manage users",
@@ -248,7 +252,7 @@ pub fn scope_for(action: Action) -> Option<KeyScope> {
         ReadContacts | ReadSegments | ReadCampaigns | ReadTemplates => Some(KeyScope::Read),
         WriteContacts | AssignContacts | ManageGroups | ManageSegments | ManageLists
         | EditCampaigns | EditTemplates => Some(KeyScope::Write),
-        ActivateCampaigns => Some(KeyScope::Send),
+        ActivateCampaigns | SendMessages => Some(KeyScope::Send),
         // People and settings are managed by people, imports are uploads through the UI.
         ImportContacts | ApproveCampaigns | ManageUsers | ManageApiKeys | ManageSettings
         | ViewSystem | RetryJobs => None,
@@ -375,6 +379,7 @@ mod tests {
             (EditCampaigns, "A M w"),
             (ActivateCampaigns, "A M s"),
             (ApproveCampaigns, "A"),
+            (SendMessages, "A M s"),
             (ReadTemplates, "A M r"),
             (EditTemplates, "A M w"),
             (ManageUsers, "A"),

@@ -9,6 +9,7 @@ mod email;
 mod enums;
 pub mod ingest;
 mod password;
+pub mod schedule;
 mod stats;
 pub mod system;
 pub mod tagged;
@@ -126,6 +127,10 @@ pub struct CampaignDetail {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub activated_at: Option<chrono::DateTime<chrono::Utc>>,
     pub sends: i64,
+    /// When it sends, in words.
+    pub trigger: Option<String>,
+    /// When the scheduler next runs it (active timed or record-dated campaigns).
+    pub next_run_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A row of the contact list.

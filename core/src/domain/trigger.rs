@@ -8,6 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A date on a contact's record that a campaign can be timed against.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordDate {
@@ -42,6 +43,7 @@ impl RecordDate {
 }
 
 /// Before, on or after a record date.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Relation {
@@ -51,6 +53,7 @@ pub enum Relation {
 }
 
 /// How often a recurring campaign sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "every", rename_all = "snake_case")]
 pub enum Cadence {
@@ -77,6 +80,7 @@ pub const WEEKDAYS: [&str; 7] = [
 ];
 
 /// When a campaign sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "trigger", rename_all = "snake_case")]
 pub enum Trigger {
@@ -84,7 +88,7 @@ pub enum Trigger {
     Immediately,
     /// Once, at a moment.
     At { at: DateTime<Utc> },
-    /// Again and again; `minute` of the day in UTC (0 … 1439).
+    /// Again and again; `minute` of the day (0 … 1439) in the organisation's time zone.
     Recurring { cadence: Cadence, minute: u16 },
     /// Per record: `amount` `unit`s before, on or after one of its dates.
     Relative {
@@ -124,7 +128,7 @@ fn plural(amount: u32, unit: Unit) -> String {
 }
 
 fn clock(minute: u16) -> String {
-    format!("{:02}:{:02} UTC", minute / 60, minute % 60)
+    format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
 impl Trigger {
@@ -171,24 +175,20 @@ impl Trigger {
         }
     }
 
-    /// Whether the delivery engine fires this trigger yet. Immediate campaigns send on
-    /// activation; the scheduler that fires the others (times, recurrences, record dates,
-    /// events, segments) is still to come, and the activation dialogs say so.
-    pub fn fires_yet(&self) -> bool {
-        matches!(self, Trigger::Immediately)
-    }
-
     /// What activating a campaign with this trigger does, for the confirmation; `reach` is
     /// "1,200 contacts" or "its audience".
     pub fn on_activation(&self, reach: &str) -> String {
-        if self.fires_yet() {
-            format!("It starts sending to {reach} now.")
-        } else {
-            format!(
-                "It is set to send to {reach}: {}. This version of Herald fires only \
-                 immediate campaigns, so nothing goes out until scheduled triggers arrive.",
+        match self {
+            Trigger::Immediately => format!("It starts sending to {reach} now."),
+            Trigger::SegmentEntered { .. } | Trigger::Event { .. } => format!(
+                "It sends to the contacts of {reach} {}, within a minute, from now on.",
                 self.describe().to_lowercase()
-            )
+            ),
+            Trigger::Relative { .. } => format!(
+                "It sends to the contacts of {reach} {}, checked once a day.",
+                self.describe().to_lowercase()
+            ),
+            _ => format!("It sends to {reach}: {}.", self.describe().to_lowercase()),
         }
     }
 
@@ -381,12 +381,18 @@ mod tests {
             Trigger::Immediately.on_activation("12 contacts"),
             "It starts sending to 12 contacts now."
         );
-        let later = Trigger::Event {
-            name: "signup".into(),
-        }
-        .on_activation("its audience");
-        assert!(later.starts_with("It is set to send to its audience: when the event"));
-        assert!(later.contains("nothing goes out until scheduled triggers arrive"));
+        assert_eq!(
+            Trigger::Event {
+                name: "signup".into(),
+            }
+            .on_activation("its audience"),
+            "It sends to the contacts of its audience when the event “signup” is received, \
+             within a minute, from now on."
+        );
+        assert_eq!(
+            monthly(15).on_activation("3 contacts"),
+            "It sends to 3 contacts: on day 15 of every month at 09:00."
+        );
         assert!(
             Trigger::Immediately.runs_once() && !Trigger::Event { name: "x".into() }.runs_once()
         );
@@ -409,8 +415,8 @@ mod tests {
                 "On the day an enrollment ends",
             ),
             (Trigger::Immediately, "Immediately on activation"),
-            (weekly(2), "Every Wednesday at 09:00 UTC"),
-            (monthly(15), "On day 15 of every month at 09:00 UTC"),
+            (weekly(2), "Every Wednesday at 09:00"),
+            (monthly(15), "On day 15 of every month at 09:00"),
             (
                 Trigger::At { at: day(3) },
                 "Once, on 2026-06-03 at 09:00 UTC",

@@ -37,6 +37,11 @@ pub struct Model {
     /// Counts saves and status changes: activation checks a campaign and then changes it only
     /// if it is still the revision it checked.
     pub revision: i32,
+    /// When a timed campaign (at a time, recurring) next runs; set on activation and by each
+    /// run of the scheduler.
+    pub next_run_at: Option<DateTimeUtc>,
+    /// The last day (UTC) whose record dates a relative campaign's daily run has looked at.
+    pub evaluated_through: Option<Date>,
     /// Changes to an active campaign that are not live yet: they wait until they validate and,
     /// where the organisation requires it, an admin approves them.
     pub pending: Option<Draft>,

@@ -17,6 +17,11 @@ pub struct Model {
     pub cursor: i64,
     /// Every recipient has a message row (queued or skipped).
     pub fanned_out_at: Option<DateTimeUtc>,
+    /// How many sender jobs share the rows (row id modulo `shards`).
+    pub shards: i32,
+    /// The send is for the contacts of `send_target` only (those an event, a record date or a
+    /// segment entry picked), as far as they are in the campaign's audience.
+    pub targeted: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

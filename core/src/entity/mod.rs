@@ -29,6 +29,7 @@ pub mod pass;
 pub mod purchase;
 pub mod segment;
 pub mod segment_member;
+pub mod send_target;
 pub mod session;
 pub mod subscription;
 pub mod template;

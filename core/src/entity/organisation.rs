@@ -16,6 +16,8 @@ pub struct Model {
     pub require_opt_in: bool,
     /// At most this many marketing and newsletter messages per contact per 7 days.
     pub weekly_cap: Option<i32>,
+    /// IANA time zone: recurring campaigns send at a local time in it.
+    pub time_zone: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

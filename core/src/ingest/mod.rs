@@ -1180,6 +1180,7 @@ pub async fn add_events<C: ConnectionTrait>(
         ));
     }
     let mut new_ids = Vec::with_capacity(inserts.len());
+    let mut triggering = Vec::new();
     for chunk in inserts.chunks(200) {
         let rows = contact_event::Entity::insert_many(chunk.iter().map(|(_, am)| am.clone()))
             .exec_with_returning(db)
@@ -1194,8 +1195,20 @@ pub async fn add_events<C: ConnectionTrait>(
                 crate::Error::Internal("inserted events came back out of order".into()).into(),
             );
         }
+        // Events that happened in the last day trigger campaigns; a backfill of old ones does
+        // not.
+        triggering.extend(
+            rows.iter()
+                .filter(|m| m.occurred_at >= now - chrono::Duration::days(1))
+                .map(|m| crate::delivery::scheduler::StoredEvent {
+                    id: m.id,
+                    contact_id: m.contact_id,
+                    name: m.name.clone(),
+                }),
+        );
         new_ids.extend(rows.into_iter().map(|m| m.id));
     }
+    crate::delivery::scheduler::on_events(db, org_id, &triggering, now).await?;
     for ((i, _), id) in inserts.iter().zip(&new_ids) {
         out[*i] = Some(Stored {
             id: *id,

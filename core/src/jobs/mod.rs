@@ -61,6 +61,11 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// page, and goes with the organisation).
     fn org_id(&self) -> Option<i64>;
 
+    /// This job's priority (higher runs first): the kind's, unless a job says otherwise.
+    fn priority(&self) -> i32 {
+        Self::PRIORITY
+    }
+
     /// Jobs of one kind with the same key are never pending twice.
     fn dedup_key(&self) -> Option<String> {
         None

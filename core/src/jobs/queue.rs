@@ -45,7 +45,7 @@ pub async fn enqueue_at<J: Job>(
             kind: J::KIND,
             payload,
             org_id: job.org_id(),
-            priority: J::PRIORITY,
+            priority: job.priority(),
             max_attempts: J::MAX_ATTEMPTS,
             dedup_key: job.dedup_key(),
         },

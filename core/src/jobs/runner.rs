@@ -42,9 +42,11 @@ impl Registry {
         Self::default()
     }
 
-    /// Everything Herald runs in the background.
-    pub fn herald() -> Self {
+    /// Everything Herald runs in the background; the daily run of campaigns timed by record
+    /// dates happens at `daily_at` (UTC).
+    pub fn herald(daily_at: chrono::NaiveTime) -> Self {
         use crate::audience::segments::{RefreshSegment, RefreshSegments};
+        use crate::delivery::scheduler::{DailyRun, Tick};
         use crate::delivery::{fanout::FanOut, sender::Deliver};
         use crate::ingest::imports::ImportJob;
         Registry::new()
@@ -53,6 +55,11 @@ impl Registry {
             .add::<Deliver>()
             .add::<RefreshSegment>()
             .add::<RefreshSegments>()
+            .add::<Tick>()
+            .add::<DailyRun>()
+            // Timed campaigns fire within seconds of their time.
+            .every("delivery.tick", Period::Every(Duration::seconds(20)), Tick)
+            .every("delivery.daily", Period::DailyAt(daily_at), DailyRun)
             // Contacts entering a segment are noticed within a minute.
             .every(
                 "segments.refresh",
@@ -105,7 +112,7 @@ impl Registry {
                 kind: J::KIND,
                 payload,
                 org_id: job.org_id(),
-                priority: J::PRIORITY,
+                priority: job.priority(),
                 max_attempts: J::MAX_ATTEMPTS,
                 dedup_key: job.dedup_key(),
             },

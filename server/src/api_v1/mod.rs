@@ -9,13 +9,14 @@
 
 //!
 //! One file per area: [`contacts`], [`records`] (records and events), [`audiences`] (counts and
-//! segments); [`auth`] finds the caller, [`error`] shapes every error answer.
+//! segments), [`sending`] (templates, campaigns, transactional messages); [`auth`] finds the caller, [`error`] shapes every error answer.
 
 mod audiences;
 mod auth;
 mod contacts;
 mod error;
 mod records;
+mod sending;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 
@@ -31,15 +32,17 @@ use utoipa_axum::routes;
 #[openapi(
     info(
         title = "Herald API",
-        description = "Feed contacts, their records and events into Herald, and count audiences. \
+        description = "Feed contacts, their records and events into Herald, count audiences, \
+            and send: templates, campaigns, one message to one contact. \
             Authenticate with an API key from Settings: `Authorization: Bearer hk_...`. \
-            Write endpoints take batches of up to 1,000 items, store all or nothing, and honour \
-            an `Idempotency-Key` header: a request repeated with the same key returns the first \
-            answer and changes nothing."
+            The endpoints for contacts, records and events take batches of up to 1,000 items, \
+            store all or nothing, and honour an `Idempotency-Key` header: a request repeated \
+            with the same key returns the first answer and changes nothing. \
+            `POST /messages` honours it too: the same key answers the same message."
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
-    tags((name = "contacts"), (name = "records"), (name = "audiences"))
+    tags((name = "contacts"), (name = "records"), (name = "audiences"), (name = "sending"))
 )]
 struct ApiDoc;
 
@@ -64,6 +67,13 @@ pub fn router() -> (axum::Router<Herald>, utoipa::openapi::OpenApi) {
         .routes(routes!(records::add_events))
         .routes(routes!(audiences::count_audience))
         .routes(routes!(audiences::create_segment, audiences::list_segments))
+        .routes(routes!(sending::create_template))
+        .routes(routes!(sending::create_campaign))
+        .routes(routes!(sending::get_campaign))
+        .routes(routes!(sending::activate_campaign))
+        .routes(routes!(sending::deactivate_campaign))
+        .routes(routes!(sending::list_messages))
+        .routes(routes!(sending::send_message))
         .split_for_parts();
     // The paths above are relative to where the router is nested.
     api.paths.paths = std::mem::take(&mut api.paths.paths)

@@ -8,6 +8,7 @@ use herald_core::domain::access::{Actor, KeyScopes};
 use common::{TestApp, spawn_app};
 use herald_core::domain::Role;
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 struct Api<'a> {
@@ -646,6 +647,92 @@ async fn the_rest_api_never_crosses_organisations() {
     let a = alpha.get("/segments").await;
     assert_eq!(a.body, json!([]));
 
+    // Bravo's template and campaign.
+    let t = bravo
+        .post(
+            "/templates",
+            json!({"name": "Bravo template", "subject": "Bravo", "html": "<p>Bravo</p>"}),
+            None,
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let bravo_template = t.body["id"].as_i64().unwrap();
+    let c = bravo
+        .post(
+            "/campaigns",
+            json!({"name": "Bravo campaign", "message_type": "marketing", "template_id": bravo_template,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "event", "name": "bravo"}}),
+            None,
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    let bravo_campaign = c.body["id"].as_i64().unwrap();
+
+    case("POST", "/templates");
+    let a = alpha
+        .post(
+            "/templates",
+            json!({"name": "Alpha template", "subject": "Hi", "html": "<p>Hi</p>"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let alpha_template = a.body["id"].as_i64().unwrap();
+
+    case("POST", "/campaigns");
+    let a = alpha
+        .post(
+            "/campaigns",
+            json!({"name": "Stolen", "message_type": "marketing", "template_id": bravo_template,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "immediately"}}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    clean(&a);
+
+    case("GET", "/campaigns/{id}");
+    let a = alpha.get(&format!("/campaigns/{bravo_campaign}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    clean(&a);
+
+    case("GET", "/campaigns/{id}/messages");
+    let a = alpha
+        .get(&format!("/campaigns/{bravo_campaign}/messages"))
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    for action in ["activate", "deactivate"] {
+        case("POST", &format!("/campaigns/{{id}}/{action}"));
+        let a = alpha
+            .post(
+                &format!("/campaigns/{bravo_campaign}/{action}"),
+                json!({}),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{action}: {}", a.body);
+        clean(&a);
+    }
+    assert_eq!(
+        bravo
+            .get(&format!("/campaigns/{bravo_campaign}"))
+            .await
+            .body["status"],
+        "draft"
+    );
+
+    case("POST", "/messages");
+    for body in [
+        json!({"template_id": bravo_template, "email": "a@alpha.test"}),
+        json!({"template_id": alpha_template, "contact_id": bravo_id}),
+        json!({"template_id": alpha_template, "email": "secret-only@bravo.test"}),
+    ] {
+        let a = alpha.post("/messages", body.clone(), None).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{body}: {}", a.body);
+        clean(&a);
+    }
+
     // The same idempotency key in two organisations is two keys.
     let a = alpha
         .post(
@@ -1006,7 +1093,7 @@ async fn the_openapi_description_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 8, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 15, "{:?}", paths.keys().collect::<Vec<_>>());
     // The documented contact fields are exactly the ones the server accepts.
     let documented: std::collections::BTreeSet<String> =
         spec["components"]["schemas"]["ContactInput"]["properties"]
@@ -1057,4 +1144,191 @@ async fn the_openapi_description_matches_the_routes() {
         )
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+/// Sending through the API: a template, a campaign with the builder's audience and trigger
+/// JSON, activation, its numbers per state and its messages a page at a time, and a
+/// transactional message that an idempotency key makes once.
+#[tokio::test]
+async fn campaigns_and_messages_are_sent_through_the_api() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let contacts: Vec<Value> = (0..5)
+        .map(|i| json!({"email": format!("p{i}@alpha.test"), "first_name": format!("P{i}")}))
+        .chain([json!({"email": "out@alpha.test", "marketing_consent": false})])
+        .collect();
+    assert_eq!(
+        api.post("/contacts", json!({ "contacts": contacts }), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let t = api
+        .post(
+            "/templates",
+            json!({"name": "Hello", "subject": "Hello {{ contact.first_name }}",
+                   "html": "<p>Hi {{ contact.first_name }}</p>", "text": "Hi"}),
+            None,
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let template = t.body["id"].as_i64().unwrap();
+    let broken = api
+        .post(
+            "/templates",
+            json!({"name": "Broken", "subject": "x", "html": "{{ oops"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        broken.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        broken.body
+    );
+
+    let c = api
+        .post(
+            "/campaigns",
+            json!({"name": "News", "message_type": "marketing", "template_id": template,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "immediately"},
+                   "settings": {"from_name": "Alpha", "priority": 5}}),
+            None,
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    assert_eq!(c.body["status"], "draft");
+    let id = c.body["id"].as_i64().unwrap();
+    let bad = api
+        .post(
+            "/campaigns",
+            json!({"name": "Bad", "message_type": "marketing", "template_id": template,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "sometimes"}}),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&bad), ["trigger.trigger"], "{}", bad.body);
+
+    let a = api
+        .post(&format!("/campaigns/{id}/activate"), json!({}), None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let again = api
+        .post(&format!("/campaigns/{id}/activate"), json!({}), None)
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The worker sends within seconds.
+    let mut numbers = Value::Null;
+    for _ in 0..100 {
+        numbers = api.get(&format!("/campaigns/{id}")).await.body;
+        // Sent, and the one-time campaign completed with its run.
+        if numbers["messages"]["sent"] == 5 && numbers["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(numbers["messages"]["sent"], 5, "{numbers}");
+    assert_eq!(numbers["messages"]["skipped"], 1);
+    assert_eq!(numbers["messages"]["queued"], 0);
+    assert_eq!(numbers["status"], "completed");
+
+    // Messages a page at a time, and by state.
+    let first = api
+        .get(&format!("/campaigns/{id}/messages?limit=4"))
+        .await
+        .body;
+    assert_eq!(first["messages"].as_array().unwrap().len(), 4);
+    let after = first["next_after"].as_i64().unwrap();
+    let rest = api
+        .get(&format!("/campaigns/{id}/messages?limit=4&after={after}"))
+        .await
+        .body;
+    assert_eq!(rest["messages"].as_array().unwrap().len(), 2);
+    assert!(rest["next_after"].is_null());
+    let skipped = api
+        .get(&format!("/campaigns/{id}/messages?state=skipped"))
+        .await
+        .body;
+    assert_eq!(skipped["messages"][0]["recipient"], "out@alpha.test");
+    assert_eq!(skipped["messages"][0]["skip_reason"], "unsubscribed");
+    for query in ["state=lost", "limit=0", "after=x"] {
+        let a = api.get(&format!("/campaigns/{id}/messages?{query}")).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+
+    // Transactional: once per key, operational (the unsubscribed contact still gets a
+    // receipt), and skipped with a reason for a suppressed address.
+    let m = api
+        .post(
+            "/messages",
+            json!({"template_id": template, "email": "out@alpha.test"}),
+            Some("order-1"),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::ACCEPTED, "{}", m.body);
+    assert_eq!(m.body["state"], "queued");
+    let again = api
+        .post(
+            "/messages",
+            json!({"template_id": template, "email": "out@alpha.test"}),
+            Some("order-1"),
+        )
+        .await;
+    assert_eq!(
+        again.body["id"], m.body["id"],
+        "the same key is the same message"
+    );
+    let other = api
+        .post(
+            "/messages",
+            json!({"template_id": template, "email": "p1@alpha.test"}),
+            Some("order-1"),
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
+    for body in [
+        json!({"template_id": template}),
+        json!({"template_id": template, "email": "p1@alpha.test", "contact_id": 1}),
+        json!({"template_id": template, "email": "not an address"}),
+    ] {
+        let a = api.post("/messages", body.clone(), None).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.body
+        );
+    }
+    let message_id = m.body["id"].as_i64().unwrap();
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        let rows = herald_core::entity::message::Entity::find_by_id(message_id)
+            .one(&app.herald.db)
+            .await
+            .unwrap()
+            .unwrap();
+        state = json!(rows.state.as_str());
+        if state == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "sent");
+    let mailbox = herald_core::entity::mailbox_message::Entity::find()
+        .filter(herald_core::entity::mailbox_message::Column::MessageId.eq(message_id))
+        .all(&app.herald.db)
+        .await
+        .unwrap();
+    assert_eq!(mailbox.len(), 1);
+    assert!(
+        mailbox[0].raw.contains("Subject: Hello"),
+        "{}",
+        mailbox[0].raw
+    );
 }

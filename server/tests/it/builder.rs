@@ -211,7 +211,7 @@ fn complete(name: &str, template: i64, audience: Filter) -> Draft {
     }
 }
 
-async fn group(db: &DatabaseConnection, org: i64, name: &str, members: &[i64]) -> i64 {
+pub(crate) async fn group(db: &DatabaseConnection, org: i64, name: &str, members: &[i64]) -> i64 {
     let g = contact_group::ActiveModel {
         org_id: Set(org),
         name: Set(name.into()),

@@ -130,6 +130,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         smtp_url: None,
         smtp_pool: 4,
         default_from: "noreply@herald.test".into(),
+        daily_run_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).expect("a time"),
     };
     adjust(&mut config);
     let herald = server::open(&config).await.expect("open the database");

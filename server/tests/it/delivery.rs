@@ -28,18 +28,18 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-struct World {
-    app: common::TestApp,
-    h: Herald,
-    clock: Arc<ManualClock>,
-    admin: Actor,
+pub(crate) struct World {
+    pub(crate) app: common::TestApp,
+    pub(crate) h: Herald,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) admin: Actor,
     /// Contacts by the part of their address before the `@`.
-    people: BTreeMap<&'static str, i64>,
+    pub(crate) people: BTreeMap<&'static str, i64>,
 }
 
 /// An organisation with six contacts, of whom only `ada` and `fay` may receive marketing:
 /// `bob` is suppressed, `cy` unsubscribed, `dee` inactive, `eve` has no address.
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let app = spawn_app_with(|c| c.workers = 0).await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let mut h = app.herald.clone();
@@ -101,12 +101,22 @@ fn with_provider(h: &Herald, provider: Provider) -> Herald {
         secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
         provider,
         default_from: s.default_from.clone(),
+        daily_run_at: s.daily_run_at,
     });
     h
 }
 
 /// An active immediate marketing campaign to everyone: activating it starts its send.
 async fn activate(w: &World) -> i64 {
+    activate_with(w, Trigger::Immediately, |_| {}).await
+}
+
+/// An active marketing campaign to everyone with `trigger`, the draft adjusted first.
+pub(crate) async fn activate_with(
+    w: &World,
+    trigger: Trigger,
+    adjust: impl FnOnce(&mut Draft),
+) -> i64 {
     let t = templates::save(
         &w.h.db,
         &w.admin,
@@ -124,12 +134,16 @@ async fn activate(w: &World) -> i64 {
     .await
     .unwrap()
     .id;
-    let draft = Draft {
+    let mut draft = Draft {
         name: "Welcome".into(),
-        kind: CampaignKind::OneTime,
+        kind: match trigger {
+            Trigger::Immediately | Trigger::At { .. } => CampaignKind::OneTime,
+            Trigger::Recurring { .. } => CampaignKind::Recurring,
+            _ => CampaignKind::EventTriggered,
+        },
         message_type: MessageType::Marketing,
         audience: Filter::everyone(),
-        trigger: Some(Trigger::Immediately),
+        trigger: Some(trigger),
         template_id: Some(t),
         settings: Settings {
             from_name: "Acme".into(),
@@ -138,6 +152,7 @@ async fn activate(w: &World) -> i64 {
         },
         ..Draft::default()
     };
+    adjust(&mut draft);
     let id = builder::save(&w.h.db, &w.admin, None, &draft, w.h.now())
         .await
         .unwrap()
@@ -148,8 +163,13 @@ async fn activate(w: &World) -> i64 {
     id
 }
 
-/// Runs every due job (a second of the clock apart) until nothing is left to do.
-async fn drain(h: &Herald, clock: &ManualClock, registry: fn() -> Registry) {
+/// Everything Herald runs, with the daily run at 16:00 UTC.
+pub(crate) fn everything() -> Registry {
+    Registry::herald(chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap())
+}
+
+/// Runs every due job (two seconds of the clock apart, a minute in all).
+pub(crate) async fn drain(h: &Herald, clock: &ManualClock, registry: fn() -> Registry) {
     let worker = Runner::new(h.clone(), registry()).concurrency(4);
     for _ in 0..30 {
         worker.run_due().await.unwrap();
@@ -157,7 +177,7 @@ async fn drain(h: &Herald, clock: &ManualClock, registry: fn() -> Registry) {
     }
 }
 
-async fn messages(h: &Herald, campaign_id: i64) -> Vec<message::Model> {
+pub(crate) async fn messages(h: &Herald, campaign_id: i64) -> Vec<message::Model> {
     message::Entity::find()
         .filter(message::Column::CampaignId.eq(campaign_id))
         .order_by_asc(message::Column::Id)
@@ -179,7 +199,7 @@ async fn an_immediate_campaign_reaches_each_allowed_contact_once_and_completes()
     let w = world().await;
     let h = &w.h;
     let id = activate(&w).await;
-    drain(h, &w.clock, Registry::herald).await;
+    drain(h, &w.clock, everything).await;
 
     let all = messages(h, id).await;
     assert_eq!(all.len(), 6, "one row per contact of the audience");
@@ -263,12 +283,18 @@ async fn an_immediate_campaign_reaches_each_allowed_contact_once_and_completes()
 
     // Starting the same occurrence again changes nothing.
     assert_eq!(
-        herald_core::delivery::start_send(&h.db, &c, &sends[0].occurrence, h.now())
-            .await
-            .unwrap(),
+        herald_core::delivery::start_send(
+            &h.db,
+            &c,
+            &sends[0].occurrence,
+            herald_core::delivery::Targets::Audience,
+            h.now()
+        )
+        .await
+        .unwrap(),
         None
     );
-    drain(h, &w.clock, Registry::herald).await;
+    drain(h, &w.clock, everything).await;
     assert_eq!(
         mailbox_message::Entity::find()
             .all(&h.db)
@@ -294,7 +320,7 @@ async fn a_message_left_sending_by_a_crash_is_reconciled_without_a_duplicate() {
     let w = world().await;
     let h = &w.h;
     let id = activate(&w).await;
-    drain(h, &w.clock, Registry::herald).await;
+    drain(h, &w.clock, everything).await;
     let all = messages(h, id).await;
     let find = |name: &str| {
         all.iter()
@@ -332,12 +358,13 @@ async fn a_message_left_sending_by_a_crash_is_reconciled_without_a_duplicate() {
             org_id: ada.org_id,
             send_id: ada.send_id,
             shard,
+            priority: 3,
         };
         herald_core::jobs::enqueue(&h.db, h.now(), &job)
             .await
             .unwrap();
     }
-    drain(h, &w.clock, Registry::herald).await;
+    drain(h, &w.clock, everything).await;
 
     let mailbox = mailbox_message::Entity::find().all(&h.db).await.unwrap();
     let mut ids: Vec<Option<i64>> = mailbox.iter().map(|m| m.message_id).collect();
@@ -398,7 +425,7 @@ async fn an_opt_out_during_the_send_is_honoured() {
     ada.marketing_consent = Set(false);
     ada.marketing_consent_at = Set(Some(h.now()));
     ada.update(&h.db).await.unwrap();
-    drain(h, &w.clock, Registry::herald).await;
+    drain(h, &w.clock, everything).await;
     let all = messages(h, id).await;
     assert_eq!(
         state_of(&w, &all, "ada"),
@@ -413,7 +440,7 @@ async fn a_provider_that_is_down_requeues_instead_of_failing() {
     // Nothing listens on port 1: the connection is refused.
     let h = with_provider(&w.h, Provider::smtp("smtp://127.0.0.1:1", 2).unwrap());
     let id = activate(&w).await;
-    let worker = Runner::new(h.clone(), Registry::herald()).concurrency(4);
+    let worker = Runner::new(h.clone(), Registry::herald(h.settings.daily_run_at)).concurrency(4);
     for _ in 0..3 {
         worker.run_due().await.unwrap();
         w.clock.advance(Duration::seconds(2));
@@ -450,7 +477,7 @@ async fn one_click_unsubscribe_from_the_header_and_the_preference_centre() {
     let w = world().await;
     let h = &w.h;
     activate(&w).await;
-    drain(h, &w.clock, Registry::herald).await;
+    drain(h, &w.clock, everything).await;
     let ada = mailbox_message::Entity::find()
         .filter(mailbox_message::Column::Recipient.eq("ada@example.org"))
         .one(&h.db)
@@ -670,7 +697,7 @@ async fn smtp_delivers_fails_permanently_and_retries_transient_refusals() {
         Provider::smtp(&format!("smtp://127.0.0.1:{}", sink.port), 2).unwrap(),
     );
     let id = activate(&w).await;
-    let worker = Runner::new(h.clone(), Registry::herald()).concurrency(4);
+    let worker = Runner::new(h.clone(), Registry::herald(h.settings.daily_run_at)).concurrency(4);
     for _ in 0..5 {
         worker.run_due().await.unwrap();
         w.clock.advance(Duration::seconds(2));

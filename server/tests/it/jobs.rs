@@ -474,7 +474,7 @@ async fn segments_are_refreshed_through_the_queue_one_job_each() {
         );
     }
     app.contact("acme", "new@example.org", None).await;
-    let worker = Runner::new(h.clone(), Registry::herald());
+    let worker = Runner::new(h.clone(), Registry::herald(h.settings.daily_run_at));
     // The periodic job queues one refresh per segment; each runs once.
     assert_eq!(worker.run_due().await.unwrap(), 1 + 3);
     for id in &ids {

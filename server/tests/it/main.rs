@@ -14,5 +14,6 @@ mod crash;
 mod delivery;
 mod imports;
 mod jobs;
+mod scheduler;
 mod tenancy;
 mod users;

@@ -511,6 +511,19 @@ async fn no_server_function_crosses_organisations() {
             .await
             .unwrap()
     );
+    // Alpha's admin sets Alpha's time zone; Bravo's stays.
+    check(
+        "set_time_zone",
+        &[("time_zone", "Asia/Tokyo")],
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        herald_core::auth::accounts::time_zone(db, &Actor::system(bravo_org.id))
+            .await
+            .unwrap(),
+        "UTC"
+    );
 
     // The System page: Alpha's admin sees no job of Bravo's and cannot retry one.
     check("system_status", &[], StatusCode::OK).await;

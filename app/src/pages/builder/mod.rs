@@ -154,6 +154,7 @@ fn Builder(start: Start) -> impl IntoView {
         .map(|g| (g.id, g.name.clone()))
         .collect();
     let segments = options.segments.clone();
+    let time_zone = options.time_zone.clone();
 
     // Audience rows.
     let next_key = StoredValue::new(0u64);
@@ -388,7 +389,7 @@ fn Builder(start: Start) -> impl IntoView {
                     </ol>
                     <button type="button" class="small" on:click=move |_| rows.update(|v| v.push(make_row(false, Filter::ActiveContact)))>"Add a condition"</button>
                 </section>
-                <TriggerEditor trigger now segments=segments.clone() />
+                <TriggerEditor trigger now segments=segments.clone() time_zone=time_zone.clone() />
                 <section class="card" aria-labelledby="b-template">
                     <h2 id="b-template">"Template"</h2>
                     {if templates.is_empty() {

@@ -24,11 +24,13 @@ pub(super) fn TriggerEditor(
     trigger: RwSignal<Option<Trigger>>,
     now: DateTime<Utc>,
     segments: Vec<(i64, String)>,
+    time_zone: String,
 ) -> AnyView {
     let kind = Memo::new(move |_| trigger.with(|t| t.as_ref().map(TriggerKind::of)));
     let segs = segments.clone();
     let params = move || {
         let segments = segs.clone();
+        let time_zone = time_zone.clone();
         match trigger.get_untracked() {
             None | Some(Trigger::Immediately) => ().into_any(),
             Some(Trigger::At { at }) => view! {
@@ -60,7 +62,7 @@ pub(super) fn TriggerEditor(
                         Cadence::Daily => ().into_any(),
                     }}
                     <label class="inline">" at "<input type="time" prop:value=hhmm(minute)
-                        on:change=move |e| { if let Some(x) = minute_of(&event_target_value(&e)) { m.set(x); emit() } } />" UTC"</label>
+                        on:change=move |e| { if let Some(x) = minute_of(&event_target_value(&e)) { m.set(x); emit() } } />{format!(" {time_zone}")}</label>
                 }.into_any()
             }
             Some(Trigger::Relative { date, relation, amount, unit }) => {

@@ -11,7 +11,7 @@ pub use system::SystemPage;
 
 use account::PasswordForm;
 use api_keys::ApiKeysSection;
-use approval::ApprovalSection;
+use approval::{ApprovalSection, TimeZoneSection};
 use users::UsersSection;
 
 use herald_core::domain::CurrentUser;
@@ -34,6 +34,7 @@ pub fn SettingsPage() -> impl IntoView {
         {is_admin.then(|| view! {
             <UsersSection />
             <ApprovalSection />
+            <TimeZoneSection />
             <ApiKeysSection />
             <section class="card">
                 <h2>"System"</h2>

@@ -1,0 +1,392 @@
+//! The scheduler: what makes each trigger fire. Every kind ends in [`super::start_send`] with
+//! an occurrence key, so a run enqueued twice (two instances, a retried job, a restart) is one
+//! send.
+//!
+//! - **At a time, recurring**: a campaign's `next_run_at` is set on activation
+//!   ([`first_run`], in the organisation's time zone) and moved on by the [`Tick`] (every
+//!   20 seconds) with a conditional update in the same transaction as the send, keyed
+//!   `run:<due time>`. A run missed while Herald was down fires once, late; the next one is
+//!   counted from now. The tick also stops campaigns past their expiry.
+//! - **Record dates**: the [`DailyRun`] at the deployment region's hour looks, per campaign,
+//!   at the days since the last day it covered (at most a week back) and sends, keyed
+//!   `day:<date>`, to the contacts whose record dates fall due on those days.
+//! - **Events**: [`on_events`] runs in the transaction that stores them: each matching
+//!   campaign gets a send for the event's contact, keyed `event:<event id>`, written at once.
+//! - **Entering a segment**: [`on_segment_entered`] runs in the segment refresh's transaction
+//!   (every minute), keyed `segment:<segment>:<refresh time>`.
+
+use super::{Targets, find_org, start_send};
+use crate::Result;
+use crate::domain::CampaignStatus;
+use crate::domain::schedule::{days_to_cover, next_run, record_dates_for, send_day};
+use crate::domain::trigger::{RecordDate, Trigger};
+use crate::entity::{
+    booking, campaign, credential, enrollment, organisation, pass, purchase, segment,
+    segment_member, subscription,
+};
+use crate::jobs::{Job, JobContext, Step};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+/// The organisation's time zone (UTC when its name is not one).
+pub fn time_zone(org: &organisation::Model) -> chrono_tz::Tz {
+    org.time_zone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// When a campaign with `trigger` activated at `now` first runs (timed triggers only), in the
+/// organisation's time zone.
+pub async fn first_run(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    trigger: Option<&Trigger>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    let Some(trigger @ (Trigger::At { .. } | Trigger::Recurring { .. })) = trigger else {
+        return Ok(None);
+    };
+    let org = find_org(db, org_id).await?;
+    Ok(match trigger {
+        // Validated as future on activation; a time that passed meanwhile runs at once.
+        Trigger::At { at } => Some(*at),
+        _ => next_run(trigger, now, &time_zone(&org)),
+    })
+}
+
+async fn active(db: &impl ConnectionTrait) -> Result<Vec<campaign::Model>> {
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+        .all(db)
+        .await?)
+}
+
+/// Fires the timed campaigns that are due and stops those past their expiry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tick;
+
+impl Job for Tick {
+    const KIND: &'static str = "delivery.tick";
+    const PRIORITY: i32 = 20;
+
+    fn org_id(&self) -> Option<i64> {
+        None
+    }
+
+    fn dedup_key(&self) -> Option<String> {
+        Some("tick".into())
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<Step> {
+        let db = ctx.db();
+        let now = ctx.now();
+        for c in active(db).await? {
+            if c.settings.expires_at.is_some_and(|e| e <= now) {
+                expire(ctx, &c).await?;
+                continue;
+            }
+            let (Some(due), Some(trigger)) = (c.next_run_at, &c.trigger) else {
+                continue;
+            };
+            if due > now {
+                continue;
+            }
+            let org = find_org(db, c.org_id).await?;
+            let next = next_run(trigger, now, &time_zone(&org))
+                .filter(|n| c.settings.expires_at.is_none_or(|e| *n < e));
+            let _writer = crate::db::write_lock(db).await;
+            let txn = db.begin().await?;
+            ctx.fence(&txn).await?;
+            let claimed = campaign::Entity::update_many()
+                .col_expr(campaign::Column::NextRunAt, Expr::value(next))
+                .col_expr(campaign::Column::LastSentAt, Expr::value(now))
+                .filter(campaign::Column::Id.eq(c.id))
+                .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+                .filter(campaign::Column::NextRunAt.eq(due))
+                .exec(&txn)
+                .await?
+                .rows_affected
+                == 1;
+            if claimed {
+                let occurrence = format!("run:{}", due.to_rfc3339());
+                start_send(&txn, &c, &occurrence, Targets::Audience, now).await?;
+                if (now - due).num_minutes() > 5 {
+                    tracing::warn!(campaign = c.id, %due, "a missed run fires late, once");
+                } else {
+                    tracing::info!(campaign = c.id, %due, "scheduled run");
+                }
+            }
+            txn.commit().await?;
+        }
+        Ok(Step::Done)
+    }
+}
+
+/// A campaign past its expiry date stops: it completes, and its queued messages are skipped
+/// as expired when their sender reaches them.
+async fn expire(ctx: &JobContext, c: &campaign::Model) -> Result<()> {
+    let db = ctx.db();
+    let now = ctx.now();
+    let done = campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::Status,
+            Expr::value(CampaignStatus::Completed),
+        )
+        .col_expr(
+            campaign::Column::NextRunAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            campaign::Column::Revision,
+            Expr::col(campaign::Column::Revision).add(1),
+        )
+        .filter(campaign::Column::Id.eq(c.id))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+        .exec(db)
+        .await?;
+    if done.rows_affected == 1 {
+        tracing::info!(campaign = c.id, "campaign expired");
+    }
+    Ok(())
+}
+
+/// Once a day at the deployment region's hour: the campaigns timed by record dates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DailyRun;
+
+impl Job for DailyRun {
+    const KIND: &'static str = "delivery.daily";
+    const PRIORITY: i32 = 20;
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn org_id(&self) -> Option<i64> {
+        None
+    }
+
+    fn dedup_key(&self) -> Option<String> {
+        Some("daily".into())
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<Step> {
+        let db = ctx.db();
+        let now = ctx.now();
+        let today = now.date_naive();
+        for c in active(db).await? {
+            if ctx.stopping() {
+                return Ok(Step::Yield);
+            }
+            let Some(trigger @ Trigger::Relative { date, .. }) = &c.trigger else {
+                continue;
+            };
+            let activated = c.activated_at.unwrap_or(now).date_naive();
+            let Some((first, last)) = days_to_cover(today, activated, c.evaluated_through) else {
+                continue;
+            };
+            let Some((from, to)) = record_dates_for(trigger, first, last) else {
+                continue;
+            };
+            let mut due: Vec<i64> = record_dates(db, c.org_id, *date, from, to)
+                .await?
+                .into_iter()
+                .filter(|(_, at)| {
+                    send_day(trigger, at.date_naive()).is_some_and(|d| first <= d && d <= last)
+                })
+                .map(|(contact, _)| contact)
+                .collect();
+            due.sort_unstable();
+            due.dedup();
+            let _writer = crate::db::write_lock(db).await;
+            let txn = db.begin().await?;
+            ctx.fence(&txn).await?;
+            let mut claim = campaign::Entity::update_many()
+                .col_expr(campaign::Column::EvaluatedThrough, Expr::value(last))
+                .filter(campaign::Column::Id.eq(c.id))
+                .filter(campaign::Column::Status.eq(CampaignStatus::Active));
+            claim = match c.evaluated_through {
+                Some(d) => claim.filter(campaign::Column::EvaluatedThrough.eq(d)),
+                None => claim.filter(campaign::Column::EvaluatedThrough.is_null()),
+            };
+            let claimed = claim.exec(&txn).await?.rows_affected == 1;
+            if claimed && !due.is_empty() {
+                let n = due.len();
+                let occurrence = format!("day:{today}");
+                start_send(&txn, &c, &occurrence, Targets::Contacts(due), now).await?;
+                tracing::info!(campaign = c.id, %first, %last, contacts = n, "daily run");
+            }
+            txn.commit().await?;
+        }
+        Ok(Step::Done)
+    }
+}
+
+/// The contacts of the organisation's records whose `date` falls in `from ..= to` (UTC days),
+/// with the date.
+async fn record_dates(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    date: RecordDate,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let end = to
+        .checked_add_days(Days::new(1))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    let (Some(start), Some(end)) = (start, end) else {
+        return Ok(Vec::new());
+    };
+    macro_rules! dates {
+        ($entity:ident, $column:ident) => {
+            $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::ContactId)
+                .column($entity::Column::$column)
+                .filter($entity::Column::OrgId.eq(org_id))
+                .filter($entity::Column::$column.gte(start))
+                .filter($entity::Column::$column.lt(end))
+                .into_tuple::<(i64, DateTime<Utc>)>()
+                .all(db)
+                .await?
+        };
+    }
+    Ok(match date {
+        RecordDate::CredentialPublished => dates!(credential, PublishedAt),
+        RecordDate::CredentialRenewed => dates!(credential, RenewedAt),
+        RecordDate::CredentialExpires => dates!(credential, ExpiresAt),
+        RecordDate::EnrollmentStarts => dates!(enrollment, StartsAt),
+        RecordDate::EnrollmentEnds => dates!(enrollment, EndsAt),
+        RecordDate::Booking => dates!(booking, StartsAt),
+        RecordDate::PassValidFrom => dates!(pass, ValidFrom),
+        RecordDate::PassValidTo => dates!(pass, ValidTo),
+        RecordDate::SubscriptionStarts => dates!(subscription, PeriodStart),
+        RecordDate::SubscriptionEnds => dates!(subscription, PeriodEnd),
+        RecordDate::Order => dates!(purchase, OrderedAt),
+    })
+}
+
+/// An event as stored, for the campaigns it triggers.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub contact_id: i64,
+    pub name: String,
+}
+
+/// Starts the sends that stored events trigger, in the transaction that stored them: each
+/// active campaign of the organisation waiting for an event of that name sends to the event's
+/// contact (if in its audience), once per event.
+pub async fn on_events(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    events: &[StoredEvent],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let waiting: Vec<campaign::Model> = campaign::Entity::find()
+        .filter(campaign::Column::OrgId.eq(org_id))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|c| matches!(c.trigger, Some(Trigger::Event { .. })))
+        .collect();
+    let mut started = 0;
+    for e in events {
+        for c in &waiting {
+            let Some(Trigger::Event { name }) = &c.trigger else {
+                continue;
+            };
+            if name.trim() != e.name.trim() {
+                continue;
+            }
+            let occurrence = format!("event:{}", e.id);
+            if start_send(
+                db,
+                c,
+                &occurrence,
+                Targets::Contacts(vec![e.contact_id]),
+                now,
+            )
+            .await?
+            .is_some()
+            {
+                started += 1;
+            }
+        }
+    }
+    Ok(started)
+}
+
+/// Starts the sends for the contacts who entered `segment` in the refresh at `now`, in the
+/// refresh's transaction.
+pub async fn on_segment_entered(
+    db: &impl ConnectionTrait,
+    segment: &segment::Model,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let waiting: Vec<campaign::Model> = campaign::Entity::find()
+        .filter(campaign::Column::OrgId.eq(segment.org_id))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            matches!(c.trigger, Some(Trigger::SegmentEntered { segment_id }) if segment_id == segment.id)
+        })
+        .collect();
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let entered: Vec<i64> = segment_member::Entity::find()
+        .select_only()
+        .column(segment_member::Column::ContactId)
+        .filter(segment_member::Column::SegmentId.eq(segment.id))
+        .filter(segment_member::Column::EnteredAt.eq(now))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if entered.is_empty() {
+        return Ok(0);
+    }
+    let occurrence = format!("segment:{}:{}", segment.id, now.to_rfc3339());
+    let mut started = 0;
+    for c in &waiting {
+        // Only contacts who entered after the campaign went live.
+        if c.activated_at.is_some_and(|a| a > now) {
+            continue;
+        }
+        if start_send(db, c, &occurrence, Targets::Contacts(entered.clone()), now)
+            .await?
+            .is_some()
+        {
+            started += 1;
+        }
+    }
+    Ok(started)
+}
+
+/// The next run of a campaign, for its page: the stored one for timed campaigns, the next
+/// daily run for those timed by record dates (`daily_at`, UTC), none otherwise.
+pub fn next_run_of(
+    c: &campaign::Model,
+    daily_at: chrono::NaiveTime,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if c.status != CampaignStatus::Active {
+        return None;
+    }
+    match c.trigger {
+        Some(Trigger::At { .. } | Trigger::Recurring { .. }) => c.next_run_at,
+        Some(Trigger::Relative { .. }) => {
+            Some(crate::domain::schedule::next_daily_run(daily_at, now))
+        }
+        _ => None,
+    }
+}

@@ -66,6 +66,9 @@ impl MigrationTrait for Migration {
                 .table(a("send_target"))
                 .col(big_integer(a("send_id")))
                 .col(big_integer(a("contact_id")))
+                // What the message renders with beyond the contact: the record whose date
+                // fired a relative campaign (JSON).
+                .col(text_null(a("context")))
                 .primary_key(Index::create().col(a("send_id")).col(a("contact_id")))
                 .foreign_key(
                     ForeignKey::create()

@@ -105,11 +105,39 @@ async fn draft_problems(
             out.push("System templates cannot be sent by a campaign.".into());
         }
         let attributes = templates::attribute_keys(db, org_id).await?;
-        let unknown: Vec<String> = templates::check(&input, &attributes)
+        // A message carries the fields of the record whose date fired it, and no others.
+        let record = match &draft.trigger {
+            Some(Trigger::Relative { date, .. }) => date.record(),
+            _ => "",
+        };
+        let issues = templates::check_for(&input, &attributes, Some(record));
+        let record_tags: Vec<&str> = issues
             .iter()
-            .map(|i| i.describe())
+            .filter_map(|i| match i {
+                crate::domain::template::Issue::UnknownTag { tag, .. }
+                    if tag.starts_with("record.")
+                        && templates::check(&input, &attributes).is_empty() =>
+                {
+                    Some(tag.as_str())
+                }
+                _ => None,
+            })
             .collect();
-        if !unknown.is_empty() {
+        if !record_tags.is_empty() {
+            out.push(if record.is_empty() {
+                format!(
+                    "The template uses a record's fields ({}), which only a campaign sent \
+                     before, on or after a record date has.",
+                    record_tags.join(", ")
+                )
+            } else {
+                format!(
+                    "The template uses fields ({}) that a {record} does not have.",
+                    record_tags.join(", ")
+                )
+            });
+        } else if !issues.is_empty() {
+            let unknown: Vec<String> = issues.iter().map(|i| i.describe()).collect();
             out.push(format!("Fix the template first: {}.", unknown.join("; ")));
         }
     }

@@ -53,9 +53,12 @@ pub const SHARDS: i64 = 4;
 pub enum Targets {
     /// The campaign's whole audience (immediate, timed and recurring runs).
     Audience,
-    /// These contacts, as far as they are in the audience (an event's contact, the records due
-    /// on a day, the contacts who entered a segment).
+    /// These contacts, as far as they are in the audience (an event's contact, the contacts
+    /// who entered a segment).
     Contacts(Vec<i64>),
+    /// The contacts whose records fell due, each with its record's fields (what `record.*`
+    /// renders).
+    Records(std::collections::BTreeMap<i64, serde_json::Value>),
 }
 
 /// Targeted sends this small are fanned out in the caller's transaction, so an event's
@@ -72,9 +75,17 @@ pub async fn start_send(
     targets: Targets,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let (targeted, mut ids) = match targets {
-        Targets::Audience => (false, Vec::new()),
-        Targets::Contacts(ids) => (true, ids),
+    let (targeted, mut ids, mut contexts) = match targets {
+        Targets::Audience => (false, Vec::new(), std::collections::BTreeMap::new()),
+        Targets::Contacts(ids) => (true, ids, std::collections::BTreeMap::new()),
+        Targets::Records(records) => (
+            true,
+            records.keys().copied().collect(),
+            records
+                .into_iter()
+                .map(|(id, r)| (id, serde_json::json!({ "record": r }).to_string()))
+                .collect(),
+        ),
     };
     ids.sort_unstable();
     ids.dedup();
@@ -107,6 +118,7 @@ pub async fn start_send(
         send_target::Entity::insert_many(chunk.iter().map(|id| send_target::ActiveModel {
             send_id: Set(send_id),
             contact_id: Set(*id),
+            context: Set(contexts.remove(id)),
         }))
         .exec_without_returning(db)
         .await?;

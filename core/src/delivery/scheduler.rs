@@ -32,6 +32,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The organisation's time zone (UTC when its name is not one).
 pub fn time_zone(org: &organisation::Model) -> chrono_tz::Tz {
@@ -189,16 +190,20 @@ impl Job for DailyRun {
             let Some((from, to)) = record_dates_for(trigger, first, last) else {
                 continue;
             };
-            let mut due: Vec<i64> = record_dates(db, c.org_id, *date, from, to)
-                .await?
+            // One message per contact: the earliest of its records due.
+            let mut due: BTreeMap<i64, (DateTime<Utc>, serde_json::Value)> = BTreeMap::new();
+            for (contact, at, fields) in record_dates(db, c.org_id, *date, from, to).await? {
+                if !send_day(trigger, at.date_naive()).is_some_and(|d| first <= d && d <= last) {
+                    continue;
+                }
+                if due.get(&contact).is_none_or(|(earliest, _)| at < *earliest) {
+                    due.insert(contact, (at, fields));
+                }
+            }
+            let due: BTreeMap<i64, serde_json::Value> = due
                 .into_iter()
-                .filter(|(_, at)| {
-                    send_day(trigger, at.date_naive()).is_some_and(|d| first <= d && d <= last)
-                })
-                .map(|(contact, _)| contact)
+                .map(|(k, (_, fields))| (k, fields))
                 .collect();
-            due.sort_unstable();
-            due.dedup();
             let _writer = crate::db::write_lock(db).await;
             let txn = db.begin().await?;
             ctx.fence(&txn).await?;
@@ -214,7 +219,7 @@ impl Job for DailyRun {
             if claimed && !due.is_empty() {
                 let n = due.len();
                 let occurrence = format!("day:{today}");
-                start_send(&txn, &c, &occurrence, Targets::Contacts(due), now).await?;
+                start_send(&txn, &c, &occurrence, Targets::Records(due), now).await?;
                 tracing::info!(campaign = c.id, %first, %last, contacts = n, "daily run");
             }
             txn.commit().await?;
@@ -223,15 +228,16 @@ impl Job for DailyRun {
     }
 }
 
-/// The contacts of the organisation's records whose `date` falls in `from ..= to` (UTC days),
-/// with the date.
+/// The organisation's records whose `date` falls in `from ..= to` (UTC days): each one's
+/// contact, date and fields (what `record.*` renders, as the template preview shows them).
 async fn record_dates(
     db: &impl ConnectionTrait,
     org_id: i64,
     date: RecordDate,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<(i64, DateTime<Utc>)>> {
+) -> Result<Vec<(i64, DateTime<Utc>, serde_json::Value)>> {
+    use serde_json::json;
     let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let end = to
         .checked_add_days(Days::new(1))
@@ -240,32 +246,85 @@ async fn record_dates(
     let (Some(start), Some(end)) = (start, end) else {
         return Ok(Vec::new());
     };
+    let day = |d: DateTime<Utc>| d.format("%Y-%m-%d").to_string();
+    let maybe = |d: Option<DateTime<Utc>>| d.map(day).unwrap_or_default();
     macro_rules! dates {
-        ($entity:ident, $column:ident) => {
+        ($entity:ident, $column:ident, |$r:ident| $date:expr, $fields:expr) => {
             $entity::Entity::find()
-                .select_only()
-                .column($entity::Column::ContactId)
-                .column($entity::Column::$column)
                 .filter($entity::Column::OrgId.eq(org_id))
                 .filter($entity::Column::$column.gte(start))
                 .filter($entity::Column::$column.lt(end))
-                .into_tuple::<(i64, DateTime<Utc>)>()
                 .all(db)
                 .await?
+                .into_iter()
+                .filter_map(|$r| {
+                    let at: Option<DateTime<Utc>> = $date;
+                    Some(($r.contact_id, at?, $fields))
+                })
+                .collect()
         };
     }
+    let credential = |r: &credential::Model| {
+        json!({"name": r.name, "collection": r.collection, "published_at": day(r.published_at),
+               "renewed_at": maybe(r.renewed_at), "expires_at": maybe(r.expires_at)})
+    };
+    let enrollment = |r: &enrollment::Model| {
+        json!({"course": r.course, "category": r.category, "trainer": r.trainer,
+               "starts_at": day(r.starts_at), "ends_at": day(r.ends_at)})
+    };
+    let pass =
+        |r: &pass::Model| json!({"valid_from": day(r.valid_from), "valid_to": day(r.valid_to)});
+    let subscription = |r: &subscription::Model| {
+        json!({"status": r.status.as_str(), "period_start": day(r.period_start),
+               "period_end": maybe(r.period_end)})
+    };
     Ok(match date {
-        RecordDate::CredentialPublished => dates!(credential, PublishedAt),
-        RecordDate::CredentialRenewed => dates!(credential, RenewedAt),
-        RecordDate::CredentialExpires => dates!(credential, ExpiresAt),
-        RecordDate::EnrollmentStarts => dates!(enrollment, StartsAt),
-        RecordDate::EnrollmentEnds => dates!(enrollment, EndsAt),
-        RecordDate::Booking => dates!(booking, StartsAt),
-        RecordDate::PassValidFrom => dates!(pass, ValidFrom),
-        RecordDate::PassValidTo => dates!(pass, ValidTo),
-        RecordDate::SubscriptionStarts => dates!(subscription, PeriodStart),
-        RecordDate::SubscriptionEnds => dates!(subscription, PeriodEnd),
-        RecordDate::Order => dates!(purchase, OrderedAt),
+        RecordDate::CredentialPublished => {
+            dates!(
+                credential,
+                PublishedAt,
+                |r| Some(r.published_at),
+                credential(&r)
+            )
+        }
+        RecordDate::CredentialRenewed => {
+            dates!(credential, RenewedAt, |r| r.renewed_at, credential(&r))
+        }
+        RecordDate::CredentialExpires => {
+            dates!(credential, ExpiresAt, |r| r.expires_at, credential(&r))
+        }
+        RecordDate::EnrollmentStarts => {
+            dates!(enrollment, StartsAt, |r| Some(r.starts_at), enrollment(&r))
+        }
+        RecordDate::EnrollmentEnds => {
+            dates!(enrollment, EndsAt, |r| Some(r.ends_at), enrollment(&r))
+        }
+        RecordDate::Booking => dates!(
+            booking,
+            StartsAt,
+            |r| Some(r.starts_at),
+            json!({"starts_at": day(r.starts_at)})
+        ),
+        RecordDate::PassValidFrom => dates!(pass, ValidFrom, |r| Some(r.valid_from), pass(&r)),
+        RecordDate::PassValidTo => dates!(pass, ValidTo, |r| Some(r.valid_to), pass(&r)),
+        RecordDate::SubscriptionStarts => {
+            dates!(
+                subscription,
+                PeriodStart,
+                |r| Some(r.period_start),
+                subscription(&r)
+            )
+        }
+        RecordDate::SubscriptionEnds => {
+            dates!(subscription, PeriodEnd, |r| r.period_end, subscription(&r))
+        }
+        RecordDate::Order => dates!(
+            purchase,
+            OrderedAt,
+            |r| Some(r.ordered_at),
+            json!({"ordered_at": day(r.ordered_at),
+                   "amount": format!("{}.{:02}", r.amount_cents / 100, (r.amount_cents % 100).abs())})
+        ),
     })
 }
 

@@ -74,6 +74,9 @@ impl Job for Deliver {
                 return idle(ctx, &send, self.shard).await;
             }
             let mut batch = Batch::new(&ctx.herald, &c, &org);
+            if send.targeted {
+                batch.contexts = contexts(db, send.id, &claimed).await?;
+            }
             let mut transient = 0;
             let total = claimed.len();
             for (m, k) in claimed {
@@ -241,6 +244,31 @@ async fn claim(
     Ok(claimed)
 }
 
+/// The extra variables of a targeted send's claimed rows (the record that fired each), by
+/// contact.
+async fn contexts(
+    db: &impl ConnectionTrait,
+    send_id: i64,
+    claimed: &[(message::Model, Option<contact::Model>)],
+) -> Result<HashMap<i64, serde_json::Value>> {
+    use crate::entity::send_target;
+    let ids: Vec<i64> = claimed.iter().filter_map(|(m, _)| m.contact_id).collect();
+    Ok(send_target::Entity::find()
+        .filter(send_target::Column::SendId.eq(send_id))
+        .filter(send_target::Column::ContactId.is_in(ids))
+        .filter(send_target::Column::Context.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|t| {
+            Some((
+                t.contact_id,
+                serde_json::from_str(t.context.as_deref()?).ok()?,
+            ))
+        })
+        .collect())
+}
+
 /// The variables a template renders with for one recipient.
 fn context(
     k: Option<&contact::Model>,
@@ -279,6 +307,8 @@ struct Batch<'a> {
     sender: Sender,
     host: String,
     contents: HashMap<String, Content>,
+    /// What a targeted send's messages render with beyond the contact, by contact.
+    contexts: HashMap<i64, serde_json::Value>,
 }
 
 impl<'a> Batch<'a> {
@@ -311,6 +341,7 @@ impl<'a> Batch<'a> {
             sender,
             host,
             contents: HashMap::new(),
+            contexts: HashMap::new(),
         }
     }
 
@@ -425,12 +456,15 @@ async fn compose_message(
             compose::unsubscribe_token(&h.settings.secret_key, m.id)
         )
     });
-    let body = compose::render_body(
-        &content,
-        &context(k, &m.recipient, &batch.org.name, unsubscribe_url.as_deref()),
-        unsubscribe_url.as_deref(),
-    )
-    .map_err(|e| format!("The template could not be rendered: {e}"))?;
+    let mut vars = context(k, &m.recipient, &batch.org.name, unsubscribe_url.as_deref());
+    if let Some(serde_json::Value::Object(extra)) =
+        m.contact_id.and_then(|id| batch.contexts.get(&id))
+        && let Some(vars) = vars.as_object_mut()
+    {
+        vars.extend(extra.clone());
+    }
+    let body = compose::render_body(&content, &vars, unsubscribe_url.as_deref())
+        .map_err(|e| format!("The template could not be rendered: {e}"))?;
     let raw = compose::mime(
         &Envelope {
             message_id: m.id,

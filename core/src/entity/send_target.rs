@@ -9,6 +9,9 @@ pub struct Model {
     pub send_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub contact_id: i64,
+    /// What the message renders with beyond the contact (`{"record": {...}}` for the record
+    /// whose date fired a relative campaign), as JSON.
+    pub context: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

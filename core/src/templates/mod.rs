@@ -49,7 +49,13 @@ pub async fn known_attributes(db: &impl ConnectionTrait, actor: &Actor) -> Resul
 
 /// Every issue of the content and its variants, against the tags the organisation has.
 pub fn check(input: &TemplateInput, attributes: &[String]) -> Vec<Issue> {
-    let known = tags(None, attributes);
+    check_for(input, attributes, None)
+}
+
+/// [`check`] for a campaign whose messages carry the fields of `record` (a record kind, or
+/// `Some("")` when its trigger is timed on no record); `None` accepts any kind's.
+pub fn check_for(input: &TemplateInput, attributes: &[String], record: Option<&str>) -> Vec<Issue> {
+    let known = tags(record, attributes);
     let mut issues = render::check(&input.content, &known);
     for content in input.variants.values() {
         for issue in render::check(content, &known) {

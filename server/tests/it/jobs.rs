@@ -474,7 +474,18 @@ async fn segments_are_refreshed_through_the_queue_one_job_each() {
         );
     }
     app.contact("acme", "new@example.org", None).await;
-    let worker = Runner::new(h.clone(), Registry::herald(h.settings.daily_run_at));
+    // Herald's segment jobs and their schedule, as `Registry::herald` registers them (without
+    // the scheduler's, which would run beside them).
+    use herald_core::audience::segments::{RefreshSegment, RefreshSegments};
+    let registry = Registry::new()
+        .add::<RefreshSegment>()
+        .add::<RefreshSegments>()
+        .every(
+            "segments.refresh",
+            Period::Every(Duration::minutes(1)),
+            RefreshSegments,
+        );
+    let worker = Runner::new(h.clone(), registry);
     // The periodic job queues one refresh per segment; each runs once.
     assert_eq!(worker.run_due().await.unwrap(), 1 + 3);
     for id in &ids {

@@ -12,7 +12,8 @@ use herald_core::domain::ingest::EventInput;
 use herald_core::domain::trigger::{Cadence, RecordDate, Relation, Trigger};
 use herald_core::domain::{CampaignStatus, DeliveryState};
 use herald_core::entity::{
-    campaign, campaign_send, contact_group_member, credential, message, organisation,
+    campaign, campaign_send, contact_group_member, credential, mailbox_message, message,
+    organisation,
 };
 use herald_core::ingest;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -175,6 +176,75 @@ async fn credential_expiring(w: &World, name: &str, at: DateTime<Utc>) {
     .unwrap();
 }
 
+/// A template that names the record whose date fired it.
+async fn record_template(w: &World) -> i64 {
+    use herald_core::domain::template::{Content, TemplateInput};
+    herald_core::templates::save(
+        &w.h.db,
+        &w.admin,
+        None,
+        &TemplateInput {
+            content: Content {
+                subject: "Your {{ record.name }} credential".into(),
+                html: "<p>{{ record.name }} expires on {{ record.expires_at }}</p>".into(),
+                text: "{{ record.name }} expires on {{ record.expires_at }}".into(),
+                preheader: String::new(),
+            },
+            ..crate::builder::input("Reminder", "")
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+#[tokio::test]
+async fn a_template_with_record_fields_needs_a_record_date_trigger() {
+    let w = world().await;
+    let reminder = record_template(&w).await;
+    let draft = herald_core::domain::campaign::Draft {
+        name: "Wrong trigger".into(),
+        audience: Filter::everyone(),
+        trigger: Some(Trigger::Immediately),
+        template_id: Some(reminder),
+        settings: herald_core::domain::campaign::Settings {
+            from_email: "news@acme.example".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let id = herald_core::campaigns::builder::save(&w.h.db, &w.admin, None, &draft, w.h.now())
+        .await
+        .unwrap()
+        .id;
+    let e = herald_core::campaigns::builder::activate(&w.h.db, &w.admin, id, w.h.now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("record.name") && e.contains("record date"),
+        "{e}"
+    );
+    // Timed on a booking: a booking has no name.
+    let mut booking = draft.clone();
+    booking.kind = herald_core::domain::CampaignKind::EventTriggered;
+    booking.trigger = Some(Trigger::Relative {
+        date: RecordDate::Booking,
+        relation: Relation::Before,
+        amount: 1,
+        unit: Unit::Days,
+    });
+    let id = herald_core::campaigns::builder::save(&w.h.db, &w.admin, None, &booking, w.h.now())
+        .await
+        .unwrap()
+        .id;
+    let e = herald_core::campaigns::builder::activate(&w.h.db, &w.admin, id, w.h.now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a booking does not have"), "{e}");
+}
+
 #[tokio::test]
 async fn record_dates_send_at_the_daily_run_and_missed_days_catch_up_once() {
     let w = world().await;
@@ -183,6 +253,7 @@ async fn record_dates_send_at_the_daily_run_and_missed_days_catch_up_once() {
     credential_expiring(&w, "fay", t("2026-12-28T20:00:00Z")).await;
     // Not due on any covered day.
     credential_expiring(&w, "fay", t("2027-06-01T08:00:00Z")).await;
+    let reminder = record_template(&w).await;
     let id = activate_with(
         &w,
         Trigger::Relative {
@@ -191,7 +262,7 @@ async fn record_dates_send_at_the_daily_run_and_missed_days_catch_up_once() {
             amount: 30,
             unit: Unit::Days,
         },
-        |_| {},
+        |d| d.template_id = Some(reminder),
     )
     .await;
     drain(&w.h, &w.clock, everything).await;
@@ -205,6 +276,14 @@ async fn record_dates_send_at_the_daily_run_and_missed_days_catch_up_once() {
     drain(&w.h, &w.clock, everything).await;
     assert_eq!(sends(&w, id).await, ["day:2026-11-25"]);
     assert_eq!(sent_to(&w, id).await, ["ada"]);
+    // The message names the record that fell due.
+    let mail = mailbox_message::Entity::find().all(&w.h.db).await.unwrap();
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0].raw.contains("Forklift expires on 2026-12-25"),
+        "{}",
+        mail[0].raw
+    );
 
     // Down for two days; the run on the 28th covers the 26th to the 28th once: fay.
     w.clock.set(t("2026-11-28T17:00:00Z"));

@@ -78,7 +78,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub secret_key: secret::SecretKey,
     /// Where messages go: the development mailbox unless a provider is configured.
-    pub provider: delivery::Provider,
+    /// What organisations without sending settings of their own send through.
+    pub providers: delivery::sending::InstanceProviders,
+    /// Providers built from organisations' settings.
+    pub provider_cache: delivery::sending::ProviderCache,
     /// The From address of campaigns that name none (`HERALD_DEFAULT_FROM`, or `noreply@` the
     /// public URL's host).
     pub default_from: String,

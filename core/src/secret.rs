@@ -1,4 +1,5 @@
-//! The instance's secret key, used to sign tokens (tracking links, unsubscribe links). Given by
+//! The instance's secret key, used to sign tokens (tracking links, unsubscribe links) and to
+//! encrypt the secrets Herald keeps (provider passwords and tokens, DKIM private keys). Given by
 //! `HERALD_SECRET_KEY`, or generated once and kept in the data directory, never in the repository.
 
 use hmac::{Hmac, Mac};
@@ -58,9 +59,85 @@ impl SecretKey {
     }
 }
 
+/// Prefix of a value encrypted by [`SecretKey::encrypt`] (the scheme's version).
+const SEALED: &str = "v1:";
+
+impl SecretKey {
+    /// The encryption key: derived from the secret key, apart from the signing one.
+    fn cipher(&self) -> chacha20poly1305::XChaCha20Poly1305 {
+        use chacha20poly1305::KeyInit;
+        let key = self.sign(b"herald encryption key v1");
+        chacha20poly1305::XChaCha20Poly1305::new(&key.into())
+    }
+
+    /// `plain` encrypted and authenticated (XChaCha20-Poly1305, a random nonce), as text to
+    /// store: `v1:` and base64 of nonce and ciphertext.
+    pub fn encrypt(&self, plain: &str) -> String {
+        use base64::Engine;
+        use chacha20poly1305::aead::{Aead, AeadCore, OsRng};
+        let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .cipher()
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("encryption of a short text cannot fail");
+        let mut bytes = nonce.to_vec();
+        bytes.extend(sealed);
+        format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    }
+
+    /// The text [`SecretKey::encrypt`] sealed; `None` when it was sealed with another key, was
+    /// changed, or is not a sealed value.
+    pub fn decrypt(&self, sealed: &str) -> Option<String> {
+        use base64::Engine;
+        use chacha20poly1305::aead::Aead;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed.strip_prefix(SEALED)?)
+            .ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, data) = bytes.split_at(24);
+        let plain = self
+            .cipher()
+            .decrypt(chacha20poly1305::XNonce::from_slice(nonce), data)
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_sealed_and_only_this_key_opens_them() {
+        let k = SecretKey::from_text(&"k".repeat(40)).unwrap();
+        let sealed = k.encrypt("smtp-password-123");
+        assert!(sealed.starts_with("v1:") && !sealed.contains("password"));
+        assert_ne!(
+            sealed,
+            k.encrypt("smtp-password-123"),
+            "a fresh nonce each time"
+        );
+        assert_eq!(k.decrypt(&sealed).as_deref(), Some("smtp-password-123"));
+        let other = SecretKey::from_text(&"j".repeat(40)).unwrap();
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 3;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        for bad in [
+            other.encrypt("x"),
+            String::from_utf8(tampered).unwrap(),
+            "v1:".into(),
+            "v1:!!!".into(),
+            "plain text".into(),
+            sealed[..sealed.len() - 4].to_owned(),
+        ] {
+            assert_eq!(k.decrypt(&bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn generated_once_then_reused() {

@@ -10,6 +10,7 @@ mod m0004_builder;
 mod m0005_engine;
 mod m0006_delivery;
 mod m0007_schedule;
+mod m0008_sending;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_engine::Migration),
             Box::new(m0006_delivery::Migration),
             Box::new(m0007_schedule::Migration),
+            Box::new(m0008_sending::Migration),
         ]
     }
 }

@@ -38,6 +38,18 @@ pub struct Config {
     /// `HERALD_DEFAULT_FROM`: the From address of campaigns that name none. Default
     /// `noreply@` the public URL's host.
     pub default_from: String,
+    /// `HERALD_SES_REGION`: send through Amazon SES v2 in this region (credentials from the
+    /// standard AWS chain) instead of SMTP or the development mailbox. Default: none.
+    pub ses_region: Option<String>,
+    /// `HERALD_SES_CONFIGURATION_SET`: the SES configuration set that publishes events.
+    pub ses_configuration_set: Option<String>,
+    /// `HERALD_SES_ENDPOINT`: where the SES client connects (a local double). Default: AWS.
+    pub ses_endpoint: Option<String>,
+    /// `HERALD_SMS_URL`: an HTTP SMS provider with a Twilio-style API,
+    /// `https://ACCOUNT:TOKEN@api.twilio.com`. Default: none (text messages fail with a reason).
+    pub sms_url: Option<String>,
+    /// `HERALD_SMS_FROM`: the number or sender id text messages come from.
+    pub sms_from: String,
     /// `HERALD_REGION`: the deployment region, `us` or `eu`; the daily run that evaluates
     /// record dates happens at its hour (`us` 16:00 UTC, `eu` 09:00 UTC). Default `us`.
     /// `HERALD_DAILY_RUN_AT` (`HH:MM`, UTC) overrides the hour.
@@ -142,7 +154,21 @@ impl Config {
                 anyhow::anyhow!("HERALD_DAILY_RUN_AT={at:?} must be a time like 16:00 (UTC)")
             })?,
         };
+        let sms_url = var("HERALD_SMS_URL");
+        if let Some(url) = &sms_url {
+            herald_core::delivery::provider::parse_sms_url(url)
+                .map_err(|e| anyhow::anyhow!("HERALD_SMS_URL: {e}"))?;
+        }
+        let sms_from = var("HERALD_SMS_FROM").unwrap_or_default();
+        if sms_url.is_some() && sms_from.is_empty() {
+            anyhow::bail!("HERALD_SMS_FROM: say which number text messages come from");
+        }
         Ok(Config {
+            ses_region: var("HERALD_SES_REGION"),
+            ses_configuration_set: var("HERALD_SES_CONFIGURATION_SET"),
+            ses_endpoint: var("HERALD_SES_ENDPOINT"),
+            sms_url,
+            sms_from,
             daily_run_at,
             smtp_url,
             smtp_pool,

@@ -34,10 +34,34 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             )
         })?,
     };
-    let provider = match &config.smtp_url {
-        Some(url) => herald_core::delivery::Provider::smtp(url, config.smtp_pool)
-            .map_err(|e| anyhow::anyhow!(e))?,
-        None => herald_core::delivery::Provider::Mailbox,
+    use herald_core::delivery::Provider;
+    // SES when a region is given, else SMTP when a URL is, else the development mailbox.
+    let email = match (&config.ses_region, &config.smtp_url) {
+        (Some(region), _) => {
+            Provider::ses(
+                region,
+                config.ses_endpoint.as_deref(),
+                config.ses_configuration_set.clone(),
+            )
+            .await
+        }
+        (None, Some(url)) => {
+            Provider::smtp(url, config.smtp_pool).map_err(|e| anyhow::anyhow!(e))?
+        }
+        (None, None) => Provider::Mailbox,
+    };
+    let sms = match &config.sms_url {
+        Some(url) => Some(Arc::new(
+            Provider::sms(url).map_err(|e| anyhow::anyhow!("HERALD_SMS_URL: {e}"))?,
+        )),
+        None => None,
+    };
+    let providers = herald_core::delivery::sending::InstanceProviders {
+        email: Arc::new(email),
+        sms,
+        sms_from: config.sms_from.clone(),
+        ses_endpoint: config.ses_endpoint.clone(),
+        smtp_pool: config.smtp_pool,
     };
     Ok(Herald {
         db,
@@ -45,7 +69,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             public_url: config.public_url.clone(),
             secure_cookies: config.secure_cookies(),
             secret_key,
-            provider,
+            providers,
+            provider_cache: Default::default(),
             default_from: config.default_from.clone(),
             daily_run_at: config.daily_run_at,
         }),

@@ -166,7 +166,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listener.local_addr()?,
                 config.public_url
             );
-            tracing::info!("messages go to {}", herald.settings.provider.describe());
+            tracing::info!(
+                "messages go to {}; text messages to {}",
+                herald.settings.providers.email.describe(),
+                herald
+                    .settings
+                    .providers
+                    .sms
+                    .as_ref()
+                    .map_or_else(|| "no SMS provider".into(), |p| p.describe())
+            );
             server::start(&config, herald, listener, server::shutdown_signal()).await
         }
         Command::Migrate => {

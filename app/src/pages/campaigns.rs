@@ -204,6 +204,7 @@ pub fn CampaignPage() -> impl IntoView {
                             </div>
                             {move || action_result(activate.value().get(), |_| "Activated: the campaign is running.".into())}
                             {move || action_result(deactivate.value().get(), |_| "Deactivated.".into())}
+                            {c.paused.clone().map(|p| view! { <p class="note warning" role="status" data-testid="paused">{p}</p> })}
                             <section class="cards" aria-label="Delivery and engagement">
                                 <Metric label="Recipients" value=format_count(s.recipients) note=String::new() />
                                 <Metric label="Sent" value=format_count(s.sent) note=s.sent_rate().display() />

@@ -193,7 +193,19 @@ pub async fn get(
         _ => t.describe(),
     });
     let next_run_at = crate::delivery::scheduler::next_run_of(&c, daily_at, now);
+    let paused = crate::delivery::sending::outage(db, org_id, c.channel)
+        .await?
+        .filter(|_| c.status == CampaignStatus::Active || stats.pending() > 0)
+        .map(|(since, error)| {
+            format!(
+                "Sending is paused: the {} provider is not taking messages since {} ({error}). \
+                 Nothing is lost: it resumes by itself when the provider answers again.",
+                c.channel.label().to_lowercase(),
+                since.format("%Y-%m-%d %H:%M UTC")
+            )
+        });
     Ok(CampaignDetail {
+        paused,
         trigger,
         next_run_at,
         summary: summary(&c, stats),

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod provider;
 pub mod scheduler;
 pub mod sender;
+pub mod sending;
 pub mod unsubscribe;
 
 pub use provider::Provider;

@@ -73,25 +73,46 @@ impl Job for Deliver {
             if claimed.is_empty() {
                 return idle(ctx, &send, self.shard).await;
             }
-            let mut batch = Batch::new(&ctx.herald, &c, &org);
+            let mut batch = Batch::load(&ctx.herald, &c, &org).await?;
             if send.targeted {
                 batch.contexts = contexts(db, send.id, &claimed).await?;
             }
             let mut transient = 0;
+            let mut taken = 0;
+            let mut last_error = String::new();
             let total = claimed.len();
             for (m, k) in claimed {
-                if deliver(ctx, &mut batch, m, k.as_ref()).await? {
-                    transient += 1;
+                match deliver(ctx, &mut batch, m, k.as_ref()).await? {
+                    Delivered::Taken => taken += 1,
+                    Delivered::Later(e) => {
+                        transient += 1;
+                        last_error = e;
+                    }
+                    Delivered::Failed => {}
                 }
             }
             if transient == total {
                 // Everything failed for a passing reason: the provider is down or throttling.
-                // Wait instead of spinning; the rows are back in the queue with their backoff.
+                // Sending pauses (the campaign page says so) and resumes when it answers; the
+                // rows are back in the queue with their backoff.
                 tracing::warn!(
                     send = send.id,
                     "the provider refused a whole batch; waiting"
                 );
+                super::sending::record_provider_answer(
+                    db,
+                    c.org_id,
+                    c.channel,
+                    Some(&last_error),
+                    ctx.now(),
+                )
+                .await?;
                 return Ok(Step::Later(Duration::seconds(15)));
+            }
+            if taken > 0 && batch.routes_paused {
+                super::sending::record_provider_answer(db, c.org_id, c.channel, None, ctx.now())
+                    .await?;
+                batch.routes_paused = false;
             }
         }
     }
@@ -299,12 +320,17 @@ fn context(
     })
 }
 
-/// What every message of one claimed batch shares: the campaign, its sender, the host of
-/// Message-IDs, and the template's content per language (read once per batch).
+/// What every message of one claimed batch shares: the campaign, its sender, where its
+/// messages go, the host of Message-IDs, and the template's content per language (read once
+/// per batch).
 struct Batch<'a> {
     c: &'a campaign::Model,
     org: &'a crate::entity::organisation::Model,
     sender: Sender,
+    routes: super::sending::Routes,
+    /// Whether the provider was down when the batch began (a message it takes ends that).
+    routes_paused: bool,
+    dkim: Option<compose::Dkim>,
     host: String,
     contents: HashMap<String, Content>,
     /// What a targeted send's messages render with beyond the contact, by contact.
@@ -312,11 +338,11 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn new(
+    async fn load(
         h: &Herald,
         c: &'a campaign::Model,
         org: &'a crate::entity::organisation::Model,
-    ) -> Self {
+    ) -> Result<Batch<'a>> {
         let s = &c.settings;
         let or = |value: &str, default: &str| {
             let value = value.trim();
@@ -326,23 +352,44 @@ impl<'a> Batch<'a> {
                 value.to_owned()
             }
         };
-        let sender = Sender {
-            name: or(&s.from_name, &org.name),
-            address: or(&s.from_email, &h.settings.default_from),
-            reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
+        // The campaign's sender, else the organisation's default identity, else the instance's.
+        let identity = super::sending::default_identity(&h.db, c.org_id).await?;
+        let sender = match (&identity, s.from_email.trim().is_empty()) {
+            (Some(i), true) => Sender {
+                name: or(&s.from_name, &or(&i.name, &org.name)),
+                address: i.email.clone(),
+                reply_to: Some(or(&s.reply_to, &i.reply_to)).filter(|r| !r.is_empty()),
+            },
+            _ => Sender {
+                name: or(&s.from_name, &org.name),
+                address: or(&s.from_email, &h.settings.default_from),
+                reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
+            },
+        };
+        let routes = super::sending::routes(h, c.org_id).await?;
+        let routes_paused = super::sending::outage(&h.db, c.org_id, c.channel)
+            .await?
+            .is_some();
+        let dkim = if c.channel == Channel::Email {
+            super::sending::dkim_for(h, c.org_id, &sender.address).await?
+        } else {
+            None
         };
         let host = url::Url::parse(&h.settings.public_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "herald.invalid".into());
-        Batch {
+        Ok(Batch {
             c,
             org,
             sender,
+            routes,
+            routes_paused,
+            dkim,
             host,
             contents: HashMap::new(),
             contexts: HashMap::new(),
-        }
+        })
     }
 
     /// The pinned template version's content in `language` (or its default language).
@@ -371,18 +418,34 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// Renders and hands over one claimed message, then records the answer. `true` when the
-/// provider refused it for a passing reason (it is back in the queue).
+/// What became of one message.
+enum Delivered {
+    Taken,
+    /// Refused for a passing reason (with it): back in the queue.
+    Later(String),
+    Failed,
+}
+
+/// Renders and hands over one claimed message, then records the answer.
 async fn deliver(
     ctx: &JobContext,
     batch: &mut Batch<'_>,
     m: message::Model,
     k: Option<&contact::Model>,
-) -> Result<bool> {
-    let h = &ctx.herald;
+) -> Result<Delivered> {
     let db = ctx.db();
     let outcome = match compose_message(ctx, batch, &m, k).await {
-        Ok(out) => h.settings.provider.send(db, &out, ctx.now()).await,
+        Ok(out) => match batch.routes.for_channel(m.channel) {
+            Some(provider) => {
+                if let Some(limiter) = &batch.routes.limiter {
+                    limiter.wait().await;
+                }
+                provider.send(db, &out, ctx.now()).await
+            }
+            None => Err(SendError::Permanent(
+                "No SMS provider is configured for this organisation.".into(),
+            )),
+        },
         Err(e) => Err(SendError::Permanent(e)),
     };
     let now = ctx.now();
@@ -390,7 +453,7 @@ async fn deliver(
         .filter(message::Column::Id.eq(m.id))
         .filter(message::Column::State.eq(DeliveryState::Sending));
     let txn = db.begin().await?;
-    let transient = match outcome {
+    let delivered = match outcome {
         Ok(provider_id) => {
             update
                 .col_expr(message::Column::State, Expr::value(DeliveryState::Sent))
@@ -407,7 +470,7 @@ async fn deliver(
                 vec![event(&m, DeliveryState::Sent, now, Some(provider_id))],
             )
             .await?;
-            false
+            Delivered::Taken
         }
         Err(SendError::Transient(e)) => {
             let wait = backoff(m.attempts + 1, rand::random());
@@ -417,8 +480,12 @@ async fn deliver(
                 .col_expr(message::Column::Error, Expr::value(e.clone()))
                 .exec(&txn)
                 .await?;
-            record(&txn, vec![event(&m, DeliveryState::Queued, now, Some(e))]).await?;
-            true
+            record(
+                &txn,
+                vec![event(&m, DeliveryState::Queued, now, Some(e.clone()))],
+            )
+            .await?;
+            Delivered::Later(e)
         }
         Err(SendError::Permanent(e)) => {
             update
@@ -428,11 +495,11 @@ async fn deliver(
                 .exec(&txn)
                 .await?;
             record(&txn, vec![event(&m, DeliveryState::Failed, now, Some(e))]).await?;
-            false
+            Delivered::Failed
         }
     };
     txn.commit().await?;
-    Ok(transient)
+    Ok(delivered)
 }
 
 /// The message for one row, or why it cannot be made (a permanent failure).
@@ -443,9 +510,6 @@ async fn compose_message(
     k: Option<&contact::Model>,
 ) -> std::result::Result<Outgoing, String> {
     let h = &ctx.herald;
-    if m.channel == Channel::Sms {
-        return Err("No SMS provider is configured.".into());
-    }
     let c = batch.c;
     let language = k.map_or(c.settings.language.as_str(), |k| k.language.as_str());
     let content = batch.content(ctx, language).await?;
@@ -463,6 +527,19 @@ async fn compose_message(
     {
         vars.extend(extra.clone());
     }
+    if m.channel == Channel::Sms {
+        // Text only: the template's text part, with the unsubscribe link when required.
+        let body = compose::render_body(&content, &vars, unsubscribe_url.as_deref())
+            .map_err(|e| format!("The template could not be rendered: {e}"))?;
+        return Ok(Outgoing {
+            message_id: m.id,
+            org_id: m.org_id,
+            from: batch.routes.sms_from.clone(),
+            to: m.recipient.clone(),
+            subject: String::new(),
+            raw: body.text.trim().as_bytes().to_vec(),
+        });
+    }
     let body = compose::render_body(&content, &vars, unsubscribe_url.as_deref())
         .map_err(|e| format!("The template could not be rendered: {e}"))?;
     let raw = compose::mime(
@@ -473,6 +550,7 @@ async fn compose_message(
             unsubscribe_url: unsubscribe_url.as_deref(),
             host: &batch.host,
             now: ctx.now(),
+            dkim: batch.dkim.as_ref(),
         },
         &body,
     )?;
@@ -548,8 +626,16 @@ async fn reconcile(ctx: &JobContext, send_id: i64, shard: i64) -> Result<()> {
             stale.push(m);
         }
     }
+    let routes = if stale.is_empty() {
+        None
+    } else {
+        Some(super::sending::routes(&ctx.herald, send.org_id).await?)
+    };
     for m in stale {
-        let handed = ctx.herald.settings.provider.handed(db, m.id).await?;
+        let handed = match routes.as_ref().and_then(|r| r.for_channel(m.channel)) {
+            Some(provider) => provider.handed(db, &m).await?,
+            None => Handed::No,
+        };
         let update = message::Entity::update_many()
             .filter(message::Column::Id.eq(m.id))
             .filter(message::Column::State.eq(DeliveryState::Sending));

@@ -131,6 +131,8 @@ pub struct CampaignDetail {
     pub trigger: Option<String>,
     /// When the scheduler next runs it (active timed or record-dated campaigns).
     pub next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why its messages are not leaving now (the provider is down), in words.
+    pub paused: Option<String>,
 }
 
 /// A row of the contact list.

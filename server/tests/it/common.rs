@@ -131,6 +131,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         smtp_pool: 4,
         default_from: "noreply@herald.test".into(),
         daily_run_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).expect("a time"),
+        ses_region: None,
+        ses_configuration_set: None,
+        ses_endpoint: None,
+        sms_url: None,
+        sms_from: String::new(),
     };
     adjust(&mut config);
     let herald = server::open(&config).await.expect("open the database");

@@ -92,14 +92,18 @@ pub(crate) async fn world() -> World {
 }
 
 /// `h` sending through `provider` instead.
-fn with_provider(h: &Herald, provider: Provider) -> Herald {
+pub(crate) fn with_provider(h: &Herald, provider: Provider) -> Herald {
     let s = &h.settings;
     let mut h = h.clone();
     h.settings = Arc::new(herald_core::Settings {
         public_url: s.public_url.clone(),
         secure_cookies: s.secure_cookies,
-        secret_key: herald_core::secret::SecretKey::from_text(&"s".repeat(48)).unwrap(),
-        provider,
+        secret_key: s.secret_key.clone(),
+        providers: herald_core::delivery::sending::InstanceProviders {
+            email: Arc::new(provider),
+            ..s.providers.clone()
+        },
+        provider_cache: Default::default(),
         default_from: s.default_from.clone(),
         daily_run_at: s.daily_run_at,
     });
@@ -597,34 +601,42 @@ pub(crate) struct SmtpSink {
     pub dir: std::path::PathBuf,
 }
 
+/// Starts `.venv/bin/python tools/<tool> --port <free port> <args>` and waits for its
+/// "ready"; answers the process and the port.
+pub(crate) fn start_tool(tool: &str, args: &[&std::ffi::OsStr]) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run bin/setup --test (it installs the test doubles)",
+        python.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(python)
+        .arg(root.join("tools").join(tool))
+        .args(["--port", &port.to_string()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {tool}: {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "{tool} did not start");
+    (child, port)
+}
+
 impl SmtpSink {
     pub(crate) fn start(dir: &std::path::Path, args: &[&str]) -> SmtpSink {
-        use std::io::BufRead;
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let python = root.join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run bin/setup --test (it installs the SMTP sink)",
-            python.display()
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = std::process::Command::new(python)
-            .arg(root.join("tools/smtp-sink"))
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir)
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the SMTP sink");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        let mut all: Vec<&std::ffi::OsStr> = vec!["--dir".as_ref(), dir.as_os_str()];
+        all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+        let (child, port) = start_tool("smtp-sink", &all);
         SmtpSink {
             child,
             port,

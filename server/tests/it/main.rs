@@ -14,6 +14,7 @@ mod crash;
 mod delivery;
 mod imports;
 mod jobs;
+mod providers;
 mod scheduler;
 mod tenancy;
 mod users;

@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: SegmentsCommand,
     },
+    /// How an organisation sends: providers, sender identities, sending domains (DKIM).
+    Sending {
+        #[command(subcommand)]
+        command: SendingCommand,
+    },
     /// The background job queue: what waits, runs and failed (`herald jobs`), and retrying.
     Jobs {
         #[command(subcommand)]
@@ -62,6 +67,46 @@ enum SegmentsCommand {
     Refresh {
         #[arg(long)]
         org: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SendingCommand {
+    /// The organisation's providers, identities and domains (never a secret), as JSON.
+    Show {
+        #[arg(long)]
+        org: String,
+    },
+    /// Change the providers: JSON with any of email_provider (instance, mailbox, smtp, ses),
+    /// smtp_url, ses_region, ses_configuration_set, sms_provider (instance, http, none),
+    /// sms_url, sms_from, rate_per_second. Secrets are stored sealed.
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: String,
+    },
+    /// Add a sender identity (the first is the default).
+    AddIdentity {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "")]
+        reply_to: String,
+        #[arg(long)]
+        default: bool,
+    },
+    /// Add a sending domain with a new DKIM key, and print the DNS record to publish.
+    AddDomain {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        domain: String,
+        #[arg(long, default_value = "herald")]
+        selector: String,
     },
 }
 
@@ -328,6 +373,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Sending { command } => {
+            let herald = server::open(&config).await?;
+            sending(&herald, command).await
+        }
         Command::Jobs { command } => {
             let herald = server::open(&config).await?;
             jobs(&herald, command.unwrap_or(JobsCommand::List)).await
@@ -447,4 +496,73 @@ async fn jobs(herald: &herald_core::Herald, command: JobsCommand) -> anyhow::Res
             Ok(())
         }
     }
+}
+
+async fn sending(herald: &herald_core::Herald, command: SendingCommand) -> anyhow::Result<()> {
+    use herald_core::delivery::sending;
+    let org_of = async |slug: &str| -> anyhow::Result<Actor> {
+        let org = accounts::find_org(&herald.db, slug)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no organisation {slug:?}"))?;
+        Ok(Actor::system(org.id))
+    };
+    match command {
+        SendingCommand::Show { org } => {
+            let actor = org_of(&org).await?;
+            let shown = sending::overview(herald, &actor).await?;
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+        }
+        SendingCommand::Set { org, json } => {
+            let actor = org_of(&org).await?;
+            let input: sending::SendingInput = serde_json::from_str(&json)
+                .map_err(|e| anyhow::anyhow!("--json does not read as sending settings: {e}"))?;
+            sending::set(herald, &actor, &input).await?;
+            let shown = sending::overview(herald, &actor).await?;
+            println!(
+                "Saved. Email goes to {}; text messages to {}.",
+                shown.email_route, shown.sms_route
+            );
+        }
+        SendingCommand::AddIdentity {
+            org,
+            email,
+            name,
+            reply_to,
+            default,
+        } => {
+            let actor = org_of(&org).await?;
+            sending::add_identity(
+                &herald.db,
+                &actor,
+                &name,
+                &email,
+                &reply_to,
+                default,
+                herald.now(),
+            )
+            .await?;
+            println!("Added the sender identity {email}.");
+        }
+        SendingCommand::AddDomain {
+            org,
+            domain,
+            selector,
+        } => {
+            let actor = org_of(&org).await?;
+            let d = sending::add_domain(
+                &herald.db,
+                &herald.settings.secret_key,
+                &actor,
+                &domain,
+                &selector,
+                herald.now(),
+            )
+            .await?;
+            println!(
+                "Publish this TXT record, then messages from @{} are signed:\n{}  TXT  \"{}\"",
+                d.domain, d.record_name, d.record_value
+            );
+        }
+    }
+    Ok(())
 }

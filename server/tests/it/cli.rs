@@ -241,3 +241,85 @@ fn api_keys_get_scopes_and_the_queue_prints() {
     assert!(out.contains("job not found"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sending_settings_are_set_from_the_command_line_and_secrets_never_shown() {
+    let dir = std::env::temp_dir().join(format!("herald-cli-sending-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "user",
+            "add",
+            "--org",
+            "acme",
+            "--email",
+            "ops@acme.test",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(ok, "{out}");
+    let set = |json: &str| herald(&dir, &["sending", "set", "--org", "acme", "--json", json]);
+    let (ok, out) =
+        set(r#"{"email_provider": "smtp", "smtp_url": "smtp://u:hunter22@127.0.0.1:2525"}"#);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Email goes to SMTP at smtp://127.0.0.1:2525"),
+        "{out}"
+    );
+    for (bad, says) in [
+        (r#"{"email_provider": "carrier-pigeon"}"#, "does not read"),
+        (r#"{"smtp_url": "http://x"}"#, "smtp://"),
+        (r#"{"email_provider": "ses"}"#, "SES region"),
+        (r#"{"rate_per_second": 0}"#, "rate limit"),
+    ] {
+        let (ok, out) = set(bad);
+        assert!(!ok && out.contains(says), "{bad}: {out}");
+    }
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "sending",
+            "add-domain",
+            "--org",
+            "acme",
+            "--domain",
+            "acme.example",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("herald._domainkey.acme.example  TXT  \"v=DKIM1; k=rsa; p="),
+        "{out}"
+    );
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "sending",
+            "add-identity",
+            "--org",
+            "acme",
+            "--email",
+            "news@acme.example",
+            "--name",
+            "Acme",
+        ],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = herald(&dir, &["sending", "show", "--org", "acme"]);
+    assert!(ok, "{out}");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["smtp"], "smtp://u@127.0.0.1:2525");
+    assert_eq!(shown["identities"][0]["email"], "news@acme.example");
+    assert_eq!(shown["identities"][0]["is_default"], true);
+    assert_eq!(
+        shown["domains"][0]["record_name"],
+        "herald._domainkey.acme.example"
+    );
+    assert!(
+        !out.contains("hunter22") && !out.contains("PRIVATE KEY"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -294,3 +294,87 @@ mod tests {
         assert!(!unknown.blocks_saving());
     }
 }
+
+/// How long a text message is: characters as the network counts them, the segments it is
+/// sent in (and billed for), and whether it needs Unicode (UCS-2) rather than the GSM 7-bit
+/// alphabet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsLength {
+    pub characters: usize,
+    pub segments: usize,
+    pub unicode: bool,
+}
+
+/// The GSM 03.38 basic alphabet.
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// Its extension table: each counts as two characters (an escape and the character).
+const GSM_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
+
+/// The length of `text` as an SMS: 160 GSM characters in one segment (153 each when split),
+/// 70 Unicode ones (67 each when split), counted in UTF-16 units as the network does.
+pub fn sms_length(text: &str) -> SmsLength {
+    let gsm: Option<usize> = text.chars().try_fold(0usize, |n, c| {
+        if GSM_BASIC.contains(c) {
+            Some(n + 1)
+        } else if GSM_EXTENDED.contains(c) {
+            Some(n + 2)
+        } else {
+            None
+        }
+    });
+    let (characters, single, multi, unicode) = match gsm {
+        Some(n) => (n, 160, 153, false),
+        None => (text.encode_utf16().count(), 70, 67, true),
+    };
+    let segments = match characters {
+        0 => 0,
+        n if n <= single => 1,
+        n => n.div_ceil(multi),
+    };
+    SmsLength {
+        characters,
+        segments,
+        unicode,
+    }
+}
+
+#[cfg(test)]
+mod sms_tests {
+    use super::*;
+
+    #[test]
+    fn text_messages_are_counted_as_the_network_counts_them() {
+        let a = |n: usize| "a".repeat(n);
+        for (text, characters, segments, unicode) in [
+            (String::new(), 0, 0, false),
+            ("Hello".into(), 5, 1, false),
+            (a(160), 160, 1, false),
+            (a(161), 161, 2, false),
+            (a(306), 306, 2, false),
+            (a(307), 307, 3, false),
+            // Extension characters count twice.
+            ("{€}".into(), 6, 1, false),
+            (format!("{}€", a(159)), 161, 2, false),
+            // Accents GSM has stay 7-bit; others need Unicode.
+            ("Crème brûlée".into(), 12, 1, true),
+            ("Café à Zürich".into(), 13, 1, false),
+            ("x".repeat(70).replace('x', "é") + "ç", 71, 2, true),
+            ("Привет".into(), 6, 1, true),
+            // An emoji is two UTF-16 units.
+            ("Hi 👋".into(), 5, 1, true),
+            ("ж".repeat(134), 134, 2, true),
+            ("ж".repeat(135), 135, 3, true),
+        ] {
+            assert_eq!(
+                sms_length(&text),
+                SmsLength {
+                    characters,
+                    segments,
+                    unicode
+                },
+                "{text:?}"
+            );
+        }
+    }
+}

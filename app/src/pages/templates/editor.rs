@@ -279,6 +279,16 @@ fn Editor(id: Option<i64>, editor: TemplateEditor) -> impl IntoView {
                 <textarea id="t-html" rows="12" class="code" node_ref=html_ref prop:value=html on:input=move |e| html.set(event_target_value(&e)) on:focus=move |_| focused.set(Part::Html)>{html.get_untracked()}</textarea>
                 <label for="t-text">"Text body"</label>
                 <textarea id="t-text" rows="6" class="code" node_ref=text_ref prop:value=text on:input=move |e| text.set(event_target_value(&e)) on:focus=move |_| focused.set(Part::Text)>{text.get_untracked()}</textarea>
+                <p class="muted" data-testid="sms-length">{move || {
+                    let n = herald_core::domain::template::sms_length(&text.get());
+                    format!(
+                        "As a text message (SMS campaigns send the text body): {} characters, {} segment{}, {} (before tags are filled in).",
+                        n.characters,
+                        n.segments,
+                        if n.segments == 1 { "" } else { "s" },
+                        if n.unicode { "Unicode: 70 characters a segment, 67 when split" } else { "GSM 7-bit: 160 characters a segment, 153 when split" }
+                    )
+                }}</p>
                 <div role="status" aria-live="polite" data-testid="template-issues">
                     {move || {
                         let list = issues.get();

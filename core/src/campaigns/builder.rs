@@ -233,6 +233,21 @@ fn changed_meanwhile() -> Error {
     )
 }
 
+/// The version each split's template sends from now on.
+async fn split_versions(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    settings: &crate::domain::campaign::Settings,
+) -> Result<std::collections::BTreeMap<i64, i64>> {
+    let mut out = std::collections::BTreeMap::new();
+    for split in &settings.splits {
+        if let std::collections::btree_map::Entry::Vacant(e) = out.entry(split.template_id) {
+            e.insert(templates::current_version(db, org_id, split.template_id).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// Makes a checked pending revision live: its fields become the campaign's, with the template
 /// version current now. Only if the campaign is still at `revision`.
 async fn apply_pending(
@@ -259,8 +274,11 @@ async fn apply_pending(
     } else {
         None
     };
+    let mut settings = draft.settings.clone();
+    settings.split_versions = split_versions(db, org_id, &settings).await?;
     let mut model: campaign::ActiveModel = c.into();
     apply_draft(&mut model, &draft);
+    model.settings = Set(settings);
     if let Some(next) = next_run {
         model.next_run_at = Set(next);
     }
@@ -475,6 +493,8 @@ pub async fn activate_checked(
         Some(t) => Some(templates::current_version(db, actor.org_id(), t).await?),
         None => None,
     };
+    let mut settings = c.settings.clone();
+    settings.split_versions = split_versions(db, actor.org_id(), &settings).await?;
     let next_run = crate::delivery::first_run(db, actor.org_id(), c.trigger.as_ref(), now).await?;
     // The status change and the send it starts commit together.
     let txn = db.begin().await?;
@@ -487,6 +507,7 @@ pub async fn activate_checked(
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
         .col_expr(campaign::Column::NextRunAt, Expr::value(next_run))
         .col_expr(campaign::Column::TemplateVersionId, Expr::value(version))
+        .col_expr(campaign::Column::Settings, Expr::value(settings))
         .col_expr(
             campaign::Column::DeactivatedAt,
             Expr::value(Option::<DateTime<Utc>>::None),

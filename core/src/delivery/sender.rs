@@ -77,6 +77,7 @@ impl Job for Deliver {
             if send.targeted {
                 batch.contexts = contexts(db, send.id, &claimed).await?;
             }
+            batch.load_splits(db, &claimed).await?;
             let mut transient = 0;
             let mut taken = 0;
             let mut last_error = String::new();
@@ -332,9 +333,12 @@ struct Batch<'a> {
     routes_paused: bool,
     dkim: Option<compose::Dkim>,
     host: String,
-    contents: HashMap<String, Content>,
+    /// Template content by version and language.
+    contents: HashMap<(i64, String), Content>,
     /// What a targeted send's messages render with beyond the contact, by contact.
     contexts: HashMap<i64, serde_json::Value>,
+    /// The split template version of the claimed contacts in a split's segment.
+    split_version: HashMap<i64, i64>,
 }
 
 impl<'a> Batch<'a> {
@@ -389,22 +393,30 @@ impl<'a> Batch<'a> {
             host,
             contents: HashMap::new(),
             contexts: HashMap::new(),
+            split_version: HashMap::new(),
         })
     }
 
-    /// The pinned template version's content in `language` (or its default language).
+    /// The version a contact gets: its split's (the first split whose segment it is in),
+    /// else the campaign's, both fixed on activation.
+    fn version_for(&self, contact_id: Option<i64>) -> Option<i64> {
+        contact_id
+            .and_then(|id| self.split_version.get(&id).copied())
+            .or(self.c.template_version_id)
+    }
+
+    /// A template version's content in `language` (or its default language).
     async fn content(
         &mut self,
         ctx: &JobContext,
+        version: Option<i64>,
         language: &str,
     ) -> std::result::Result<Content, String> {
-        if let Some(c) = self.contents.get(language) {
+        let version = version.ok_or("The campaign has no template version.")?;
+        let key = (version, language.to_owned());
+        if let Some(c) = self.contents.get(&key) {
             return Ok(c.clone());
         }
-        let version = self
-            .c
-            .template_version_id
-            .ok_or("The campaign has no template version.")?;
         let content = crate::templates::version_content(
             ctx.db(),
             &Actor::system(self.c.org_id),
@@ -413,8 +425,40 @@ impl<'a> Batch<'a> {
         )
         .await
         .map_err(|e| e.to_string())?;
-        self.contents.insert(language.to_owned(), content.clone());
+        self.contents.insert(key, content.clone());
         Ok(content)
+    }
+
+    /// Which claimed contacts are in a split's segment (the first split listed wins).
+    async fn load_splits(
+        &mut self,
+        db: &impl ConnectionTrait,
+        claimed: &[(message::Model, Option<contact::Model>)],
+    ) -> Result<()> {
+        use crate::entity::segment_member;
+        let splits = &self.c.settings.splits;
+        if splits.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = claimed.iter().filter_map(|(m, _)| m.contact_id).collect();
+        let members: Vec<(i64, i64)> = segment_member::Entity::find()
+            .select_only()
+            .column(segment_member::Column::SegmentId)
+            .column(segment_member::Column::ContactId)
+            .filter(segment_member::Column::SegmentId.is_in(splits.iter().map(|s| s.segment_id)))
+            .filter(segment_member::Column::ContactId.is_in(ids))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for split in splits.iter().rev() {
+            let Some(version) = self.c.settings.split_versions.get(&split.template_id) else {
+                continue;
+            };
+            for (_, contact) in members.iter().filter(|(s, _)| *s == split.segment_id) {
+                self.split_version.insert(*contact, *version);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -512,7 +556,8 @@ async fn compose_message(
     let h = &ctx.herald;
     let c = batch.c;
     let language = k.map_or(c.settings.language.as_str(), |k| k.language.as_str());
-    let content = batch.content(ctx, language).await?;
+    let version = batch.version_for(m.contact_id);
+    let content = batch.content(ctx, version, language).await?;
     let unsubscribe_url = (c.message_type != MessageType::Operational).then(|| {
         format!(
             "{}/u/{}",

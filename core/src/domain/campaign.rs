@@ -63,6 +63,10 @@ pub struct Settings {
     pub seed_list_id: Option<i64>,
     pub suppression_list_ids: Vec<i64>,
     pub splits: Vec<Split>,
+    /// The template version each split's template sends, by template id: fixed on activation
+    /// (as the campaign's own template version is); whatever a draft carries is replaced then.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub split_versions: std::collections::BTreeMap<i64, i64>,
 }
 
 /// Everything the builder edits.

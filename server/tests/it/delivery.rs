@@ -749,3 +749,64 @@ async fn smtp_delivers_fails_permanently_and_retries_transient_refusals() {
     assert!(gus.not_before.is_some() && gus.failed_at.is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_segment_split_gets_its_own_template_version_fixed_on_activation() {
+    let w = world().await;
+    let h = &w.h;
+    let group = crate::builder::group(&h.db, w.admin.org_id(), "VIPs", &[w.people["ada"]]).await;
+    let segment = herald_core::audience::segments::create(
+        &h.db,
+        &w.admin,
+        "VIPs",
+        &Filter::InGroup { group_id: group },
+        h.now(),
+    )
+    .await
+    .unwrap();
+    drain(h, &w.clock, everything).await;
+    let vip_input = |subject: &str| TemplateInput {
+        content: Content {
+            subject: subject.into(),
+            html: "<p>For our best customers</p>".into(),
+            text: "For our best customers".into(),
+            preheader: String::new(),
+        },
+        ..input("VIP", "")
+    };
+    let vip = templates::save(&h.db, &w.admin, None, &vip_input("Just for you"))
+        .await
+        .unwrap()
+        .id;
+    let id = activate_with(&w, Trigger::Immediately, |d| {
+        d.settings.splits = vec![herald_core::domain::campaign::Split {
+            segment_id: segment.id,
+            template_id: vip,
+        }];
+    })
+    .await;
+    // Edited after activation: the campaign sends the version it was activated with.
+    templates::save(&h.db, &w.admin, Some(vip), &vip_input("Changed later"))
+        .await
+        .unwrap();
+    drain(h, &w.clock, everything).await;
+    let mut subjects: Vec<(String, String)> = mailbox_message::Entity::find()
+        .filter(
+            mailbox_message::Column::MessageId
+                .is_in(messages(h, id).await.into_iter().map(|m| m.id)),
+        )
+        .all(&h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.recipient, m.subject))
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            ("ada@example.org".to_owned(), "Just for you".to_owned()),
+            ("fay@example.org".to_owned(), "Welcome, Test".to_owned()),
+        ]
+    );
+}

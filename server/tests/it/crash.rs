@@ -223,11 +223,13 @@ async fn an_import_killed_half_way_finishes_once_after_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A 10,000-recipient campaign to a real SMTP server, with the process killed (SIGKILL) three
-/// times at random moments and started again each time: everyone receives the message, and
-/// duplicates are no more than the messages that were in flight (`sending`) at the kills.
-#[tokio::test]
-async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_flight() {
+/// An organisation `acme` with `recipients` contacts and an active immediate campaign to all
+/// of them (its send started, nothing sent yet); answers the campaign's id.
+async fn prepared_send(
+    database: &common::Database,
+    dir: &std::path::Path,
+    recipients: usize,
+) -> i64 {
     use herald_core::campaigns::builder;
     use herald_core::domain::access::Actor;
     use herald_core::domain::campaign::{Draft, Settings};
@@ -237,13 +239,9 @@ async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_fli
     use herald_core::entity::contact;
     use sea_orm::{EntityTrait, Set};
 
-    let dir = std::env::temp_dir().join(format!("herald-crash-send-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let database = common::Database::fresh(&dir, 9_001).await;
     cli(
-        &database,
-        &dir,
+        database,
+        dir,
         &[
             "user",
             "add",
@@ -255,8 +253,6 @@ async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_fli
             "admin",
         ],
     );
-
-    let recipients = 10_000;
     let db = herald_core::db::connect(&database.url).await.unwrap();
     let org = herald_core::auth::accounts::find_org(&db, "acme")
         .await
@@ -324,6 +320,20 @@ async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_fli
         .unwrap();
     db.close().await.unwrap();
 
+    campaign
+}
+
+/// A 10,000-recipient campaign to a real SMTP server, with the process killed (SIGKILL) three
+/// times at random moments and started again each time: everyone receives the message, and
+/// duplicates are no more than the messages that were in flight (`sending`) at the kills.
+#[tokio::test]
+async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_flight() {
+    let dir = std::env::temp_dir().join(format!("herald-crash-send-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = common::Database::fresh(&dir, 9_001).await;
+    let recipients = 10_000;
+    let campaign = prepared_send(&database, &dir, recipients).await;
     let sink = crate::delivery::SmtpSink::start(&dir.join("sink"), &[]);
     let env = [
         ("HERALD_SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port)),
@@ -388,6 +398,64 @@ async fn a_send_killed_three_times_reaches_everyone_once_but_for_what_was_in_fli
         ))
         .await;
     assert_eq!(sent, recipients as i64);
+    database.drop().await;
+    drop(sink);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two instances against one PostgreSQL send one 4,000-recipient campaign together: both take
+/// sender jobs, and every recipient receives the message exactly once.
+#[tokio::test]
+async fn two_instances_on_postgresql_share_a_send_and_send_each_message_once() {
+    if std::env::var("HERALD_TEST_DATABASE_URL").is_err() {
+        // One instance works an SQLite file; the suite runs this test on PostgreSQL.
+        eprintln!("two instances: PostgreSQL only (bin/test runs it there)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("herald-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = common::Database::fresh(&dir, 9_002).await;
+    let recipients = 4_000;
+    let campaign = prepared_send(&database, &dir, recipients).await;
+    let sink = crate::delivery::SmtpSink::start(&dir.join("sink"), &[]);
+    let env = [
+        ("HERALD_SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port)),
+        ("HERALD_SMTP_POOL", "2".into()),
+        // Two jobs at a time each: the four sender shards cannot all go to one instance.
+        ("HERALD_WORKERS", "2".into()),
+    ];
+    let mut a = start_with(&database.url, &dir, free_port(), &env);
+    let mut b = start_with(&database.url, &dir, free_port(), &env);
+    ready(&a.base).await;
+    ready(&b.base).await;
+    // Until the send is complete: every row written and none left queued or sending.
+    let open = format!(
+        "SELECT COUNT(*) FROM campaign_send WHERE campaign_id = {campaign} \
+         AND completed_at IS NULL"
+    );
+    // Which workers hold sender jobs while the send runs.
+    let holders = "SELECT COUNT(DISTINCT lease_owner) FROM job \
+                   WHERE kind = 'delivery.send' AND lease_owner IS NOT NULL";
+    let mut most_holders = 0;
+    let started = Instant::now();
+    while database.count(&open).await > 0 {
+        most_holders = most_holders.max(database.count(holders).await);
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "the send did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in [&mut a, &mut b] {
+        i.child.kill().unwrap();
+        i.child.wait().unwrap();
+    }
+    let received = sink.recipients();
+    let distinct: std::collections::HashSet<&String> = received.iter().collect();
+    assert_eq!(distinct.len(), recipients, "nobody missing");
+    assert_eq!(received.len(), recipients, "nobody twice");
+    assert_eq!(most_holders, 2, "both instances sent");
     database.drop().await;
     drop(sink);
     let _ = std::fs::remove_dir_all(&dir);

@@ -198,7 +198,7 @@ pub fn CampaignPage() -> impl IntoView {
                             <div class="page-head">
                                 <h1>{name.clone()}</h1>
                                 {type_badge(c.summary.message_type)}
-                                {status_badge(c.summary.status)}
+                                <span data-testid="campaign-status">{status_badge(c.summary.status)}</span>
                                 <span class="spacer"></span>
                                 <CampaignActions id=c.summary.id status=c.summary.status name=name.clone() activate deactivate />
                             </div>

@@ -160,7 +160,11 @@ pub async fn start_send(
                 org_id: c.org_id,
                 send_id,
                 shard,
-                priority: i32::from(c.settings.priority.clamp(1, 5)),
+                // 1 (lowest) … 5 (highest); 3 when unset.
+                priority: match c.settings.priority {
+                    0 => 3,
+                    p => i32::from(Ord::min(p, 5)),
+                },
             },
         )
         .await?;

@@ -116,6 +116,19 @@ pub async fn send_one(
         .one(db)
         .await?
         .ok_or(Error::NotFound("contact"))?;
+    // A message sent on its own has no record behind it: a template that names a record's
+    // fields cannot render (refused here, not failed later).
+    let (input, _) = crate::templates::get_in(db, org_id, template_id).await?;
+    let attributes = crate::templates::attribute_keys(db, org_id).await?;
+    let issues = crate::templates::check_for(&input, &attributes, Some(""));
+    if !issues.is_empty() {
+        let words: Vec<String> = issues.iter().map(|i| i.describe()).collect();
+        return Err(Error::Invalid(format!(
+            "This template cannot be sent on its own: {} (record fields need a campaign timed \
+             on a record date).",
+            words.join("; ")
+        )));
+    }
     let version = crate::templates::current_version(db, org_id, template_id).await?;
     let _writer = crate::db::write_lock(db).await;
     // Reads and single-statement writes first: on SQLite a transaction that reads before it

@@ -89,13 +89,31 @@ impl Job for Tick {
                 expire(ctx, &c).await?;
                 continue;
             }
-            let (Some(due), Some(trigger)) = (c.next_run_at, &c.trigger) else {
+            let Some(trigger) = &c.trigger else {
+                continue;
+            };
+            let org = find_org(db, c.org_id).await?;
+            let Some(due) = c.next_run_at else {
+                // Active without a next run (activated before the scheduler kept them, or
+                // loaded as data): its schedule starts now; an `At` that never ran runs.
+                let first = match trigger {
+                    Trigger::At { at } if c.last_sent_at.is_none() => Some(*at),
+                    Trigger::Recurring { .. } => next_run(trigger, now, &time_zone(&org)),
+                    _ => None,
+                };
+                if first.is_some() {
+                    campaign::Entity::update_many()
+                        .col_expr(campaign::Column::NextRunAt, Expr::value(first))
+                        .filter(campaign::Column::Id.eq(c.id))
+                        .filter(campaign::Column::NextRunAt.is_null())
+                        .exec(db)
+                        .await?;
+                }
                 continue;
             };
             if due > now {
                 continue;
             }
-            let org = find_org(db, c.org_id).await?;
             let next = next_run(trigger, now, &time_zone(&org))
                 .filter(|n| c.settings.expires_at.is_none_or(|e| *n < e));
             let _writer = crate::db::write_lock(db).await;

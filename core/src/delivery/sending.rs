@@ -708,3 +708,44 @@ pub async fn outage(
             .and_then(|s| Some((s.outage_since?, s.last_error.unwrap_or_default()))),
     )
 }
+
+/// The organisation's sending as operators see it: where it goes, how fast (messages per
+/// second over the last minute), what waits, and any outage.
+pub async fn status(h: &Herald, actor: &Actor) -> Result<crate::domain::system::SendingStatus> {
+    use crate::domain::DeliveryState;
+    use crate::entity::message;
+    use sea_orm::PaginatorTrait;
+    actor.require(Action::ViewSystem)?;
+    let org_id = actor.org_id();
+    let now = h.now();
+    let routes = routes(h, org_id).await?;
+    let sent_since = |since: DateTime<Utc>| {
+        message::Entity::find()
+            .filter(message::Column::OrgId.eq(org_id))
+            .filter(message::Column::SentAt.gte(since))
+            .count(&h.db)
+    };
+    let outages = provider_state::Entity::find()
+        .filter(provider_state::Column::OrgId.eq(org_id))
+        .all(&h.db)
+        .await?
+        .into_iter()
+        .filter_map(|s| Some((s.channel, s.outage_since?, s.last_error.unwrap_or_default())))
+        .collect();
+    Ok(crate::domain::system::SendingStatus {
+        email_route: routes.email.describe(),
+        sms_route: routes
+            .sms
+            .as_ref()
+            .map_or_else(|| "no SMS provider".into(), |p| p.describe()),
+        rate_limit: routes.limiter.as_ref().map(|l| l.per_second),
+        sent_last_minute: sent_since(now - chrono::Duration::minutes(1)).await?,
+        sent_last_hour: sent_since(now - chrono::Duration::hours(1)).await?,
+        queued: message::Entity::find()
+            .filter(message::Column::OrgId.eq(org_id))
+            .filter(message::Column::State.eq(DeliveryState::Queued))
+            .count(&h.db)
+            .await?,
+        outages,
+    })
+}

@@ -421,8 +421,18 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             .copied()
             .min()
             .map(|d| send_time(now, d, n));
+        // As activation does: the version it sends is fixed.
+        let version = if spec.status == CampaignStatus::Draft {
+            None
+        } else {
+            Some(
+                crate::templates::current_version(&txn, org.id, template_ids[spec.template])
+                    .await?,
+            )
+        };
         let c = campaign::ActiveModel {
             org_id: Set(org.id),
+            template_version_id: Set(version),
             name: Set(spec.name.map(str::to_owned)),
             description: Set(String::new()),
             goal: Set(spec.goal.to_owned()),
@@ -703,9 +713,14 @@ fn demo_message(
         ..Default::default()
     };
     let minutes_since_start = (now - started).num_minutes();
-    // Today's sends are still in progress: some rows queued, some awaiting a delivery notice.
+    // Today's sends are recent: some messages await a delivery notice. (None is left queued:
+    // no sender job would own a demo row; the draw stays, so the other numbers stay the same.)
     let fresh = minutes_since_start < 180;
     if fresh && rng.gen_bool(0.08) {
+        m.attempts = Set(1);
+        m.state = Set(DeliveryState::Sent);
+        m.sent_at = Set(Some((started + Duration::minutes(1)).min(now)));
+        m.provider_message_id = Set(Some(format!("demo-{send_id}-{}", contact.id)));
         return m;
     }
     m.attempts = Set(1);

@@ -46,3 +46,20 @@ pub struct QueueSummary {
     /// The clock the numbers were read at.
     pub now: Option<DateTime<Utc>>,
 }
+
+/// How the viewer's organisation is sending (Settings → System).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendingStatus {
+    /// Where email goes, in words ("SMTP at smtp://relay:587").
+    pub email_route: String,
+    pub sms_route: String,
+    /// The organisation's limit in messages per second (per instance), if it set one.
+    pub rate_limit: Option<u32>,
+    /// Messages handed to a provider in the last minute and the last hour.
+    pub sent_last_minute: u64,
+    pub sent_last_hour: u64,
+    /// Messages waiting to be sent now.
+    pub queued: u64,
+    /// Since when and why a provider is not taking messages, per channel.
+    pub outages: Vec<(String, DateTime<Utc>, String)>,
+}

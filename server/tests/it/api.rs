@@ -1305,6 +1305,24 @@ async fn campaigns_and_messages_are_sent_through_the_api() {
             a.body
         );
     }
+    // A template that names a record's fields has no record to render on its own.
+    let record = api
+        .post(
+            "/templates",
+            json!({"name": "Expiry", "subject": "{{ record.name }} expires", "html": "<p>{{ record.expires_at }}</p>"}),
+            None,
+        )
+        .await;
+    assert_eq!(record.status, StatusCode::CREATED, "{}", record.body);
+    let a = api
+        .post(
+            "/messages",
+            json!({"template_id": record.body["id"], "email": "p1@alpha.test"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.to_string().contains("record.name"), "{}", a.body);
     let message_id = m.body["id"].as_i64().unwrap();
     let mut state = Value::Null;
     for _ in 0..100 {

@@ -810,3 +810,48 @@ async fn a_segment_split_gets_its_own_template_version_fixed_on_activation() {
         ]
     );
 }
+
+#[tokio::test]
+async fn higher_priority_campaigns_are_sent_first() {
+    let w = world().await;
+    let h = &w.h;
+    let low = activate_with(&w, Trigger::Immediately, |d| {
+        d.name = "Low".into();
+        d.settings.priority = 1;
+    })
+    .await;
+    let high = activate_with(&w, Trigger::Immediately, |d| {
+        d.name = "High".into();
+        d.settings.priority = 5;
+    })
+    .await;
+    // One job at a time: the order of the queue is the order of sending.
+    let worker = Runner::new(h.clone(), everything()).concurrency(1);
+    for _ in 0..20 {
+        worker.run_due().await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    let (low, high) = (mailbox_ids(h, low).await, mailbox_ids(h, high).await);
+    assert_eq!((low.len(), high.len()), (2, 2));
+    assert!(
+        high.iter().max() < low.iter().min(),
+        "high {high:?} before low {low:?}"
+    );
+}
+
+/// The development mailbox's ids of a campaign's messages (in the order they arrived).
+async fn mailbox_ids(h: &Herald, campaign: i64) -> Vec<i64> {
+    let rows: Vec<i64> = messages(h, campaign)
+        .await
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    mailbox_message::Entity::find()
+        .filter(mailbox_message::Column::MessageId.is_in(rows))
+        .all(&h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+}

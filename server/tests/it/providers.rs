@@ -279,6 +279,14 @@ async fn ses_takes_raw_messages_tagged_with_their_id_and_throttling_pauses_then_
         "{:?}",
         detail.paused
     );
+    let status = sending::status(&w.h, &w.admin).await.unwrap();
+    assert_eq!(status.outages.len(), 1, "{status:?}");
+    assert_eq!(status.queued, 2);
+    assert!(
+        status.email_route.starts_with("Amazon SES (us-east-1"),
+        "{}",
+        status.email_route
+    );
     ses.throttle(0).await;
     // The messages' backoff runs out; the provider answers again.
     for _ in 0..10 {
@@ -303,6 +311,11 @@ async fn ses_takes_raw_messages_tagged_with_their_id_and_throttling_pauses_then_
             .unwrap()
             .is_none(),
         "resumed"
+    );
+    let status = sending::status(&w.h, &w.admin).await.unwrap();
+    assert!(
+        status.outages.is_empty() && status.queued == 0,
+        "{status:?}"
     );
 }
 

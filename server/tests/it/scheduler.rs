@@ -432,3 +432,30 @@ async fn the_time_zone_is_a_real_zone_set_by_an_admin() {
     assert!(set_time_zone(db, &marketer, "UTC").await.is_err());
     assert_eq!(time_zone(db, &w.admin).await.unwrap(), "Europe/Berlin");
 }
+
+#[tokio::test]
+async fn a_timed_campaign_active_without_a_next_run_gets_one() {
+    let w = world().await;
+    set_time_zone(&w, "Europe/London").await;
+    w.clock.set(t("2026-07-01T10:00:00Z"));
+    let id = activate_with(
+        &w,
+        Trigger::Recurring {
+            cadence: Cadence::Daily,
+            minute: 9 * 60,
+        },
+        |_| {},
+    )
+    .await;
+    // As a campaign activated before the scheduler kept next runs.
+    let mut c: campaign::ActiveModel = load(&w, id).await.into();
+    c.next_run_at = Set(None);
+    c.update(&w.h.db).await.unwrap();
+    drain(&w.h, &w.clock, everything).await;
+    assert_eq!(
+        load(&w, id).await.next_run_at,
+        Some(t("2026-07-02T08:00:00Z")),
+        "09:00 in London (BST)"
+    );
+    assert!(sends(&w, id).await.is_empty(), "nothing sent for the past");
+}

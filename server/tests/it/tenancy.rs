@@ -525,6 +525,9 @@ async fn no_server_function_crosses_organisations() {
         "UTC"
     );
 
+    // Sending on the System page: Alpha's own numbers only.
+    check("sending_status", &[], StatusCode::OK).await;
+
     // The System page: Alpha's admin sees no job of Bravo's and cannot retry one.
     check("system_status", &[], StatusCode::OK).await;
     check("retry_job", &[("id", &bravo_job)], StatusCode::NOT_FOUND).await;

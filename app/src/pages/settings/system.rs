@@ -1,9 +1,9 @@
 //! Settings → System (admins): the background job queue. How much work waits and since when,
 //! per kind of job; what runs now and where; what failed, with its error and a retry button.
 
-use crate::api::system::{RetryJob, system_status};
+use crate::api::system::{RetryJob, sending_status, system_status};
 use crate::components::{ErrorNote, action_result, format_count, format_time};
-use herald_core::domain::system::{JobRow, QueueSummary};
+use herald_core::domain::system::{JobRow, QueueSummary, SendingStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,12 +11,21 @@ use leptos_meta::Title;
 pub fn SystemPage() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
     let status = Resource::new(move || retry.version().get(), |_| system_status());
+    let sending = Resource::new(|| (), |_| sending_status());
     view! {
         <Title text="System" />
         <p class="crumbs"><a href="/settings">"← Settings"</a></p>
         <h1>"System"</h1>
         <p class="muted">"Background work (imports, segment refreshes) runs on a job queue shared by every Herald instance. Failed jobs stay here until they are retried."</p>
         {move || action_result(retry.value().get(), |_| "Queued again: it runs within seconds.".into())}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match sending.await {
+                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                    Ok(s) => view! { <Sending s /> }.into_any(),
+                }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match status.await {
@@ -25,6 +34,30 @@ pub fn SystemPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+#[component]
+fn Sending(s: SendingStatus) -> impl IntoView {
+    let pace = format!(
+        "{:.1} messages a second over the last minute",
+        s.sent_last_minute as f64 / 60.0
+    );
+    view! {
+        <section class="card" data-testid="sending">
+            <h2>"Sending"</h2>
+            <dl class="meta">
+                <dt>"Email goes to"</dt><dd>{s.email_route}</dd>
+                <dt>"Text messages go to"</dt><dd>{s.sms_route}</dd>
+                <dt>"Rate limit"</dt><dd>{s.rate_limit.map_or_else(|| "none: the provider's pace".to_owned(), |r| format!("{r} messages a second (per instance)"))}</dd>
+                <dt>"Now"</dt><dd data-testid="sending-pace">{pace}</dd>
+                <dt>"Last hour"</dt><dd>{format_count(s.sent_last_hour as i64)}" sent"</dd>
+                <dt>"Waiting"</dt><dd>{format_count(s.queued as i64)}" messages"</dd>
+            </dl>
+            {s.outages.into_iter().map(|(channel, since, error)| view! {
+                <p class="note warning" role="status">{format!("The {channel} provider has not been taking messages since {}: {error}. Sending is paused and resumes by itself.", format_time(Some(since)))}</p>
+            }).collect_view()}
+        </section>
     }
 }
 

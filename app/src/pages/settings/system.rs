@@ -21,7 +21,8 @@ pub fn SystemPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match sending.await {
-                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                    // Refused for the same reason as the queue, which says why below.
+                    Err(_) => ().into_any(),
                     Ok(s) => view! { <Sending s /> }.into_any(),
                 }
             })}

@@ -353,11 +353,15 @@ async fn a_dead_workers_job_is_taken_over_and_the_old_worker_cannot_commit() {
     let b = runner(&h);
     clock.advance(Duration::seconds(59));
     assert_eq!(b.run_due().await.unwrap(), 0);
-    // After, worker B does (a second attempt), and finishes it.
+    // After, worker B takes it over (a second attempt); only then do both go on (A woken
+    // before B claimed would still hold the job, and rightly commit).
     clock.advance(Duration::seconds(2));
+    let taken = tokio::spawn(async move { b.run_due().await });
+    while runs(&format!("{tag}-started")) < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     count_run(&format!("{tag}-release"));
-    assert_eq!(b.run_due().await.unwrap(), 1);
-    assert_eq!(runs(&format!("{tag}-started")), 2);
+    assert_eq!(taken.await.unwrap().unwrap(), 1);
     // Worker A wakes up: its fence finds the job is no longer its own, and nothing commits.
     hung.await.unwrap().unwrap();
     assert_eq!(

@@ -1094,6 +1094,14 @@ async fn the_openapi_description_matches_the_routes() {
         }
     }
     assert_eq!(operations, 15, "{:?}", paths.keys().collect::<Vec<_>>());
+    // Enums are documented as they are sent: the stored strings.
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(schemas["Channel"]["enum"], json!(["email", "sms"]));
+    assert_eq!(schemas["DeliveryState"]["enum"][0], "queued");
+    assert_eq!(
+        schemas["CampaignStatus"]["enum"],
+        json!(["draft", "active", "inactive", "completed"])
+    );
     // The documented contact fields are exactly the ones the server accepts.
     let documented: std::collections::BTreeSet<String> =
         spec["components"]["schemas"]["ContactInput"]["properties"]

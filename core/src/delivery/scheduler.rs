@@ -58,6 +58,22 @@ pub async fn first_run(
     })
 }
 
+/// The organisation's active campaigns whose trigger is `wanted`.
+async fn waiting_in(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    wanted: impl Fn(&Trigger) -> bool,
+) -> Result<Vec<campaign::Model>> {
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::OrgId.eq(org_id))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|c| c.trigger.as_ref().is_some_and(&wanted))
+        .collect())
+}
+
 async fn active(db: &impl ConnectionTrait) -> Result<Vec<campaign::Model>> {
     Ok(campaign::Entity::find()
         .filter(campaign::Column::Status.eq(CampaignStatus::Active))
@@ -92,13 +108,19 @@ impl Job for Tick {
             let Some(trigger) = &c.trigger else {
                 continue;
             };
-            let org = find_org(db, c.org_id).await?;
+            // The organisation's time zone is read only when a recurring time needs it.
+            let zone = async || -> Result<chrono_tz::Tz> {
+                Ok(match trigger {
+                    Trigger::Recurring { .. } => time_zone(&find_org(db, c.org_id).await?),
+                    _ => chrono_tz::UTC,
+                })
+            };
             let Some(due) = c.next_run_at else {
                 // Active without a next run (activated before the scheduler kept them, or
                 // loaded as data): its schedule starts now; an `At` that never ran runs.
                 let first = match trigger {
                     Trigger::At { at } if c.last_sent_at.is_none() => Some(*at),
-                    Trigger::Recurring { .. } => next_run(trigger, now, &time_zone(&org)),
+                    Trigger::Recurring { .. } => next_run(trigger, now, &zone().await?),
                     _ => None,
                 };
                 if first.is_some() {
@@ -114,7 +136,7 @@ impl Job for Tick {
             if due > now {
                 continue;
             }
-            let next = next_run(trigger, now, &time_zone(&org))
+            let next = next_run(trigger, now, &zone().await?)
                 .filter(|n| c.settings.expires_at.is_none_or(|e| *n < e));
             let _writer = crate::db::write_lock(db).await;
             let txn = db.begin().await?;
@@ -366,14 +388,7 @@ pub async fn on_events(
     if events.is_empty() {
         return Ok(0);
     }
-    let waiting: Vec<campaign::Model> = campaign::Entity::find()
-        .filter(campaign::Column::OrgId.eq(org_id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|c| matches!(c.trigger, Some(Trigger::Event { .. })))
-        .collect();
+    let waiting = waiting_in(db, org_id, |t| matches!(t, Trigger::Event { .. })).await?;
     let mut started = 0;
     for e in events {
         for c in &waiting {
@@ -408,16 +423,12 @@ pub async fn on_segment_entered(
     segment: &segment::Model,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let waiting: Vec<campaign::Model> = campaign::Entity::find()
-        .filter(campaign::Column::OrgId.eq(segment.org_id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Active))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|c| {
-            matches!(c.trigger, Some(Trigger::SegmentEntered { segment_id }) if segment_id == segment.id)
-        })
-        .collect();
+    let waiting = waiting_in(
+        db,
+        segment.org_id,
+        |t| matches!(t, Trigger::SegmentEntered { segment_id } if *segment_id == segment.id),
+    )
+    .await?;
     if waiting.is_empty() {
         return Ok(0);
     }

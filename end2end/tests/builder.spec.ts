@@ -11,7 +11,7 @@ test('build a campaign template first, then trigger, then audience; a duplicate 
   await hydrated(page);
   await expect(page.getByTestId('needs-js')).toHaveCount(0);
   const count = page.getByTestId('audience-count');
-  await expect(count).toContainText(/\d contacts/);
+  await expect(count).toContainText(/\d match the filters/);
   const everyone = await count.locator('.big-number').innerText();
 
   // 1. Template first: the same template as the active "Expiry reminder, 30 days before".
@@ -38,7 +38,7 @@ test('build a campaign template first, then trigger, then audience; a duplicate 
   await page.getByRole('button', { name: 'Add a condition' }).click();
   await page.getByLabel('Condition', { exact: true }).selectOption('credential');
   await expect(count.locator('.big-number')).not.toHaveText(everyone);
-  await expect(count).toContainText(/\d contacts/);
+  await expect(count).toContainText(/\d match the filters/);
 
   // What is missing, in words, until it is complete.
   const problems = page.getByTestId('problems');
@@ -144,7 +144,7 @@ test('a slow answer never replaces a newer one, and typing the name does not run
   await page.goto('/campaigns/new');
   await hydrated(page);
   const count = page.getByTestId('audience-count');
-  await expect(count).toContainText(/\d contacts/);
+  await expect(count).toContainText(/\d match the filters/);
   expect(counts).toBe(1);
 
   // What the server says a valid pass reaches.
@@ -157,7 +157,7 @@ test('a slow answer never replaces a newer one, and typing the name does not run
   await page.getByLabel('Condition', { exact: true }).selectOption('credential');
   await expect.poll(() => counts).toBe(2); // asked, and held back
   await page.getByLabel('Condition', { exact: true }).selectOption('valid_pass');
-  const shown = async () => Number((await count.locator('.big-number').innerText()).replace(/\D/g, ''));
+  const shown = async () => Number((await page.getByTestId('matched').innerText()).replace(/\D/g, ''));
   await expect.poll(shown).toBe(passHolders);
   // The held-back answer arrives now, and is not shown.
   await page.waitForTimeout(3000);

@@ -53,7 +53,7 @@ test('contacts: a selection becomes the audience of a new campaign', async ({ pa
     return;
   }
   await expect(page.locator('li.condition')).toContainText('2 contacts picked on the contact list');
-  await expect(page.getByTestId('audience-count')).toContainText('2 contacts');
+  await expect(page.getByTestId('matched')).toHaveText('2 match the filters');
 
   await page.goto('/contacts?q=olsen');
   if (withJs(info)) await hydrated(page);

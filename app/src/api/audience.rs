@@ -1,5 +1,7 @@
 use crate::error::AppError;
 use herald_core::domain::audience::Filter;
+use herald_core::domain::delivery::Reach;
+use herald_core::domain::delivery::ReachRule;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
@@ -7,8 +9,11 @@ use serde::{Deserialize, Serialize};
 /// How many contacts an audience reaches now, with a few of them to show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudienceCount {
+    /// Contacts who match the filters.
     pub count: u64,
     pub sample: Vec<ContactSample>,
+    /// Who of them a campaign under the asked rule would reach, and why not the others.
+    pub reach: Option<Reach>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,12 +23,23 @@ pub struct ContactSample {
     pub email: Option<String>,
 }
 
-/// The live count behind the campaign builder. Account managers only ever count the contacts
-/// assigned to them. Takes the filter tree as JSON.
+/// The live count behind the campaign builder: with a `rule` (the campaign's message type,
+/// channel and suppression lists), who it reaches and why not the others. Account managers
+/// only ever count the contacts assigned to them. Takes the filter tree as JSON.
 #[server(endpoint = "count_audience", input = Json)]
-pub async fn count_audience(filter: Filter) -> Result<AudienceCount, AppError> {
+pub async fn count_audience(
+    filter: Filter,
+    rule: Option<ReachRule>,
+) -> Result<AudienceCount, AppError> {
     let (h, actor) = super::ssr::require_actor().await?;
-    count_for(&h, &actor, &filter).await
+    let mut answer = count_for(&h, &actor, &filter).await?;
+    if let Some(rule) = rule {
+        let reach =
+            herald_core::audience::reach::reach(&h.db, &actor, &filter, &rule, chrono::Utc::now())
+                .await?;
+        answer.reach = Some(reach);
+    }
+    Ok(answer)
 }
 
 /// The size of an audience among the contacts `actor` may see, with a few of them.
@@ -45,5 +61,9 @@ pub async fn count_for(
             email: c.email,
         })
         .collect();
-    Ok(AudienceCount { count, sample })
+    Ok(AudienceCount {
+        count,
+        sample,
+        reach: None,
+    })
 }

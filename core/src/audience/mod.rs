@@ -11,6 +11,7 @@
 //! in-memory evaluator in [`crate::domain::audience`] defines what every filter means; a
 //! property test holds this compiler to it on SQLite and PostgreSQL.
 
+pub mod reach;
 pub mod segments;
 
 use crate::domain::MessageType;

@@ -19,6 +19,7 @@ use crate::domain::CampaignStatus;
 use crate::domain::access::{Action, Actor};
 use crate::domain::audience::Filter;
 use crate::domain::campaign::{Draft, Saved};
+use crate::domain::delivery::ReachRule;
 use crate::domain::duplicates::{self, CampaignFacts, Candidate, Conflict};
 use crate::domain::trigger::Trigger;
 use crate::entity::{campaign, organisation};
@@ -408,6 +409,12 @@ pub async fn conflicts(
             both,
         ));
     }
+    // Overlaps count the contacts the draft would reach, not every contact of both audiences.
+    let rule = ReachRule {
+        message_type: draft.message_type,
+        channel: draft.channel,
+        suppression_list_ids: draft.settings.suppression_list_ids.clone(),
+    };
     // The overlap counts run a few at a time: one query each, independent of each other.
     let mut counted = Vec::with_capacity(candidates.len());
     let mut pending = candidates.into_iter();
@@ -418,8 +425,10 @@ pub async fn conflicts(
                 break;
             };
             let db = db.clone();
+            let rule = rule.clone();
             running.spawn(async move {
-                candidate.overlap = audience::count_in(&db, scope, &both, now).await?;
+                candidate.overlap =
+                    audience::reach::count_reachable_in(&db, scope, &both, &rule, now).await?;
                 Ok::<_, Error>(candidate)
             });
         }

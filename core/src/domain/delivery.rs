@@ -74,6 +74,80 @@ pub enum Decision {
     Skip(SkipReason),
 }
 
+/// The checks of [`decide`] that depend only on the contact and the campaign, not on the
+/// moment or on earlier messages, in the order `decide` makes them. The builder's reach
+/// breakdown counts them in SQL in this order (`crate::audience::reach`), so a contact left out
+/// there is left out by the sender for the same reason; a test holds the two together.
+pub const STANDING_CHECKS: [SkipReason; 5] = [
+    SkipReason::Inactive,
+    SkipReason::NoAddress,
+    SkipReason::Suppressed,
+    SkipReason::Unsubscribed,
+    SkipReason::NoConsent,
+];
+
+/// The campaign facts reach depends on.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReachRule {
+    pub message_type: MessageType,
+    pub channel: Channel,
+    /// The campaign's own suppression lists (the organisation's global one always applies).
+    #[serde(default)]
+    pub suppression_list_ids: Vec<i64>,
+}
+
+/// Who an audience reaches under a campaign's rules: the contacts who match its filters, how
+/// many of them would get a message, and why the others would not (in [`STANDING_CHECKS`]
+/// order, only reasons that apply).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reach {
+    pub matched: u64,
+    pub reachable: u64,
+    pub left_out: Vec<(SkipReason, u64)>,
+}
+
+impl ReachRule {
+    /// Why a contact is left out, in the builder's words ("no email address").
+    pub fn left_out_because(&self, reason: SkipReason) -> String {
+        let kind = match self.message_type {
+            MessageType::Newsletter => "newsletters",
+            _ => "marketing",
+        };
+        match reason {
+            SkipReason::Inactive => "inactive".into(),
+            SkipReason::NoAddress => match self.channel {
+                Channel::Email => "no email address".into(),
+                Channel::Sms => "no phone number".into(),
+            },
+            SkipReason::Suppressed => "address suppressed".into(),
+            SkipReason::Unsubscribed => format!("unsubscribed from {kind}"),
+            SkipReason::NoConsent => format!("never opted in to {kind}"),
+            other => other.label().to_lowercase(),
+        }
+    }
+}
+
+impl Reach {
+    /// From counts per reason (`None`: reached), in any order.
+    pub fn from_counts(counts: impl IntoIterator<Item = (Option<SkipReason>, u64)>) -> Reach {
+        let mut reach = Reach::default();
+        let mut by_reason = std::collections::HashMap::new();
+        for (reason, n) in counts {
+            reach.matched += n;
+            match reason {
+                None => reach.reachable += n,
+                Some(r) => *by_reason.entry(r).or_insert(0) += n,
+            }
+        }
+        reach.left_out = STANDING_CHECKS
+            .iter()
+            .filter_map(|r| by_reason.get(r).map(|n| (*r, *n)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        reach
+    }
+}
+
 /// Decides whether `to` gets a message under `policy` at `now`. The checks run from the most
 /// permanent reason to the most passing one, so the reason recorded is the one that matters.
 pub fn decide(policy: &Policy, to: &Recipient, now: DateTime<Utc>) -> Decision {
@@ -461,6 +535,63 @@ mod tests {
         let periods = [quiet(0, 12 * 60), quiet(12 * 60, 0)];
         let until = quiet_until(&periods, utc, t(6, 0)).expect("quiet");
         assert!(until > t(6, 0));
+    }
+
+    #[test]
+    fn the_standing_checks_are_made_in_their_listed_order() {
+        // A contact failing two standing checks is skipped for the one listed first: the SQL
+        // breakdown relies on that order.
+        fn fail(check: SkipReason, p: &mut Policy, r: &mut Recipient) {
+            match check {
+                SkipReason::Inactive => r.status = ContactStatus::Inactive,
+                SkipReason::NoAddress => r.address = Some("  ".into()),
+                SkipReason::Suppressed => r.suppressed = true,
+                SkipReason::Unsubscribed => r.consent = Consent::Withdrawn,
+                SkipReason::NoConsent => {
+                    r.consent = Consent::Unknown;
+                    p.require_opt_in = true;
+                }
+                other => unreachable!("{other:?} is not a standing check"),
+            }
+        }
+        let now = t(12, 0);
+        for (i, first) in STANDING_CHECKS.iter().enumerate() {
+            let (mut p, mut r) = (policy(), recipient());
+            r.consent = Consent::Given;
+            fail(*first, &mut p, &mut r);
+            assert_eq!(decide(&p, &r, now), Decision::Skip(*first));
+            for later in &STANDING_CHECKS[i + 1..] {
+                if (*first, *later) == (SkipReason::Unsubscribed, SkipReason::NoConsent) {
+                    continue; // one consent value cannot be both
+                }
+                let (mut p, mut r) = (policy(), recipient());
+                r.consent = Consent::Given;
+                fail(*later, &mut p, &mut r);
+                fail(*first, &mut p, &mut r);
+                assert_eq!(
+                    decide(&p, &r, now),
+                    Decision::Skip(*first),
+                    "{first:?} before {later:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reach_sums_the_counts_in_check_order() {
+        let reach = Reach::from_counts([
+            (Some(SkipReason::NoConsent), 2),
+            (None, 10),
+            (Some(SkipReason::Inactive), 3),
+            (None, 5),
+            (Some(SkipReason::Suppressed), 0),
+        ]);
+        assert_eq!(reach.matched, 20);
+        assert_eq!(reach.reachable, 15);
+        assert_eq!(
+            reach.left_out,
+            vec![(SkipReason::Inactive, 3), (SkipReason::NoConsent, 2)]
+        );
     }
 
     #[test]

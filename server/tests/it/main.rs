@@ -15,6 +15,7 @@ mod delivery;
 mod imports;
 mod jobs;
 mod providers;
+mod reach;
 mod scheduler;
 mod tenancy;
 mod users;

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use herald_core::domain::CampaignStatus;
 use herald_core::domain::audience::Filter;
 use herald_core::domain::campaign::Draft;
+use herald_core::domain::delivery::ReachRule;
 use herald_core::domain::duplicates::Conflict;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -186,13 +187,23 @@ fn Builder(start: Start) -> impl IntoView {
     // of order: only the newest request's answer is shown.
     let count: RwSignal<Option<Result<AudienceCount, AppError>>> = RwSignal::new(None);
     let counting = Latest::new();
+    // The reach depends on the audience and on the campaign's type, channel and suppression
+    // lists (the same rule the sender applies).
+    let count_inputs = Memo::new(move |_| {
+        let rule = full.with(|d| ReachRule {
+            message_type: d.message_type,
+            channel: d.channel,
+            suppression_list_ids: d.settings.suppression_list_ids.clone(),
+        });
+        (audience.get(), rule)
+    });
     debounce(
-        move || audience.get(),
+        move || count_inputs.get(),
         400,
-        move |filter: Filter| {
+        move |(filter, rule): (Filter, ReachRule)| {
             let ticket = counting.ticket();
             spawn_local(async move {
-                let answer = count_audience(filter).await;
+                let answer = count_audience(filter, Some(rule)).await;
                 if counting.is_current(ticket) {
                     count.set(Some(answer));
                 }
@@ -420,10 +431,23 @@ fn Builder(start: Start) -> impl IntoView {
                     {move || match count.get() {
                         None => view! { <p class="muted">"Counting…"</p> }.into_any(),
                         Some(Err(e)) => view! { <ErrorNote error=e /> }.into_any(),
-                        Some(Ok(c)) => view! {
-                            <p class="big-number"><strong>{format_count(c.count as i64)}</strong>" contacts"</p>
-                            <ul class="sample">{c.sample.into_iter().map(|s| view! { <li>{s.name}" "<span class="muted">{s.email.unwrap_or_default()}</span></li> }).collect_view()}</ul>
-                        }.into_any(),
+                        Some(Ok(c)) => {
+                            let rule = count_inputs.with_untracked(|(_, r)| r.clone());
+                            let reached = c.reach.as_ref().map_or(c.count, |r| r.reachable);
+                            let left_out = c.reach.map(|r| r.left_out).unwrap_or_default();
+                            view! {
+                                <p class="big-number" data-testid="reach"><strong>{format_count(reached as i64)}</strong>" will receive it"</p>
+                                <p class="muted" data-testid="matched">{format!("{} match the filters", format_count(c.count as i64))}</p>
+                                {(!left_out.is_empty()).then(|| view! {
+                                    <ul class="left-out" data-testid="left-out" aria-label="Left out">
+                                        {left_out.into_iter().map(|(reason, n)| view! {
+                                            <li data-reason=reason.as_str()>{format!("{} {}", format_count(n as i64), rule.left_out_because(reason))}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}
+                                <ul class="sample">{c.sample.into_iter().map(|s| view! { <li>{s.name}" "<span class="muted">{s.email.unwrap_or_default()}</span></li> }).collect_view()}</ul>
+                            }.into_any()
+                        }
                     }}
                 </div>
                 <p><strong>"When: "</strong><span data-testid="trigger-summary">{move || trigger.get().map_or("not set yet".to_string(), |t| t.describe())}</span></p>
@@ -473,7 +497,7 @@ fn Builder(start: Start) -> impl IntoView {
                     }}
                 </div>
                 {move || confirming.get().then(|| {
-                    let reach = count.get().and_then(|c| c.ok()).map_or("its audience".to_string(), |c| format!("{} contacts", format_count(c.count as i64)));
+                    let reach = count.get().and_then(|c| c.ok()).map_or("its audience".to_string(), |c| format!("{} contacts", format_count(c.reach.map_or(c.count, |r| r.reachable) as i64)));
                     let warn = conflicts.get().len();
                     view! {
                         <div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">

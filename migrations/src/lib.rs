@@ -11,6 +11,7 @@ mod m0005_engine;
 mod m0006_delivery;
 mod m0007_schedule;
 mod m0008_sending;
+mod m0009_actions;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_delivery::Migration),
             Box::new(m0007_schedule::Migration),
             Box::new(m0008_sending::Migration),
+            Box::new(m0009_actions::Migration),
         ]
     }
 }

@@ -205,6 +205,12 @@ pub fn CampaignPage() -> impl IntoView {
                             {move || action_result(activate.value().get(), |_| "Activated: the campaign is running.".into())}
                             {move || action_result(deactivate.value().get(), |_| "Deactivated.".into())}
                             {c.paused.clone().map(|p| view! { <p class="note warning" role="status" data-testid="paused">{p}</p> })}
+                            {(c.open_actions > 0).then(|| view! {
+                                <p class="note warning" data-testid="open-actions">
+                                    {format!("{} could not be sent and wait in ", format_count(c.open_actions as i64))}
+                                    <a href=format!("/actions?campaign={}", c.summary.id)>"Actions"</a>"."
+                                </p>
+                            })}
                             <section class="cards" aria-label="Delivery and engagement">
                                 <Metric label="Recipients" value=format_count(s.recipients) note=String::new() />
                                 <Metric label="Sent" value=format_count(s.sent) note=s.sent_rate().display() />

@@ -1,8 +1,10 @@
 //! One module per area of the app. Pages fetch through server functions in `crate::api`.
 
+pub mod actions;
 pub mod builder;
 pub mod campaigns;
 pub mod contacts;
+pub mod mailbox;
 pub mod settings;
 pub mod templates;
 
@@ -36,6 +38,9 @@ fn Layout(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let name = user.name.clone();
     let org = user.org_name.clone();
+    // Unread notifications for the bell; the development mailbox is offered while it is where
+    // the organisation's email goes.
+    let shell = Resource::new(|| (), |_| crate::api::messages::shell_status());
     provide_context(user);
     view! {
         <div class="app">
@@ -48,8 +53,14 @@ fn Layout(user: CurrentUser) -> impl IntoView {
                     <A href="/contacts">"Contacts"</A>
                     <A href="/actions">"Actions"</A>
                     <A href="/reports">"Reports"</A>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            shell.await.is_ok_and(|s| s.mailbox).then(|| view! { <A href="/mailbox">"Mailbox"</A> })
+                        })}
+                    </Transition>
                     <A href="/settings">"Settings"</A>
                 </nav>
+                <Bell shell />
                 <div class="account">
                     <span class="who" data-testid="current-user">{name}</span>
                     <ActionForm action=logout>
@@ -61,6 +72,32 @@ fn Layout(user: CurrentUser) -> impl IntoView {
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// The bell: unread notifications, linking to the list.
+#[component]
+fn Bell(
+    shell: Resource<Result<crate::api::messages::ShellInfo, crate::error::AppError>>,
+) -> impl IntoView {
+    view! {
+        <a class="bell" href="/notifications" data-testid="bell">
+            <span aria-hidden="true">"🔔"</span>
+            <Transition fallback=|| view! { <span class="visually-hidden">"Notifications"</span> }>
+                {move || Suspend::new(async move {
+                    let unread = shell.await.map(|s| s.unread).unwrap_or(0);
+                    let words = match unread {
+                        0 => "Notifications, none unread".to_owned(),
+                        1 => "Notifications, 1 unread".to_owned(),
+                        n => format!("Notifications, {n} unread"),
+                    };
+                    view! {
+                        <span class="visually-hidden">{words}</span>
+                        {(unread > 0).then(|| view! { <span class="count" aria-hidden="true" data-testid="unread">{unread}</span> })}
+                    }
+                })}
+            </Transition>
+        </a>
     }
 }
 
@@ -114,11 +151,6 @@ fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
             <p>{what}</p>
         </section>
     }
-}
-
-#[component]
-pub fn ActionsPage() -> impl IntoView {
-    view! { <ComingSoon title="Actions" what="Messages that could not be sent will appear here as manual to-do actions once the delivery engine is in place." /> }
 }
 
 #[component]

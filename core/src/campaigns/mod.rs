@@ -7,6 +7,7 @@
 
 pub mod builder;
 pub mod references;
+pub mod send_now;
 
 use crate::domain::access::{Action, Actor};
 use crate::domain::{
@@ -204,7 +205,9 @@ pub async fn get(
                 since.format("%Y-%m-%d %H:%M UTC")
             )
         });
+    let open_actions = crate::delivery::actions::open_count(db, actor, c.id).await?;
     Ok(CampaignDetail {
+        open_actions,
         paused,
         trigger,
         next_run_at,

@@ -28,7 +28,7 @@ pub const PER_PAGE: u64 = 50;
 pub const MAX_PAGE: u64 = 1_000_000;
 
 /// `%text%` with the LIKE wildcards in `text` taken literally.
-fn contains_pattern(text: &str) -> String {
+pub(crate) fn contains_pattern(text: &str) -> String {
     let escaped: String = text
         .to_lowercase()
         .chars()
@@ -292,6 +292,18 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<C
                 format!("{} clicks", m.clicks),
             );
         }
+    }
+    for a in crate::delivery::actions::of_contact(db, scope.org_id, c.id).await? {
+        let detail = match a.resolved_at {
+            Some(_) => format!("{} · {}", a.reason, a.state.label()),
+            None => format!("{} · to do in Actions", a.reason),
+        };
+        item(
+            a.created_at,
+            "action",
+            format!("Could not be sent ({})", a.channel.label()),
+            detail,
+        );
     }
     timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
     timeline.truncate(200);

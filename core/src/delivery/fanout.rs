@@ -4,7 +4,7 @@ use super::{address, find_org, policy, recipients};
 use crate::audience::{self, Scope};
 use crate::domain::delivery::Policy;
 use crate::domain::delivery::{Decision, decide};
-use crate::domain::{Channel, DeliveryState};
+use crate::domain::{Channel, DeliveryState, SkipReason};
 use crate::entity::{campaign, campaign_send, contact, message, message_event};
 use crate::jobs::{Job, JobContext, Step};
 use crate::{Error, Result};
@@ -94,6 +94,7 @@ pub(super) async fn write(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let facts = recipients(db, c, policy, contacts, send.id, now).await?;
+    let mut no_address = false;
     let rows: Vec<message::ActiveModel> = contacts
         .iter()
         .zip(&facts)
@@ -104,6 +105,7 @@ pub(super) async fn write(
                 Decision::Send => {}
                 Decision::Defer(until) => m.not_before = Set(Some(until)),
                 Decision::Skip(reason) => {
+                    no_address |= reason == SkipReason::NoAddress;
                     m.state = Set(DeliveryState::Skipped);
                     m.skip_reason = Set(Some(reason));
                 }
@@ -121,6 +123,17 @@ pub(super) async fn write(
         .await?;
     let last = contacts.last().map_or(send.cursor, |k| k.id);
     first_events(db, send.id, send.cursor, last).await?;
+    if no_address {
+        // Contacts without an address for the channel: to-dos for the campaign's creator.
+        let skipped = message::Entity::find()
+            .filter(message::Column::SendId.eq(send.id))
+            .filter(message::Column::ContactId.gt(send.cursor))
+            .filter(message::Column::ContactId.lte(last))
+            .filter(message::Column::SkipReason.eq(SkipReason::NoAddress))
+            .all(db)
+            .await?;
+        super::actions::open(db, c, &skipped, now).await?;
+    }
     campaign_send::Entity::update_many()
         .col_expr(campaign_send::Column::Cursor, Expr::value(last))
         .filter(campaign_send::Column::Id.eq(send.id))

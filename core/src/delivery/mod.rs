@@ -20,8 +20,11 @@
 //! - Every transition is a row of `message_event` with its time. A row's first state (queued
 //!   or skipped) is dated by the row's `queued_at`.
 
+pub mod actions;
 pub mod compose;
 pub mod fanout;
+pub mod mailbox;
+pub mod notify;
 pub mod outbox;
 pub mod provider;
 pub mod scheduler;
@@ -377,6 +380,7 @@ pub(crate) async fn complete_if_done(
                 .exec(db)
                 .await?;
         }
+        notify::run_done(db, send, now).await?;
         tracing::info!(send = send.id, campaign = send.campaign_id, "send complete");
     }
     Ok(true)

@@ -81,6 +81,33 @@ pub async fn messages(
         .await?)
 }
 
+/// Refuses a template that cannot be sent outside a campaign timed on record dates: a message
+/// sent on its own has no record behind it, so a template that names a record's fields cannot
+/// render (refused here, not failed later); system templates are Herald's own.
+pub(crate) async fn check_standalone(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    template_id: i64,
+) -> Result<()> {
+    let (input, summary) = crate::templates::get_in(db, org_id, template_id).await?;
+    if summary.is_system {
+        return Err(Error::Invalid(
+            "System templates are Herald's own and cannot be sent to contacts.".into(),
+        ));
+    }
+    let attributes = crate::templates::attribute_keys(db, org_id).await?;
+    let issues = crate::templates::check_for(&input, &attributes, Some(""));
+    if !issues.is_empty() {
+        let words: Vec<String> = issues.iter().map(|i| i.describe()).collect();
+        return Err(Error::Invalid(format!(
+            "This template cannot be sent on its own: {} (record fields need a campaign timed \
+             on a record date).",
+            words.join("; ")
+        )));
+    }
+    Ok(())
+}
+
 /// The event name that marks a template's transactional campaign.
 fn marker(template_id: i64) -> Trigger {
     Trigger::Event {
@@ -111,24 +138,14 @@ pub async fn send_one(
         .one(db)
         .await?
         .ok_or(Error::NotFound("template"))?;
-    contact::Entity::find_by_id(contact_id)
-        .filter(contact::Column::OrgId.eq(org_id))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("contact"))?;
-    // A message sent on its own has no record behind it: a template that names a record's
-    // fields cannot render (refused here, not failed later).
-    let (input, _) = crate::templates::get_in(db, org_id, template_id).await?;
-    let attributes = crate::templates::attribute_keys(db, org_id).await?;
-    let issues = crate::templates::check_for(&input, &attributes, Some(""));
-    if !issues.is_empty() {
-        let words: Vec<String> = issues.iter().map(|i| i.describe()).collect();
-        return Err(Error::Invalid(format!(
-            "This template cannot be sent on its own: {} (record fields need a campaign timed \
-             on a record date).",
-            words.join("; ")
-        )));
+    let mut mine =
+        contact::Entity::find_by_id(contact_id).filter(contact::Column::OrgId.eq(org_id));
+    if let Some(user) = actor.assigned_to() {
+        // Account managers send only to the contacts assigned to them.
+        mine = mine.filter(contact::Column::AssignedUserId.eq(user));
     }
+    mine.one(db).await?.ok_or(Error::NotFound("contact"))?;
+    check_standalone(db, org_id, template_id).await?;
     let version = crate::templates::current_version(db, org_id, template_id).await?;
     let _writer = crate::db::write_lock(db).await;
     // Reads and single-statement writes first: on SQLite a transaction that reads before it

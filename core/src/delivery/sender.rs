@@ -206,6 +206,7 @@ async fn claim(
         .collect();
     let mut claimed = Vec::new();
     let mut events = Vec::new();
+    let mut no_address = Vec::new();
     for m in rows {
         let decision = if c.status != crate::domain::CampaignStatus::Active
             && c.status != crate::domain::CampaignStatus::Completed
@@ -252,6 +253,13 @@ async fn claim(
                     .col_expr(message::Column::SkipReason, Expr::value(reason))
                     .exec(&txn)
                     .await?;
+                // The address went away since the fan-out: someone must find it (a contact
+                // deleted since has nobody to write to).
+                if reason == crate::domain::SkipReason::NoAddress
+                    && m.contact_id.is_some_and(|id| contacts.contains_key(&id))
+                {
+                    no_address.push(m.id);
+                }
                 events.push(event(
                     &m,
                     DeliveryState::Skipped,
@@ -262,6 +270,7 @@ async fn claim(
         }
     }
     record(&txn, events).await?;
+    super::actions::open_for(&txn, c, no_address, now).await?;
     txn.commit().await?;
     Ok(claimed)
 }
@@ -539,6 +548,8 @@ async fn deliver(
                 .exec(&txn)
                 .await?;
             record(&txn, vec![event(&m, DeliveryState::Failed, now, Some(e))]).await?;
+            // Someone must fix the address and send it, or ignore it.
+            super::actions::open_for(&txn, batch.c, vec![m.id], now).await?;
             Delivered::Failed
         }
     };

@@ -40,7 +40,8 @@ pub enum Action {
     ActivateCampaigns,
     /// Approve marketers' campaigns, where the organisation requires it.
     ApproveCampaigns,
-    /// Send one message to one contact now (the transactional API).
+    /// Send messages to chosen contacts now (send now, the transactional API); account
+    /// managers only to the contacts assigned to them.
     SendMessages,
     /// List and read templates.
     ReadTemplates,
@@ -56,6 +57,8 @@ pub enum Action {
     ViewSystem,
     /// Retry failed background jobs.
     RetryJobs,
+    /// Read the development mailbox (every message the instance "sent" into it).
+    ReadMailbox,
 }
 
 impl Action {
@@ -80,6 +83,7 @@ impl Action {
         Action::ManageSettings,
         Action::ViewSystem,
         Action::RetryJobs,
+        Action::ReadMailbox,
     ];
 
     /// In words, after "you may not …".
@@ -105,6 +109,7 @@ impl Action {
             Action::ManageSettings => "change the organisation's settings",
             Action::ViewSystem => "see the system status",
             Action::RetryJobs => "retry background jobs",
+            Action::ReadMailbox => "read the development mailbox",
         }
     }
 }
@@ -238,10 +243,14 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | ManageSettings
                 | ViewSystem
                 | RetryJobs
+                | ReadMailbox
         ),
-        // Account managers work with their own contacts; the builder, templates, imports and
-        // lists are not theirs.
-        Role::Member => matches!(action, ReadContacts | WriteContacts | ReadCampaigns),
+        // Account managers work with their own contacts, and send them messages; the builder,
+        // templates, imports and lists are not theirs.
+        Role::Member => matches!(
+            action,
+            ReadContacts | WriteContacts | ReadCampaigns | SendMessages | ReadTemplates
+        ),
     }
 }
 
@@ -255,7 +264,7 @@ pub fn scope_for(action: Action) -> Option<KeyScope> {
         ActivateCampaigns | SendMessages => Some(KeyScope::Send),
         // People and settings are managed by people, imports are uploads through the UI.
         ImportContacts | ApproveCampaigns | ManageUsers | ManageApiKeys | ManageSettings
-        | ViewSystem | RetryJobs => None,
+        | ViewSystem | RetryJobs | ReadMailbox => None,
     }
 }
 
@@ -379,14 +388,15 @@ mod tests {
             (EditCampaigns, "A M w"),
             (ActivateCampaigns, "A M s"),
             (ApproveCampaigns, "A"),
-            (SendMessages, "A M s"),
-            (ReadTemplates, "A M r"),
+            (SendMessages, "A M a s"),
+            (ReadTemplates, "A M a r"),
             (EditTemplates, "A M w"),
             (ManageUsers, "A"),
             (ManageApiKeys, "A"),
             (ManageSettings, "A"),
             (ViewSystem, "A"),
             (RetryJobs, "A"),
+            (ReadMailbox, "A"),
         ];
         assert_eq!(
             table.len(),

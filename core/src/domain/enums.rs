@@ -180,6 +180,29 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a manual action (a message that could not be sent) stands.
+    ActionState {
+        /// Waiting for someone to fix the address and send, or to ignore it.
+        Todo = "todo", "To do";
+        /// Sent again after a fix.
+        Sent = "sent", "Sent";
+        Ignored = "ignored", "Ignored";
+    }
+}
+
+string_enum! {
+    /// How a campaign's run went, as its creator is told.
+    RunOutcome {
+        /// Everyone it could reach got the message; nothing failed.
+        Success = "success", "Campaign fully successful";
+        /// Some messages went out, some could not be sent (they are actions now).
+        Partial = "partial", "Campaign partially successful";
+        /// Nothing went out.
+        Failed = "failed", "Campaign failed";
+    }
+}
+
+string_enum! {
     /// What a list of addresses is for.
     ListKind {
         /// Addresses never sent to.

@@ -1,6 +1,7 @@
 //! Plain rules and value types: no database, no web. Shared by the server and the browser.
 
 pub mod access;
+pub mod actions;
 pub mod audience;
 pub mod campaign;
 pub mod delivery;
@@ -8,6 +9,7 @@ pub mod duplicates;
 mod email;
 mod enums;
 pub mod ingest;
+pub mod mailbox;
 mod password;
 pub mod schedule;
 mod stats;
@@ -133,6 +135,8 @@ pub struct CampaignDetail {
     pub next_run_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Why its messages are not leaving now (the provider is down), in words.
     pub paused: Option<String>,
+    /// Messages that could not be sent and wait in Actions (those the reader may see).
+    pub open_actions: u64,
 }
 
 /// A row of the contact list.
@@ -208,7 +212,8 @@ impl ContactDetail {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineItem {
     pub at: chrono::DateTime<chrono::Utc>,
-    /// credential, enrollment, booking, pass, subscription, order, event, message, open, click
+    /// credential, enrollment, booking, pass, subscription, order, event, message, open, click,
+    /// action
     pub kind: String,
     pub title: String,
     pub detail: String,

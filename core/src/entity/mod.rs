@@ -2,6 +2,7 @@
 //! Closed vocabularies and structured values are columns of the domain's own types
 //! ([`values`] says how they are stored).
 
+pub mod action;
 pub mod address_list;
 pub mod address_list_entry;
 pub mod api_key;
@@ -24,6 +25,7 @@ pub mod login_attempt;
 pub mod mailbox_message;
 pub mod message;
 pub mod message_event;
+pub mod notification;
 pub mod organisation;
 pub mod pass;
 pub mod provider_state;

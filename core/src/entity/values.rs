@@ -13,8 +13,8 @@ use crate::domain::ingest::ColumnTarget;
 use crate::domain::template::Content;
 use crate::domain::trigger::Trigger;
 use crate::domain::{
-    BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState, ImportState,
-    JobState, ListKind, MessageType, Role, SkipReason, SubscriptionStatus,
+    ActionState, BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState,
+    ImportState, JobState, ListKind, MessageType, Role, RunOutcome, SkipReason, SubscriptionStatus,
 };
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
 use sea_orm::{ColIdx, DbErr, QueryResult, TryGetError, TryGetable, Value};
@@ -81,6 +81,8 @@ text_column!(
     ImportState,
     JobState,
     BounceType,
+    ActionState,
+    RunOutcome,
 );
 
 /// Stores a serde type as JSON text.

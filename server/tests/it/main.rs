@@ -17,5 +17,6 @@ mod jobs;
 mod providers;
 mod reach;
 mod scheduler;
+mod sending_ui;
 mod tenancy;
 mod users;

@@ -483,6 +483,12 @@ async fn no_server_function_crosses_organisations() {
             serde_json::json!({"id": null, "draft": draft(None)}),
             StatusCode::OK,
         ),
+        // Send now: Bravo's contact is not in Alpha's selection.
+        (
+            "open_send_now",
+            serde_json::json!({"filter": {"search": "", "group_id": null, "active": null, "consent": null}, "ids": [bravo_contact], "all": false}),
+            StatusCode::OK,
+        ),
     ];
     let mut json_covered = Vec::new();
     for (name, body, expect) in json_cases.into_iter().chain(builder_cases) {
@@ -531,6 +537,109 @@ async fn no_server_function_crosses_organisations() {
     // The System page: Alpha's admin sees no job of Bravo's and cannot retry one.
     check("system_status", &[], StatusCode::OK).await;
     check("retry_job", &[("id", &bravo_job)], StatusCode::NOT_FOUND).await;
+
+    // Send now to Bravo's contact: there is no one to send to, and nothing is created.
+    let to_bravo = serde_json::json!({"filter": "contacts", "ids": [bravo_contact]}).to_string();
+    let refused = check(
+        "send_now",
+        &[
+            ("name", "Bravo secret plans"),
+            ("channel", "email"),
+            ("message_type", "operational"),
+            ("audience", &to_bravo),
+            ("template", "quick"),
+            ("subject", "Hi"),
+            ("body", "Hello"),
+        ],
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused.body.contains("no one to send to"),
+        "{}",
+        refused.body
+    );
+
+    // The development mailbox: Bravo's messages are not Alpha's to list or open.
+    let bravo_mail = {
+        use sea_orm::{ActiveModelTrait, Set};
+        herald_core::entity::mailbox_message::ActiveModel {
+            org_id: Set(bravo_org.id),
+            message_id: Set(None),
+            sender: Set("news@bravo.test".into()),
+            recipient: Set("secret@bravo.test".into()),
+            subject: Set("Bravo secret plans".into()),
+            raw: Set("Subject: Bravo secret plans\r\n\r\nBravo secret plans".into()),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap()
+        .id
+        .to_string()
+    };
+    let mailbox = check("mailbox_list", &[], StatusCode::OK).await.json();
+    assert_eq!(mailbox["total"], 0);
+    check("mailbox_list", &[("search", "secret")], StatusCode::OK).await;
+    check(
+        "mailbox_message",
+        &[("id", &bravo_mail)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Actions: Bravo's to-do is not Alpha's to see, send, ignore or fix.
+    let bravo_action = {
+        use sea_orm::{ActiveModelTrait, Set};
+        herald_core::entity::action::ActiveModel {
+            org_id: Set(bravo_org.id),
+            campaign_id: Set(bravo_campaign.parse().unwrap()),
+            message_id: Set(999_999),
+            contact_id: Set(bravo_contact),
+            channel: Set(herald_core::domain::Channel::Email),
+            reason: Set("Bravo secret plans bounced".into()),
+            owner_id: Set(None),
+            state: Set(herald_core::domain::ActionState::Todo),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap()
+        .id
+        .to_string()
+    };
+    let actions = check("list_actions", &[("state", "all")], StatusCode::OK)
+        .await
+        .json();
+    assert_eq!(actions["total"], 0);
+    for how in ["send", "ignore"] {
+        let r = check(
+            "resolve_actions",
+            &[("ids[3]", &bravo_action), ("how", how)],
+            StatusCode::OK,
+        )
+        .await;
+        assert!(r.body.contains("Nothing to do"), "{}", r.body);
+    }
+    check(
+        "fix_action",
+        &[("id", &bravo_action), ("address", "new@alpha.test")],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    use sea_orm::EntityTrait;
+    let untouched =
+        herald_core::entity::action::Entity::find_by_id(bravo_action.parse::<i64>().unwrap())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(untouched.state, herald_core::domain::ActionState::Todo);
+
+    check("shell_status", &[], StatusCode::OK).await;
+    check("notifications", &[], StatusCode::OK).await;
+    check("mark_notifications_read", &[], StatusCode::OK).await;
 
     check("logout", &[], StatusCode::OK).await;
 

@@ -8,12 +8,14 @@ mod groups;
 mod import;
 mod lists;
 mod segments;
+mod send;
 
 pub use detail::ContactDetailPage;
 pub use groups::GroupsPage;
 pub use import::{ImportJobPage, ImportPage};
 pub use lists::{ListPage, ListsPage};
 pub use segments::SegmentsPage;
+pub use send::SendNowPage;
 
 use crate::api::contacts::{CreateSegment, list_contacts, list_groups};
 use crate::components::{ErrorNote, action_result, format_count, format_time};
@@ -212,12 +214,14 @@ pub(super) fn ContactTable(
                     </tbody>
                 </table>
             </div>
-            {manage.then(|| view! {
-                <div class="actions-bar">
+            <div class="actions-bar">
+                <button type="submit" name="all" value="0" formaction="/contacts/send">"Send now to the selected contacts…"</button>
+                <button type="submit" name="all" value="1" formaction="/contacts/send">{format!("Send now to all {} matching…", format_count(total as i64))}</button>
+                {manage.then(|| view! {
                     <button type="submit" name="all" value="0">"Start a campaign for the selected contacts"</button>
                     <button type="submit" name="all" value="1">{format!("Start a campaign for all {} matching", format_count(total as i64))}</button>
-                </div>
-            })}
+                })}
+            </div>
         </form>
         <nav class="pager" aria-label="Pages">
             {(current > 1).then(|| view! { <a href=prev rel="prev">"← Previous"</a> })}

@@ -1,0 +1,133 @@
+//! Send now: a message to the contacts selected on the contact list (the ticked ones, or all
+//! that match the filters), by email or SMS, with a template or a message written here. It goes
+//! out within seconds as a campaign of its own, recorded in the campaign list. Works without
+//! JavaScript; with it, the page shows live who the message will reach for the chosen type and
+//! channel (the rule the sender applies).
+
+use crate::api::audience::count_audience;
+use crate::api::contacts::contact_filter;
+use crate::api::messages::{SendNow, SendNowStart, open_send_now};
+use crate::components::{ErrorNote, format_count};
+use herald_core::domain::delivery::ReachRule;
+use herald_core::domain::{Channel, MessageType};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn SendNowPage() -> impl IntoView {
+    let query = use_query_map();
+    let start = Resource::new(
+        move || {
+            let q = query.read();
+            let ids: Vec<i64> = q
+                .get_all("id")
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.parse().ok())
+                .collect();
+            let filter = contact_filter(
+                q.get("q"),
+                q.get("group"),
+                q.get("status"),
+                q.get("consent"),
+            );
+            (filter, ids, q.get("all").as_deref() == Some("1"))
+        },
+        |(filter, ids, all)| open_send_now(filter, ids, all),
+    );
+    view! {
+        <Title text="Send now" />
+        <p class="crumbs"><a href="/contacts">"← Contacts"</a></p>
+        <h1>"Send now"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match start.await {
+                    Ok(s) => view! { <SendNowForm s /> }.into_any(),
+                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SendNowForm(s: SendNowStart) -> impl IntoView {
+    let send = ServerAction::<SendNow>::new();
+    let channel = RwSignal::new(Channel::Email);
+    let message_type = RwSignal::new(MessageType::Operational);
+    let template = RwSignal::new("quick".to_owned());
+    let audience = s.audience.clone();
+    let audience_json = serde_json::to_string(&s.audience).unwrap_or_default();
+    // Who it reaches for the chosen type and channel (without JavaScript: for the defaults).
+    let reach = Resource::new(
+        move || ReachRule {
+            message_type: message_type.get(),
+            channel: channel.get(),
+            suppression_list_ids: Vec::new(),
+        },
+        move |rule| count_audience(audience.clone(), Some(rule)),
+    );
+    let matched = s.count.count;
+    view! {
+        <p data-testid="selection-size"><strong>{format!("{} contacts selected", format_count(matched as i64))}</strong></p>
+        <div role="status" aria-live="polite" data-testid="send-reach">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match reach.await {
+                        Ok(c) => {
+                            let rule = ReachRule { message_type: message_type.get_untracked(), channel: channel.get_untracked(), suppression_list_ids: Vec::new() };
+                            let r = c.reach.unwrap_or_default();
+                            view! {
+                                <p><strong data-testid="reach">{format!("{} will receive it", format_count(r.reachable as i64))}</strong></p>
+                                {(!r.left_out.is_empty()).then(|| view! {
+                                    <ul class="left-out" data-testid="left-out">
+                                        {r.left_out.into_iter().map(|(reason, n)| view! {
+                                            <li data-reason=reason.as_str()>{format!("{} {}", format_count(n as i64), rule.left_out_because(reason))}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}
+                            }.into_any()
+                        }
+                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+        <ActionForm action=send attr:class="card narrow" attr:data-testid="send-now-form">
+            <input type="hidden" name="audience" value=audience_json />
+            <label for="send-name">"Name " <span class="muted">"(optional: “Untitled” without one)"</span></label>
+            <input id="send-name" name="name" maxlength="200" />
+            <label for="send-channel">"Send by"</label>
+            <select id="send-channel" name="channel" on:change=move |ev| {
+                if let Ok(c) = event_target_value(&ev).parse() { channel.set(c) }
+            }>
+                <option value="email" selected>"Email"</option>
+                <option value="sms">"SMS"</option>
+            </select>
+            <label for="send-type">"Type of message"</label>
+            <select id="send-type" name="message_type" on:change=move |ev| {
+                if let Ok(t) = event_target_value(&ev).parse() { message_type.set(t) }
+            }>
+                {[MessageType::Operational, MessageType::Marketing, MessageType::Newsletter].map(|t| view! {
+                    <option value=t.as_str() selected=t == MessageType::Operational>{t.label()}</option>
+                }).collect_view()}
+            </select>
+            <p class="muted">"Operational messages (a reminder, a notice) go to everyone with an address; marketing and newsletters only to contacts who have not opted out."</p>
+            <label for="send-template">"Message"</label>
+            <select id="send-template" name="template" on:change=move |ev| template.set(event_target_value(&ev))>
+                <option value="quick" selected>"Write a message"</option>
+                {s.templates.into_iter().map(|t| view! { <option value=t.id.to_string()>{t.name}</option> }).collect_view()}
+            </select>
+            <div class="quick" class:hidden=move || template.get() != "quick">
+                <label for="send-subject">"Subject " <span class="muted">"(email)"</span></label>
+                <input id="send-subject" name="subject" maxlength="300" />
+                <label for="send-body">"Text"</label>
+                <textarea id="send-body" name="body" rows="8" maxlength="20000"></textarea>
+                <p class="muted">"Personalise with tags such as {{ contact.first_name }}. Ignored when a template is chosen."</p>
+            </div>
+            <button type="submit" class="primary" disabled=move || send.pending().get()>"Send now"</button>
+        </ActionForm>
+        {move || send.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e /> })}
+    }
+}

@@ -9,6 +9,12 @@ contact, then for five realistic audiences times:
   ceiling  the same count written by hand in SQL, run in one psql session, median of RUNS.
 
 Prints the counts (which must agree), both times and the ratio per audience.
+
+Then reach: for the same audiences and for everyone, `herald audience count --reach marketing`
+times who a marketing email would reach and why not the others (one grouped query over the
+standing checks: inactive, no address, suppressed against a 20,000-address suppression list,
+unsubscribed, no consent) beside the plain count, median of RUNS each; the ratio is reach over
+count.
 Usage: bench/audience.py [CONTACTS] (default 1,000,000). Needs target/release/herald, psql and
 PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
 """
@@ -106,6 +112,14 @@ def generate():
              (ARRAY['course_completed','invoice_paid','login','page_view','quiz_passed','profile_updated','badge_shared','feedback_sent'])[g % 8 + 1],
              now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute', '{{}}'
       FROM generate_series(1, {k(5)}) g;
+      -- Consent that was withdrawn (set, then off) for a tenth of the contacts, and a global
+      -- suppression list of 20,000 of their addresses.
+      UPDATE contact SET marketing_consent_at = now() - interval '1 day' WHERE id % 10 = 3;
+      INSERT INTO address_list (org_id, kind, name, global, created_at)
+      VALUES (1, 'suppression', 'Global suppression list', true, now());
+      INSERT INTO address_list_entry (list_id, email, created_at)
+      SELECT (SELECT id FROM address_list WHERE org_id = 1 AND global), 'c' || (g * 47) || '@example.org', now()
+      FROM generate_series(1, 20000) g;
       VACUUM ANALYZE;
     """)
     counts = psql("SELECT (SELECT count(*) FROM contact), (SELECT count(*) FROM credential) + (SELECT count(*) FROM enrollment) + "
@@ -138,6 +152,25 @@ def main():
         worst = max(worst, herald_ms / by_hand)
         print(f"{name:<66} {count:>8,} {herald_ms:>7.1f}ms {by_hand:>7.1f}ms {herald_ms / by_hand:>5.2f}x")
     print(f"worst ratio {worst:.2f}x")
+
+    # Reach beside the plain count, the same audiences and everyone.
+    print()
+    print(f"{'reach (marketing email)':<66} {'reached':>8} {'count':>9} {'reach':>9} {'ratio':>6}")
+    worst_reach = 0.0
+    for name, tree, _ in AUDIENCES + [("everyone", {"filter": "all", "of": []}, None)]:
+        out = subprocess.run([HERALD, "audience", "count", "--org", "bench", "--filter", json.dumps(tree),
+                              "--repeat", str(RUNS), "--reach", "marketing"],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        count_ms = float(re.match(r"\d+ contacts \(([\d.]+) ms", out).group(1))
+        m = re.search(r"^(\d+) reached of (\d+) \(([\d.]+) ms", out, re.M)
+        reached, matched, reach_ms = int(m.group(1)), int(m.group(2)), float(m.group(3))
+        assert matched == int(re.match(r"(\d+) contacts", out).group(1)), out
+        worst_reach = max(worst_reach, reach_ms / count_ms)
+        print(f"{name:<66} {reached:>8,} {count_ms:>7.1f}ms {reach_ms:>7.1f}ms {reach_ms / count_ms:>5.2f}x")
+        for line in out.splitlines():
+            if line.startswith("  ") and not "@" in line:
+                print(f"    {line.strip()}")
+    print(f"worst reach ratio {worst_reach:.2f}x")
     psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
     shutil.rmtree(data, ignore_errors=True)
 

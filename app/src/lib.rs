@@ -63,12 +63,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("contacts/import") ssr=SsrMode::Async view={Lazy::<Import>::new()} />
                     <Route path=path!("contacts/import/:id") ssr=SsrMode::Async view={Lazy::<ImportJob>::new()} />
                     <Route path=path!("contacts/send") ssr=SsrMode::Async view={Lazy::<SendNowContacts>::new()} />
+                    <Route path=path!("messages") ssr=SsrMode::Async view={Lazy::<Messages>::new()} />
                     <Route path=path!("contacts/:id") ssr=SsrMode::Async view={Lazy::<Contact>::new()} />
                     <Route path=path!("actions") ssr=SsrMode::Async view=pages::actions::ActionsPage />
                     <Route path=path!("notifications") ssr=SsrMode::Async view=pages::actions::NotificationsPage />
                     <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
                     <Route path=path!("settings") ssr=SsrMode::Async view={Lazy::<Settings>::new()} />
                     <Route path=path!("settings/system") ssr=SsrMode::Async view={Lazy::<System>::new()} />
+                    <Route path=path!("settings/sending") ssr=SsrMode::Async view={Lazy::<SendingSettings>::new()} />
                     <Route path=path!("mailbox") ssr=SsrMode::Async view={Lazy::<Mailbox>::new()} />
                     <Route path=path!("mailbox/:id") ssr=SsrMode::Async view={Lazy::<MailboxOpened>::new()} />
                 </ParentRoute>
@@ -143,10 +145,12 @@ areas! {
         Import => pages::contacts::ImportPage;
         ImportJob => pages::contacts::ImportJobPage;
         SendNowContacts => pages::contacts::SendNowPage;
+        Messages => pages::contacts::MessagesPage;
     }
     settings_area, __preload_settings_area (SettingsPages) {
         Settings => pages::settings::SettingsPage;
         System => pages::settings::SystemPage;
+        SendingSettings => pages::settings::SendingPage;
         Mailbox => pages::mailbox::MailboxPage;
         MailboxOpened => pages::mailbox::MailboxMessagePage;
     }

@@ -147,6 +147,13 @@ enum AudienceCommand {
         /// Run the count this many times and report the median time.
         #[arg(long, default_value_t = 1)]
         repeat: usize,
+        /// Also count who a campaign of this type (operational, marketing, newsletter) would
+        /// reach, and why not the others (timed the same way).
+        #[arg(long)]
+        reach: Option<herald_core::domain::MessageType>,
+        /// The channel for `--reach`: email or sms.
+        #[arg(long, default_value = "email")]
+        channel: herald_core::domain::Channel,
     },
 }
 
@@ -278,6 +285,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     org,
                     filter,
                     repeat,
+                    reach,
+                    channel,
                 },
         } => {
             let filter: herald_core::domain::audience::Filter = serde_json::from_str(&filter)
@@ -301,6 +310,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 times[times.len() / 2],
                 times.len()
             );
+            if let Some(message_type) = reach {
+                let rule = herald_core::domain::delivery::ReachRule {
+                    message_type,
+                    channel,
+                    suppression_list_ids: Vec::new(),
+                };
+                let mut times = Vec::new();
+                let mut found = Default::default();
+                for _ in 0..repeat.max(1) {
+                    let started = std::time::Instant::now();
+                    found = audience::reach::reach(&herald.db, &actor, &filter, &rule, now).await?;
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                times.sort_by(f64::total_cmp);
+                let found: herald_core::domain::delivery::Reach = found;
+                println!(
+                    "{} reached of {} ({:.1} ms median of {})",
+                    found.reachable,
+                    found.matched,
+                    times[times.len() / 2],
+                    times.len()
+                );
+                for (reason, n) in &found.left_out {
+                    println!("  {n} {}", rule.left_out_because(*reason));
+                }
+            }
             for c in audience::sample(&herald.db, &actor, &filter, now, 5).await? {
                 println!(
                     "  {} {} <{}>",

@@ -128,3 +128,54 @@ pub async fn shell_status() -> Result<ShellInfo, AppError> {
         mailbox: herald_core::delivery::mailbox::in_use(&h, &actor).await?,
     })
 }
+
+/// Sends a test now: `of` "template" or "campaign" with its `id`, `to` "me" or a seed list's
+/// id. Answers what happened, in words.
+#[server(endpoint = "send_test")]
+pub async fn send_test(of: String, id: i64, to: String) -> Result<String, AppError> {
+    use herald_core::delivery::test_send::{TestOf, TestTo};
+    let (h, actor) = super::ssr::require_actor().await?;
+    let invalid = |what: &str| AppError::from(herald_core::Error::Invalid(what.to_owned()));
+    let what = match of.as_str() {
+        "template" => TestOf::Template(id),
+        "campaign" => TestOf::Campaign(id),
+        _ => return Err(invalid("Test a template or a campaign.")),
+    };
+    let to = match to.as_str() {
+        "me" => TestTo::Me,
+        list => TestTo::Seeds(
+            list.parse()
+                .map_err(|_| invalid("Choose who gets the test."))?,
+        ),
+    };
+    Ok(
+        herald_core::delivery::test_send::send_test(&h, &actor, what, to)
+            .await?
+            .describe(),
+    )
+}
+
+/// The Messages page's data for a mailing list query: its audience and size, and the templates.
+#[server(endpoint = "open_mailing", input = leptos::server_fn::codec::Json)]
+pub async fn open_mailing(
+    query: herald_core::domain::mailing::MailingQuery,
+) -> Result<SendNowStart, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    actor
+        .require(herald_core::domain::access::Action::SendMessages)
+        .map_err(herald_core::Error::from)?;
+    let audience = query
+        .filter()
+        .map_err(|e| AppError::from(herald_core::Error::Invalid(e)))?;
+    let count = crate::api::audience::count_for(&h, &actor, &audience).await?;
+    let templates = herald_core::templates::list(&h.db, &actor, false)
+        .await?
+        .into_iter()
+        .filter(|t| !t.is_system)
+        .collect();
+    Ok(SendNowStart {
+        audience,
+        count,
+        templates,
+    })
+}

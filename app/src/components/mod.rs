@@ -179,3 +179,36 @@ mod tests {
         assert_eq!(format_time(None), "–");
     }
 }
+
+/// "Send a test" for a saved template or campaign: to the person signed in or to a seed list,
+/// through the organisation's provider, marked as a test and left out of every statistic.
+#[component]
+pub fn TestSendForm(of: &'static str, id: i64) -> impl IntoView {
+    let send = ServerAction::<crate::api::messages::SendTest>::new();
+    let lists = Resource::new(|| (), |_| crate::api::contacts::list_lists());
+    let field = format!("test-to-{of}");
+    view! {
+        <details class="card test-send" data-testid="test-send">
+            <summary>"Send a test"</summary>
+            <ActionForm action=send>
+                <input type="hidden" name="of" value=of />
+                <input type="hidden" name="id" value=id />
+                <label for=field.clone()>"Send the test to"</label>
+                <select id=field name="to">
+                    <option value="me">"Me"</option>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            lists.await.unwrap_or_default().into_iter()
+                                .filter(|l| l.kind == herald_core::domain::ListKind::Seed)
+                                .map(|l| view! { <option value=l.id.to_string()>{format!("Seed list “{}” ({})", l.name, l.entries)}</option> })
+                                .collect_view()
+                        })}
+                    </Transition>
+                </select>
+                <button type="submit" disabled=move || send.pending().get()>"Send the test"</button>
+            </ActionForm>
+            <p class="muted">"Personalised with one of your contacts, subject marked “[Test]”, left out of every statistic. The saved version is sent."</p>
+            {move || action_result(send.value().get(), |s| s)}
+        </details>
+    }
+}

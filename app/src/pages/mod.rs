@@ -51,6 +51,7 @@ fn Layout(user: CurrentUser) -> impl IntoView {
                     <A href="/campaigns">"Campaigns"</A>
                     <A href="/templates">"Templates"</A>
                     <A href="/contacts">"Contacts"</A>
+                    <A href="/messages">"Messages"</A>
                     <A href="/actions">"Actions"</A>
                     <A href="/reports">"Reports"</A>
                     <Transition fallback=|| ()>

@@ -30,6 +30,7 @@ pub mod provider;
 pub mod scheduler;
 pub mod sender;
 pub mod sending;
+pub mod test_send;
 pub mod unsubscribe;
 
 pub use provider::Provider;

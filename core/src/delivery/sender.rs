@@ -301,7 +301,7 @@ async fn contexts(
 }
 
 /// The variables a template renders with for one recipient.
-fn context(
+pub(super) fn context(
     k: Option<&contact::Model>,
     recipient: &str,
     organisation: &str,

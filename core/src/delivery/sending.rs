@@ -19,130 +19,13 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Which provider an organisation's email goes through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailProvider {
-    /// The instance's (`HERALD_SMTP_URL`, `HERALD_SES_REGION`, else the development mailbox).
-    Instance,
-    Mailbox,
-    Smtp,
-    Ses,
-}
-
-impl EmailProvider {
-    fn as_str(self) -> &'static str {
-        match self {
-            EmailProvider::Instance => "instance",
-            EmailProvider::Mailbox => "mailbox",
-            EmailProvider::Smtp => "smtp",
-            EmailProvider::Ses => "ses",
-        }
-    }
-
-    fn parse(s: &str) -> EmailProvider {
-        match s {
-            "mailbox" => EmailProvider::Mailbox,
-            "smtp" => EmailProvider::Smtp,
-            "ses" => EmailProvider::Ses,
-            _ => EmailProvider::Instance,
-        }
-    }
-}
-
-/// Which provider an organisation's text messages go through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmsProvider {
-    /// The instance's (`HERALD_SMS_URL`), if it has one.
-    Instance,
-    /// An HTTP provider with a Twilio-style API.
-    Http,
-    /// None: text messages fail with a reason.
-    None,
-}
-
-impl SmsProvider {
-    fn as_str(self) -> &'static str {
-        match self {
-            SmsProvider::Instance => "instance",
-            SmsProvider::Http => "http",
-            SmsProvider::None => "none",
-        }
-    }
-
-    fn parse(s: &str) -> SmsProvider {
-        match s {
-            "http" => SmsProvider::Http,
-            "none" => SmsProvider::None,
-            _ => SmsProvider::Instance,
-        }
-    }
-}
-
-/// The settings as set (secrets given in the clear, sealed on the way in).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SendingInput {
-    pub email_provider: Option<EmailProvider>,
-    /// `smtp://user:pass@host:port` or `smtps://…` (for `smtp`).
-    pub smtp_url: Option<String>,
-    /// For `ses`: the region (credentials come from the standard AWS chain).
-    pub ses_region: Option<String>,
-    pub ses_configuration_set: Option<String>,
-    pub sms_provider: Option<SmsProvider>,
-    /// For `http`: `https://ACCOUNT:TOKEN@api.example.com`.
-    pub sms_url: Option<String>,
-    /// The number or sender id text messages come from.
-    pub sms_from: Option<String>,
-    /// At most this many messages per second (per instance).
-    pub rate_per_second: Option<u32>,
-}
-
-/// The settings as shown (never a secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendingOverview {
-    pub email_provider: EmailProvider,
-    /// The SMTP URL without its password.
-    pub smtp: Option<String>,
-    pub ses_region: Option<String>,
-    pub ses_configuration_set: Option<String>,
-    pub sms_provider: SmsProvider,
-    /// The SMS API without its token.
-    pub sms: Option<String>,
-    pub sms_from: Option<String>,
-    pub rate_per_second: Option<u32>,
-    /// What the organisation's messages go through now, in words.
-    pub email_route: String,
-    pub sms_route: String,
-    pub identities: Vec<Identity>,
-    pub domains: Vec<Domain>,
-}
-
-/// A sender identity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub reply_to: String,
-    pub is_default: bool,
-}
-
-/// A sending domain and the DNS record that publishes its DKIM key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Domain {
-    pub domain: String,
-    pub selector: String,
-    /// `<selector>._domainkey.<domain>`
-    pub record_name: String,
-    /// `v=DKIM1; k=rsa; p=…`
-    pub record_value: String,
-}
+pub use crate::domain::sending::{
+    Domain, EmailProvider, Identity, SendingInput, SendingOverview, SmsProvider,
+};
 
 fn domain_of(d: &sending_domain::Model) -> Domain {
     Domain {
@@ -725,10 +608,19 @@ pub async fn status(h: &Herald, actor: &Actor) -> Result<crate::domain::system::
             .filter(message::Column::SentAt.gte(since))
             .count(&h.db)
     };
-    let outages = provider_state::Entity::find()
+    let states = provider_state::Entity::find()
         .filter(provider_state::Column::OrgId.eq(org_id))
         .all(&h.db)
-        .await?
+        .await?;
+    let answers = states
+        .iter()
+        .map(|s| crate::domain::system::ProviderAnswer {
+            channel: s.channel.clone(),
+            last_ok_at: s.last_ok_at,
+            last_error: s.last_error.clone(),
+        })
+        .collect();
+    let outages = states
         .into_iter()
         .filter_map(|s| Some((s.channel, s.outage_since?, s.last_error.unwrap_or_default())))
         .collect();
@@ -747,5 +639,6 @@ pub async fn status(h: &Herald, actor: &Actor) -> Result<crate::domain::system::
             .count(&h.db)
             .await?,
         outages,
+        answers,
     })
 }

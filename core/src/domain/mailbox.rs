@@ -73,7 +73,11 @@ mod tests {
 
     #[test]
     fn reads_headers_as_a_mail_client_does() {
-        type Case = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
+        type Case = (
+            &'static str,
+            &'static str,
+            Vec<(&'static str, &'static str)>,
+        );
         let cases: &[Case] = &[
             (
                 "plain",

@@ -62,4 +62,16 @@ pub struct SendingStatus {
     pub queued: u64,
     /// Since when and why a provider is not taking messages, per channel.
     pub outages: Vec<(String, DateTime<Utc>, String)>,
+    /// What each channel's provider last answered.
+    pub answers: Vec<ProviderAnswer>,
+}
+
+/// A provider's last answers on one channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderAnswer {
+    pub channel: String,
+    /// When it last took a message.
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// The last refusal, in its words.
+    pub last_error: Option<String>,
 }

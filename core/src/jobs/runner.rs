@@ -57,6 +57,7 @@ impl Registry {
             .add::<RefreshSegments>()
             .add::<Tick>()
             .add::<DailyRun>()
+            .add::<crate::delivery::notify::EmailNotification>()
             // Timed campaigns fire within seconds of their time.
             .every("delivery.tick", Period::Every(Duration::seconds(20)), Tick)
             .every("delivery.daily", Period::DailyAt(daily_at), DailyRun)

@@ -127,6 +127,20 @@ async fn send_now_goes_out_records_the_campaign_and_tells_its_sender() {
     assert_eq!(n.campaign_id, Some(id));
     assert!(n.body.contains("2 sent, 2 not sent"), "{}", n.body);
     assert!(n.body.contains("1 could not be sent"), "{}", n.body);
+    // And by email, from Herald's system template, to the person who sent it.
+    let me = w.admin.user().unwrap().email.clone();
+    let emailed = mailbox::list(&w.h.db, &w.admin, &me, 1).await.unwrap();
+    assert_eq!(emailed.total, 1, "{emailed:?}");
+    assert_eq!(
+        emailed.items[0].subject,
+        "Campaign partially successful: “Untitled”"
+    );
+    let report = mailbox::open(&w.h.db, &w.admin, emailed.items[0].id)
+        .await
+        .unwrap();
+    let text = report.text.unwrap();
+    assert!(text.contains("2 sent, 2 not sent"), "{text}");
+    assert!(text.contains(&format!("/actions?campaign={id}")), "{text}");
     assert_eq!(
         notify::mark_read(&w.h.db, &w.admin, w.h.now())
             .await
@@ -313,7 +327,14 @@ async fn the_mailbox_lists_newest_first_searches_and_is_for_admins() {
             .unwrap();
         drain(&w.h, &w.clock, everything).await;
     }
-    let all = mailbox::list(&w.h.db, &w.admin, "", 1).await.unwrap();
+    // Two messages to each of ada and fay, and a run report each to the sender.
+    assert_eq!(
+        mailbox::list(&w.h.db, &w.admin, "", 1).await.unwrap().total,
+        6
+    );
+    let all = mailbox::list(&w.h.db, &w.admin, "example.org", 1)
+        .await
+        .unwrap();
     assert_eq!(all.total, 4);
     assert_eq!(all.items[0].subject, "Second", "newest first");
     let fay = mailbox::list(&w.h.db, &w.admin, "FAY@", 1).await.unwrap();
@@ -342,4 +363,97 @@ async fn the_mailbox_lists_newest_first_searches_and_is_for_admins() {
     let marketer = user(&w.h.db, "acme", Role::Marketer).await;
     assert!(mailbox::list(&w.h.db, &marketer, "", 1).await.is_err());
     assert!(mailbox::list(&w.h.db, &w.admin, "", 0).await.is_err());
+}
+
+#[tokio::test]
+async fn a_test_send_goes_to_me_or_a_seed_list_marked_and_left_out_of_statistics() {
+    use herald_core::delivery::test_send::{TestOf, TestTo, send_test};
+    let w = world().await;
+    let id = crate::delivery::activate_with(
+        &w,
+        herald_core::domain::trigger::Trigger::Event {
+            name: "never".into(),
+        },
+        |d| d.message_type = MessageType::Marketing,
+    )
+    .await;
+    let c = campaign::Entity::find_by_id(id)
+        .one(&w.h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let me = w.admin.user().unwrap().email.clone();
+    let report = send_test(&w.h, &w.admin, TestOf::Campaign(id), TestTo::Me)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, vec![me.clone()]);
+    assert_eq!(report.describe(), format!("Test sent to {me}."));
+    let seeds = herald_core::contacts::lists::create(
+        &w.h.db,
+        &w.admin,
+        herald_core::domain::ListKind::Seed,
+        "Inbox checks",
+    )
+    .await
+    .unwrap()
+    .id;
+    herald_core::contacts::lists::add(
+        &w.h.db,
+        &w.admin,
+        seeds,
+        "seed1@example.net\nseed2@example.net",
+    )
+    .await
+    .unwrap();
+    let report = send_test(
+        &w.h,
+        &w.admin,
+        TestOf::Template(c.template_id.unwrap()),
+        TestTo::Seeds(seeds),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sent.len(), 2, "{report:?}");
+
+    let tests = mailbox_message::Entity::find().all(&w.h.db).await.unwrap();
+    assert_eq!(tests.len(), 3);
+    for t in &tests {
+        assert!(t.subject.starts_with("[Test] Welcome, "), "{}", t.subject);
+        assert_eq!(t.message_id, None, "no message row");
+        assert!(t.raw.starts_with("X-Herald-Test: yes\r\n"));
+    }
+    // The campaign's test (marketing) shows its unsubscribe link, which unsubscribes no one.
+    let mine = tests.iter().find(|t| t.recipient == me).unwrap();
+    assert!(mine.raw.contains("/u/test"), "{}", mine.raw);
+    // Personalised with a sample contact: the organisation's first active one.
+    let sample = herald_core::entity::contact::Entity::find_by_id(w.people["ada"])
+        .one(&w.h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        mine.subject,
+        format!("[Test] Welcome, {}", sample.first_name)
+    );
+    assert!(messages(&w.h, id).await.is_empty(), "no statistics");
+    // Account managers do not send tests; an empty or foreign list is refused.
+    let manager = user(&w.h.db, "acme", Role::Member).await;
+    assert!(
+        send_test(&w.h, &manager, TestOf::Campaign(id), TestTo::Me)
+            .await
+            .is_err()
+    );
+    let empty = herald_core::contacts::lists::create(
+        &w.h.db,
+        &w.admin,
+        herald_core::domain::ListKind::Seed,
+        "Empty",
+    )
+    .await
+    .unwrap()
+    .id;
+    let e = send_test(&w.h, &w.admin, TestOf::Campaign(id), TestTo::Seeds(empty))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("has no addresses"), "{e}");
 }

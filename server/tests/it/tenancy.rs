@@ -483,6 +483,12 @@ async fn no_server_function_crosses_organisations() {
             serde_json::json!({"id": null, "draft": draft(None)}),
             StatusCode::OK,
         ),
+        // Messages: a mailing list counts Alpha's contacts only, even through Bravo's group.
+        (
+            "open_mailing",
+            serde_json::json!({"query": {"list": "group", "group_id": bravo_group}}),
+            StatusCode::OK,
+        ),
         // Send now: Bravo's contact is not in Alpha's selection.
         (
             "open_send_now",
@@ -533,6 +539,49 @@ async fn no_server_function_crosses_organisations() {
 
     // Sending on the System page: Alpha's own numbers only.
     check("sending_status", &[], StatusCode::OK).await;
+    // Settings → Sending changes Alpha's settings only.
+    check("sending_settings", &[], StatusCode::OK).await;
+    check(
+        "set_sending",
+        &[("email_provider", "mailbox"), ("sms_provider", "none")],
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        "add_sender_identity",
+        &[("name", "Alpha news"), ("email", "news@alpha.test")],
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        "add_sending_domain",
+        &[("domain", "alpha.test")],
+        StatusCode::OK,
+    )
+    .await;
+    let answer = check("check_provider", &[("channel", "email")], StatusCode::OK).await;
+    assert!(
+        answer
+            .body
+            .contains("The development mailbox took the message"),
+        "{}",
+        answer.body
+    );
+    check(
+        "check_provider",
+        &[("channel", "sms"), ("phone", "+44 20 7946 0958")],
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let bravo_sending =
+        herald_core::delivery::sending::overview(&app.herald, &Actor::system(bravo_org.id))
+            .await
+            .unwrap();
+    assert!(bravo_sending.identities.is_empty() && bravo_sending.domains.is_empty());
+    assert_eq!(
+        bravo_sending.email_provider,
+        herald_core::domain::sending::EmailProvider::Instance
+    );
 
     // The System page: Alpha's admin sees no job of Bravo's and cannot retry one.
     check("system_status", &[], StatusCode::OK).await;
@@ -579,8 +628,10 @@ async fn no_server_function_crosses_organisations() {
         .id
         .to_string()
     };
+    // Alpha's mailbox holds the provider test sent to Alice above, and nothing of Bravo's.
     let mailbox = check("mailbox_list", &[], StatusCode::OK).await.json();
-    assert_eq!(mailbox["total"], 0);
+    assert_eq!(mailbox["total"], 1);
+    assert_eq!(mailbox["items"][0]["recipient"], "alice@alpha.test");
     check("mailbox_list", &[("search", "secret")], StatusCode::OK).await;
     check(
         "mailbox_message",
@@ -636,6 +687,34 @@ async fn no_server_function_crosses_organisations() {
             .unwrap()
             .unwrap();
     assert_eq!(untouched.state, herald_core::domain::ActionState::Todo);
+
+    // Test sends: Bravo's campaign, template and seed list are not Alpha's to test with.
+    check(
+        "send_test",
+        &[("of", "campaign"), ("id", &bravo_campaign), ("to", "me")],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "send_test",
+        &[
+            ("of", "template"),
+            ("id", &bravo_template.to_string()),
+            ("to", "me"),
+        ],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "send_test",
+        &[
+            ("of", "campaign"),
+            ("id", &alpha_campaign.to_string()),
+            ("to", &bravo_list),
+        ],
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 
     check("shell_status", &[], StatusCode::OK).await;
     check("notifications", &[], StatusCode::OK).await;

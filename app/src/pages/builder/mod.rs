@@ -424,6 +424,7 @@ fn Builder(start: Start) -> impl IntoView {
                     }}
                 </section>
                 <Splits draft segments=split_segments templates=split_templates />
+                {move || id.get().map(|id| view! { <crate::components::TestSendForm of="campaign" id /> })}
             </div>
             <aside class="builder-side card" aria-label="Summary">
                 <h2>"Summary"</h2>

@@ -15,7 +15,7 @@ pub use groups::GroupsPage;
 pub use import::{ImportJobPage, ImportPage};
 pub use lists::{ListPage, ListsPage};
 pub use segments::SegmentsPage;
-pub use send::SendNowPage;
+pub use send::{MessagesPage, SendNowPage};
 
 use crate::api::contacts::{CreateSegment, list_contacts, list_groups};
 use crate::components::{ErrorNote, action_result, format_count, format_time};

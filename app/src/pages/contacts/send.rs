@@ -43,7 +43,7 @@ pub fn SendNowPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match start.await {
-                    Ok(s) => view! { <SendNowForm s /> }.into_any(),
+                    Ok(s) => view! { <SendNowForm s noun="selected" /> }.into_any(),
                     Err(e) => view! { <ErrorNote error=e /> }.into_any(),
                 }
             })}
@@ -52,7 +52,7 @@ pub fn SendNowPage() -> impl IntoView {
 }
 
 #[component]
-fn SendNowForm(s: SendNowStart) -> impl IntoView {
+fn SendNowForm(s: SendNowStart, noun: &'static str) -> impl IntoView {
     let send = ServerAction::<SendNow>::new();
     let channel = RwSignal::new(Channel::Email);
     let message_type = RwSignal::new(MessageType::Operational);
@@ -70,7 +70,7 @@ fn SendNowForm(s: SendNowStart) -> impl IntoView {
     );
     let matched = s.count.count;
     view! {
-        <p data-testid="selection-size"><strong>{format!("{} contacts selected", format_count(matched as i64))}</strong></p>
+        <p data-testid="selection-size"><strong>{format!("{} contacts {noun}", format_count(matched as i64))}</strong></p>
         <div role="status" aria-live="polite" data-testid="send-reach">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -129,5 +129,79 @@ fn SendNowForm(s: SendNowStart) -> impl IntoView {
             <button type="submit" class="primary" disabled=move || send.pending().get()>"Send now"</button>
         </ActionForm>
         {move || send.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e /> })}
+    }
+}
+
+/// Messages: bulk email (or SMS) to a mailing list, as a school's admins send it: pick the
+/// recipients with the list filters, narrow them, write the message or pick a template, choose
+/// the type, see who it reaches, send. Recorded as a campaign the moment it is sent.
+#[component]
+pub fn MessagesPage() -> impl IntoView {
+    use crate::api::messages::open_mailing;
+    use herald_core::domain::mailing::{LISTS, MailingQuery};
+    let query = use_query_map();
+    let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let mailing = move || MailingQuery {
+        list: param("list"),
+        within: param("within").parse().ok(),
+        group_id: param("group").parse().ok(),
+        trainer: param("trainer"),
+        category: param("category"),
+        preference: param("preference").parse().ok(),
+        exclude_remote: param("exclude_remote") == "1",
+    };
+    let start = Resource::new(mailing, |q| async move {
+        if q.list.is_empty() {
+            Ok(None)
+        } else {
+            open_mailing(q).await.map(Some)
+        }
+    });
+    let groups = Resource::new(|| (), |_| crate::api::contacts::list_groups());
+    view! {
+        <Title text="Messages" />
+        <h1>"Messages"</h1>
+        <p class="muted">"Send an email or a text message to a mailing list. It goes out at once and is recorded as a campaign, with its delivery and engagement numbers."</p>
+        <form method="get" action="/messages" class="card narrow" aria-label="Recipients" data-testid="mailing-form">
+            <label for="mailing-list">"Send to"</label>
+            <select id="mailing-list" name="list" required>
+                <option value="">"Choose a mailing list"</option>
+                {LISTS.iter().map(|(k, label)| view! { <option value=*k selected=move || param("list") == *k>{*label}</option> }).collect_view()}
+            </select>
+            <label for="mailing-within">"Within " <span class="muted">"(days for bookings and new accounts, months for orders)"</span></label>
+            <input id="mailing-within" name="within" inputmode="numeric" prop:value=move || param("within") />
+            <label for="mailing-group">"Group " <span class="muted">"(for “A group”)"</span></label>
+            <select id="mailing-group" name="group">
+                <option value="">"–"</option>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        groups.await.unwrap_or_default().into_iter().map(|g| {
+                            let id = g.id.to_string();
+                            view! { <option value=id.clone() selected=id == param("group")>{g.name}</option> }
+                        }).collect_view()
+                    })}
+                </Transition>
+            </select>
+            <label for="mailing-trainer">"Trainer"</label>
+            <input id="mailing-trainer" name="trainer" prop:value=move || param("trainer") />
+            <label for="mailing-category">"Course category"</label>
+            <input id="mailing-category" name="category" prop:value=move || param("category") />
+            <label for="mailing-preference">"Only contacts who want"</label>
+            <select id="mailing-preference" name="preference">
+                <option value="">"Any (no preference needed)"</option>
+                {[MessageType::Marketing, MessageType::Newsletter].map(|t| view! { <option value=t.as_str() selected=move || param("preference") == t.as_str()>{t.label()}</option> }).collect_view()}
+            </select>
+            <label><input type="checkbox" name="exclude_remote" value="1" checked=move || param("exclude_remote") == "1" />" Leave out remote courses"</label>
+            <button type="submit">"Show the recipients"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match start.await {
+                    Ok(Some(s)) => view! { <SendNowForm s noun="on this mailing list" /> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }

@@ -4,9 +4,11 @@
 mod account;
 mod api_keys;
 mod approval;
+mod sending;
 mod system;
 mod users;
 
+pub use sending::SendingPage;
 pub use system::SystemPage;
 
 use account::PasswordForm;
@@ -36,6 +38,10 @@ pub fn SettingsPage() -> impl IntoView {
             <ApprovalSection />
             <TimeZoneSection />
             <ApiKeysSection />
+            <section class="card">
+                <h2>"Sending"</h2>
+                <p>"Providers, sender identities and sending domains. " <a href="/settings/sending">"Open Sending"</a></p>
+            </section>
             <section class="card">
                 <h2>"System"</h2>
                 <p>"The background job queue: what waits, runs and failed. " <a href="/settings/system">"Open System"</a></p>

@@ -311,6 +311,7 @@ fn Editor(id: Option<i64>, editor: TemplateEditor) -> impl IntoView {
                     Ok(note) => view! { <p class="notice" role="status" data-testid="template-saved">{note}</p> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 })}
+                {move || id.get().map(|id| view! { <crate::components::TestSendForm of="template" id /> })}
             </section>
             <aside class="card tags" aria-label="Personalisation tags">
                 <h2>"Insert a tag"</h2>

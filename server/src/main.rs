@@ -237,7 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => {
             let herald = server::open(&config).await?;
-            match demo::load(&herald.db).await? {
+            match demo::load(&herald).await? {
                 demo::Outcome::Loaded {
                     contacts,
                     campaigns,

@@ -1,6 +1,10 @@
 //! `herald demo`: a believable organisation, so that a new user sees a living product. A school
 //! and credential issuer with staff, a few thousand contacts, templates, and campaigns whose
-//! history is real message rows (the same rows delivery and tracking will write).
+//! history the delivery engine itself produced: each past run was decided, sent into the
+//! development mailbox and recorded by the engine's jobs under a clock set to its time, so every
+//! number on the campaign list matches the messages in the Mailbox and the rules that left the
+//! others out. What providers and recipients reported afterwards (deliveries, bounces, opens,
+//! clicks) is drawn at each campaign's rates.
 //!
 //! Deterministic: the same seed gives the same data, so screenshots and tests can rely on it.
 
@@ -14,14 +18,15 @@ use crate::domain::{
 };
 use crate::entity::values::{Properties, Variants};
 use crate::entity::{campaign, campaign_send, contact, message, template};
-use crate::{Error, Result};
+use crate::{Error, Herald, Result};
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
+use std::sync::Arc;
 
 pub const DEMO_ORG: &str = "demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.herald.test";
@@ -283,8 +288,10 @@ const CAMPAIGNS: &[DemoCampaign] = &[
     },
 ];
 
-/// Loads the demo organisation unless it already has campaigns.
-pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
+/// Loads the demo organisation unless it already has campaigns. Its campaigns' history is sent
+/// by the delivery engine into the development mailbox, each run at its time in the past.
+pub async fn load(h: &Herald) -> Result<Outcome> {
+    let db = &h.db;
     let org = accounts::ensure_org(db, DEMO_ORG, "Northwind Academy").await?;
     let existing = campaign::Entity::find()
         .filter(campaign::Column::OrgId.eq(org.id))
@@ -409,26 +416,30 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
         template_ids.push(model.id);
     }
 
-    // Campaigns, their sends, and one message row per recipient per send.
-    let mut message_count = 0;
+    txn.commit().await?;
+
+    // The demo sends into the development mailbox, whatever the instance's provider: its
+    // addresses are made up.
+    crate::delivery::sending::set(
+        h,
+        &crate::domain::access::Actor::system(org.id),
+        &crate::domain::sending::SendingInput {
+            email_provider: Some(crate::domain::sending::EmailProvider::Mailbox),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    // Campaigns, and their past runs through the delivery engine.
     for (n, spec) in CAMPAIGNS.iter().enumerate() {
         let created = now
             - Duration::days(spec.sends.iter().copied().max().unwrap_or(3) + 2)
             - Duration::hours(n as i64);
-        let last_sent = spec
-            .sends
-            .iter()
-            .copied()
-            .min()
-            .map(|d| send_time(now, d, n));
         // As activation does: the version it sends is fixed.
         let version = if spec.status == CampaignStatus::Draft {
             None
         } else {
-            Some(
-                crate::templates::current_version(&txn, org.id, template_ids[spec.template])
-                    .await?,
-            )
+            Some(crate::templates::current_version(db, org.id, template_ids[spec.template]).await?)
         };
         let c = campaign::ActiveModel {
             org_id: Set(org.id),
@@ -439,7 +450,12 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             kind: Set(spec.kind),
             message_type: Set(spec.message_type),
             channel: Set(Channel::Email),
-            status: Set(spec.status),
+            // Active while its history is sent; as the spec says afterwards.
+            status: Set(if spec.sends.is_empty() {
+                spec.status
+            } else {
+                CampaignStatus::Active
+            }),
             template_id: Set(Some(template_ids[spec.template])),
             created_by: Set(admin_id),
             created_at: Set(created),
@@ -447,7 +463,6 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             activated_at: Set(
                 (spec.status != CampaignStatus::Draft).then_some(created + Duration::hours(1))
             ),
-            last_sent_at: Set(last_sent),
             audience: Set(Filter::everyone()),
             trigger: Set(demo_trigger(spec.name)),
             settings: Set(Settings {
@@ -458,48 +473,114 @@ pub async fn load(db: &DatabaseConnection) -> Result<Outcome> {
             revision: Set(0),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(db)
         .await?;
-
         for &days_ago in spec.sends {
-            let started = send_time(now, days_ago, n);
-            let send = campaign_send::ActiveModel {
-                org_id: Set(org.id),
-                campaign_id: Set(c.id),
-                started_at: Set(started),
-                completed_at: Set(Some(started + Duration::minutes(rng.gen_range(2..9)))),
-                occurrence: Set(format!("demo:{}", started.to_rfc3339())),
-                fanned_out_at: Set(Some(started)),
-                ..Default::default()
-            }
-            .insert(&txn)
+            run(
+                h,
+                &c,
+                spec,
+                &contacts,
+                &mut rng,
+                send_time(now, days_ago, n),
+                now,
+            )
             .await?;
-            let mut rows = Vec::new();
-            for contact in contacts
-                .iter()
-                .filter(|c| c.status == ContactStatus::Active)
-            {
-                if !rng.gen_bool(spec.reach) {
-                    continue;
-                }
-                rows.push(demo_message(
-                    &mut rng, spec, org.id, c.id, send.id, contact, started, now,
-                ));
-            }
-            message_count += rows.len();
-            for chunk in rows.chunks(400) {
-                message::Entity::insert_many(chunk.to_vec())
-                    .exec(&txn)
-                    .await?;
-            }
         }
+        let last_sent = spec
+            .sends
+            .iter()
+            .copied()
+            .min()
+            .map(|d| send_time(now, d, n));
+        campaign::Entity::update_many()
+            .col_expr(campaign::Column::Status, Expr::value(spec.status))
+            .col_expr(campaign::Column::LastSentAt, Expr::value(last_sent))
+            .filter(campaign::Column::Id.eq(c.id))
+            .exec(db)
+            .await?;
     }
-    txn.commit().await?;
+    let messages = message::Entity::find()
+        .filter(message::Column::OrgId.eq(org.id))
+        .count(db)
+        .await? as usize;
     Ok(Outcome::Loaded {
         contacts: contacts.len(),
         campaigns: CAMPAIGNS.len(),
-        messages: message_count,
+        messages,
     })
+}
+
+/// One past run of a demo campaign, at `started`: a targeted send to a share of the contacts
+/// (`spec.reach`), fanned out, decided and sent into the development mailbox by the engine's own
+/// jobs under a clock set to that time; then what a provider and the recipients would have
+/// reported since (delivered, bounced, opened, clicked, complained), as the SES events and
+/// tracking record it.
+async fn run(
+    h: &Herald,
+    c: &campaign::Model,
+    spec: &DemoCampaign,
+    contacts: &[contact::Model],
+    rng: &mut StdRng,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::delivery::{Targets, fanout::FanOut, sender::Deliver, start_send};
+    use crate::jobs::{ManualClock, Registry, Runner};
+    let ids: Vec<i64> = contacts
+        .iter()
+        .filter(|_| rng.gen_bool(spec.reach))
+        .map(|k| k.id)
+        .collect();
+    let occurrence = format!("demo:{}", started.to_rfc3339());
+    let send_id = {
+        let _writer = crate::db::write_lock(&h.db).await;
+        let txn = h.db.begin().await?;
+        let id = start_send(&txn, c, &occurrence, Targets::Contacts(ids), started).await?;
+        txn.commit().await?;
+        id.ok_or(Error::Internal("the demo run started twice".into()))?
+    };
+    let clock = Arc::new(ManualClock::new(started));
+    let mut past = h.clone();
+    past.clock = clock.clone();
+    let runner = Runner::new(past, Registry::new().add::<FanOut>().add::<Deliver>()).concurrency(1);
+    // Two simulated seconds a step; a run with nothing to do for ten simulated minutes is
+    // stuck (another worker holding its jobs, say): say so rather than load half a history.
+    let mut idle = 0;
+    loop {
+        let ran = runner.run_due().await?;
+        let send = campaign_send::Entity::find_by_id(send_id)
+            .one(&h.db)
+            .await?
+            .ok_or(Error::NotFound("send"))?;
+        if send.completed_at.is_some() {
+            break;
+        }
+        idle = if ran == 0 { idle + 1 } else { 0 };
+        if idle > 300 {
+            return Err(Error::Internal(format!(
+                "the demo run of “{}” did not finish: is a Herald server running on this \
+                 database? Load the demo before starting it.",
+                c.name.as_deref().unwrap_or("Untitled")
+            )));
+        }
+        clock.advance(Duration::seconds(2));
+    }
+    // What came back afterwards.
+    let sent = message::Entity::find()
+        .filter(message::Column::SendId.eq(send_id))
+        .filter(message::Column::State.eq(DeliveryState::Sent))
+        .all(&h.db)
+        .await?;
+    let txn = h.db.begin().await?;
+    for m in sent {
+        let Some(sent_at) = m.sent_at else { continue };
+        if let Some(change) = reported(rng, spec, m, sent_at, now) {
+            change.update(&txn).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 const COLLECTIONS: &[&str] = &[
@@ -671,72 +752,24 @@ fn send_time(now: DateTime<Utc>, days_ago: i64, n: usize) -> DateTime<Utc> {
     day.and_hms_opt(9, 0, 0).expect("valid time").and_utc() + Duration::minutes(n as i64 * 7)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn demo_message(
+/// What a provider and the recipient reported about sent message `m` by `now`: delivered or
+/// bounced, opened and clicked at the campaign's rates, now and then a complaint; for a run of
+/// the last hours, some messages still await their delivery notice (`None`: no change).
+fn reported(
     rng: &mut StdRng,
     spec: &DemoCampaign,
-    org_id: i64,
-    campaign_id: i64,
-    send_id: i64,
-    contact: &contact::Model,
-    started: DateTime<Utc>,
+    m: message::Model,
+    sent_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> message::ActiveModel {
+) -> Option<message::ActiveModel> {
     let at = |rng: &mut StdRng, from: DateTime<Utc>, max_minutes: i64| {
         (from + Duration::minutes(rng.gen_range(1..max_minutes.max(2)))).min(now)
     };
-    let queued_at = started;
-    let mut m = message::ActiveModel {
-        org_id: Set(org_id),
-        campaign_id: Set(campaign_id),
-        send_id: Set(send_id),
-        contact_id: Set(Some(contact.id)),
-        channel: Set(Channel::Email),
-        recipient: Set(contact.email.clone().unwrap_or_default()),
-        state: Set(DeliveryState::Queued),
-        provider_message_id: Set(None),
-        error: Set(None),
-        attempts: Set(0),
-        queued_at: Set(queued_at),
-        sent_at: Set(None),
-        delivered_at: Set(None),
-        bounced_at: Set(None),
-        bounce_type: Set(None),
-        complained_at: Set(None),
-        failed_at: Set(None),
-        opens: Set(0),
-        first_opened_at: Set(None),
-        last_opened_at: Set(None),
-        clicks: Set(0),
-        first_clicked_at: Set(None),
-        last_clicked_at: Set(None),
-        ..Default::default()
-    };
-    let minutes_since_start = (now - started).num_minutes();
-    // Today's sends are recent: some messages await a delivery notice. (None is left queued:
-    // no sender job would own a demo row; the draw stays, so the other numbers stay the same.)
-    let fresh = minutes_since_start < 180;
-    if fresh && rng.gen_bool(0.08) {
-        m.attempts = Set(1);
-        m.state = Set(DeliveryState::Sent);
-        m.sent_at = Set(Some((started + Duration::minutes(1)).min(now)));
-        m.provider_message_id = Set(Some(format!("demo-{send_id}-{}", contact.id)));
-        return m;
-    }
-    m.attempts = Set(1);
-    if rng.gen_bool(0.012) {
-        m.state = Set(DeliveryState::Failed);
-        m.failed_at = Set(Some(at(rng, started, 5)));
-        m.error = Set(Some("550 5.1.1 mailbox unavailable".to_owned()));
-        return m;
-    }
-    let sent_at = at(rng, started, 8);
-    m.sent_at = Set(Some(sent_at));
-    m.provider_message_id = Set(Some(format!("demo-{send_id}-{}", contact.id)));
-    m.state = Set(DeliveryState::Sent);
+    let fresh = (now - sent_at).num_minutes() < 180;
     if fresh && rng.gen_bool(0.1) {
-        return m;
+        return None;
     }
+    let mut m: message::ActiveModel = m.into();
     if rng.gen_bool(0.025) {
         m.state = Set(DeliveryState::Bounced);
         m.bounced_at = Set(Some(at(rng, sent_at, 3)));
@@ -745,7 +778,7 @@ fn demo_message(
         } else {
             BounceType::Transient
         }));
-        return m;
+        return Some(m);
     }
     m.state = Set(DeliveryState::Delivered);
     m.delivered_at = Set(Some(at(rng, sent_at, 2)));
@@ -766,5 +799,5 @@ fn demo_message(
         m.state = Set(DeliveryState::Complained);
         m.complained_at = Set(Some(at(rng, sent_at, 60 * 24)));
     }
-    m
+    Some(m)
 }

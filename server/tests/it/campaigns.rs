@@ -6,7 +6,7 @@ use common::{campaign_with, row, spawn_app};
 use herald_core::domain::Role;
 use herald_core::entity::message;
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 #[tokio::test]
 async fn list_numbers_come_from_message_rows() {
@@ -114,8 +114,9 @@ async fn an_empty_organisation_is_pointed_to_the_builder() {
 
 #[tokio::test]
 async fn demo_data_is_believable_and_loads_once() {
-    let app = spawn_app().await;
-    let outcome = herald_core::demo::load(&app.herald.db).await.unwrap();
+    // As `herald demo` runs: before the server, no other worker about.
+    let app = common::spawn_app_with(|c| c.workers = 0).await;
+    let outcome = herald_core::demo::load(&app.herald).await.unwrap();
     let herald_core::demo::Outcome::Loaded {
         contacts,
         campaigns,
@@ -131,8 +132,43 @@ async fn demo_data_is_believable_and_loads_once() {
         message::Entity::find().count(&app.herald.db).await.unwrap() as usize,
         messages
     );
+    // The engine sent the history: every message that went out is in the development mailbox,
+    // the others were left out by the rules, each with its reason.
+    use herald_core::entity::mailbox_message;
+    let went_out = message::Entity::find()
+        .filter(message::Column::SentAt.is_not_null())
+        .count(&app.herald.db)
+        .await
+        .unwrap();
+    let in_mailbox = mailbox_message::Entity::find()
+        .filter(mailbox_message::Column::MessageId.is_not_null())
+        .count(&app.herald.db)
+        .await
+        .unwrap();
+    assert!(went_out > 5_000, "{went_out}");
+    assert_eq!(went_out, in_mailbox);
+    let skipped = message::Entity::find()
+        .filter(message::Column::State.eq(herald_core::domain::DeliveryState::Skipped))
+        .all(&app.herald.db)
+        .await
+        .unwrap();
+    assert!(!skipped.is_empty());
+    assert!(
+        skipped
+            .iter()
+            .all(|m| m.skip_reason.is_some() && m.sent_at.is_none())
+    );
+    let waiting = message::Entity::find()
+        .filter(message::Column::State.is_in([
+            herald_core::domain::DeliveryState::Queued,
+            herald_core::domain::DeliveryState::Sending,
+        ]))
+        .count(&app.herald.db)
+        .await
+        .unwrap();
+    assert_eq!(waiting, 0, "every run finished");
     assert_eq!(
-        herald_core::demo::load(&app.herald.db).await.unwrap(),
+        herald_core::demo::load(&app.herald).await.unwrap(),
         herald_core::demo::Outcome::AlreadyLoaded
     );
 

@@ -65,8 +65,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("contacts/send") ssr=SsrMode::Async view={Lazy::<SendNowContacts>::new()} />
                     <Route path=path!("messages") ssr=SsrMode::Async view={Lazy::<Messages>::new()} />
                     <Route path=path!("contacts/:id") ssr=SsrMode::Async view={Lazy::<Contact>::new()} />
-                    <Route path=path!("actions") ssr=SsrMode::Async view=pages::actions::ActionsPage />
-                    <Route path=path!("notifications") ssr=SsrMode::Async view=pages::actions::NotificationsPage />
+                    <Route path=path!("actions") ssr=SsrMode::Async view={Lazy::<Actions>::new()} />
+                    <Route path=path!("notifications") ssr=SsrMode::Async view={Lazy::<NotificationList>::new()} />
                     <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
                     <Route path=path!("settings") ssr=SsrMode::Async view={Lazy::<Settings>::new()} />
                     <Route path=path!("settings/system") ssr=SsrMode::Async view={Lazy::<System>::new()} />
@@ -146,6 +146,10 @@ areas! {
         ImportJob => pages::contacts::ImportJobPage;
         SendNowContacts => pages::contacts::SendNowPage;
         Messages => pages::contacts::MessagesPage;
+    }
+    actions_area, __preload_actions_area (ActionPages) {
+        Actions => pages::actions::ActionsPage;
+        NotificationList => pages::actions::NotificationsPage;
     }
     settings_area, __preload_settings_area (SettingsPages) {
         Settings => pages::settings::SettingsPage;

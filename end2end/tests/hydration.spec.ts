@@ -15,6 +15,13 @@ const pages = [
   '/contacts/import',
   '/settings',
   '/settings/system',
+  '/settings/sending',
+  '/contacts/send?all=1',
+  '/messages',
+  '/messages?list=valid_pass',
+  '/mailbox',
+  '/actions',
+  '/notifications',
 ];
 
 test('every area hydrates when its page is the first one loaded', async ({ page }, info) => {

@@ -144,6 +144,12 @@ test('a message without an address becomes an action, goes out once fixed, and t
   await expect(page.getByTestId('open-actions')).toContainText('1 could not be sent');
 
   // The bell counts the notification; the run failed (nothing went out).
+  // (The action is written by the fan-out; the run is done, and reported, once its senders
+  // finish.)
+  await expect.poll(async () => {
+    await page.goto(`/campaigns/${campaign}`);
+    return page.getByTestId('campaign-status').innerText();
+  }, { timeout: 20_000 }).toBe('Completed');
   await expect(page.getByTestId('unread')).toBeVisible();
   await page.getByTestId('bell').click();
   await expect(page).toHaveURL(/\/notifications$/);
@@ -181,7 +187,8 @@ test('the reach breakdown follows a contact withdrawing consent', async ({ page,
   await expect(page.getByTestId('left-out')).toHaveCount(0);
 
   await upsertContact(request, { email, marketing_consent: false });
-  await page.reload();
+  // A fresh load (a reload would restore the form's choices without telling the page).
+  await page.goto(page.url());
   await hydrated(page);
   await page.getByLabel('Type of message').selectOption('marketing');
   await expect(page.getByTestId('reach')).toHaveText('0 will receive it');

@@ -97,7 +97,7 @@ pub async fn open_send_now(
         .require(herald_core::domain::access::Action::SendMessages)
         .map_err(herald_core::Error::from)?;
     let audience = crate::api::contacts::selection_filter(&h, &actor, filter, ids, all).await?;
-    let count = crate::api::audience::count_for(&h, &actor, &audience).await?;
+    let count = with_default_reach(&h, &actor, &audience).await?;
     let templates = herald_core::templates::list(&h.db, &actor, false)
         .await?
         .into_iter()
@@ -167,7 +167,7 @@ pub async fn open_mailing(
     let audience = query
         .filter()
         .map_err(|e| AppError::from(herald_core::Error::Invalid(e)))?;
-    let count = crate::api::audience::count_for(&h, &actor, &audience).await?;
+    let count = with_default_reach(&h, &actor, &audience).await?;
     let templates = herald_core::templates::list(&h.db, &actor, false)
         .await?
         .into_iter()
@@ -178,4 +178,26 @@ pub async fn open_mailing(
         count,
         templates,
     })
+}
+
+/// The audience's size and who an operational email (the send-now page's defaults) reaches.
+#[cfg(feature = "ssr")]
+async fn with_default_reach(
+    h: &herald_core::Herald,
+    actor: &herald_core::domain::access::Actor,
+    audience: &herald_core::domain::audience::Filter,
+) -> Result<crate::api::audience::AudienceCount, AppError> {
+    use herald_core::domain::delivery::ReachRule;
+    use herald_core::domain::{Channel, MessageType};
+    let mut count = crate::api::audience::count_for(h, actor, audience).await?;
+    let rule = ReachRule {
+        message_type: MessageType::Operational,
+        channel: Channel::Email,
+        suppression_list_ids: Vec::new(),
+    };
+    count.reach = Some(
+        herald_core::audience::reach::reach(&h.db, actor, audience, &rule, chrono::Utc::now())
+            .await?,
+    );
+    Ok(count)
 }

@@ -32,23 +32,37 @@ pub async fn sending_settings() -> Result<herald_core::domain::sending::SendingO
     Ok(herald_core::delivery::sending::overview(&h, &actor).await?)
 }
 
+/// The Sending settings form, as posted (fields named `form[…]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SendingForm {
+    pub email_provider: String,
+    pub smtp_url: Option<String>,
+    pub ses_region: Option<String>,
+    pub ses_configuration_set: Option<String>,
+    pub sms_provider: String,
+    pub sms_url: Option<String>,
+    pub sms_from: Option<String>,
+    pub rate_per_second: Option<String>,
+}
+
 /// Changes the providers. Secrets (the SMTP URL, the SMS API URL) are sealed on the way in and
 /// kept when left empty. Empty strings leave a setting as it is.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "set_sending")]
-pub async fn set_sending(
-    email_provider: String,
-    smtp_url: Option<String>,
-    ses_region: Option<String>,
-    ses_configuration_set: Option<String>,
-    sms_provider: String,
-    sms_url: Option<String>,
-    sms_from: Option<String>,
-    rate_per_second: Option<String>,
-) -> Result<String, AppError> {
+pub async fn set_sending(form: SendingForm) -> Result<String, AppError> {
     use herald_core::domain::sending::{EmailProvider, SendingInput, SmsProvider};
     let (h, actor) = super::ssr::require_actor().await?;
     let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let SendingForm {
+        email_provider,
+        smtp_url,
+        ses_region,
+        ses_configuration_set,
+        sms_provider,
+        sms_url,
+        sms_from,
+        rate_per_second,
+    } = form;
     let rate = match given(rate_per_second) {
         None => None,
         Some(r) => Some(r.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| {

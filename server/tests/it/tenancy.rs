@@ -543,7 +543,10 @@ async fn no_server_function_crosses_organisations() {
     check("sending_settings", &[], StatusCode::OK).await;
     check(
         "set_sending",
-        &[("email_provider", "mailbox"), ("sms_provider", "none")],
+        &[
+            ("form[email_provider]", "mailbox"),
+            ("form[sms_provider]", "none"),
+        ],
         StatusCode::OK,
     )
     .await;

@@ -7,8 +7,8 @@
 use crate::api::audience::count_audience;
 use crate::api::contacts::contact_filter;
 use crate::api::messages::{SendNow, SendNowStart, open_send_now};
-use crate::components::{ErrorNote, format_count};
-use herald_core::domain::delivery::ReachRule;
+use crate::components::{ErrorNote, Latest, format_count};
+use herald_core::domain::delivery::{Reach, ReachRule};
 use herald_core::domain::{Channel, MessageType};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -59,40 +59,54 @@ fn SendNowForm(s: SendNowStart, noun: &'static str) -> impl IntoView {
     let template = RwSignal::new("quick".to_owned());
     let audience = s.audience.clone();
     let audience_json = serde_json::to_string(&s.audience).unwrap_or_default();
-    // Who it reaches for the chosen type and channel (without JavaScript: for the defaults).
-    let reach = Resource::new(
-        move || ReachRule {
+    // Who it reaches: for the defaults as the page came (without JavaScript, that is all), then
+    // asked again whenever the type or the channel changes. Answers can arrive out of order:
+    // only the newest is shown.
+    let reach: RwSignal<Result<Reach, String>> =
+        RwSignal::new(Ok(s.count.reach.clone().unwrap_or_default()));
+    let asking = Latest::new();
+    Effect::new(move |first: Option<()>| {
+        let rule = ReachRule {
             message_type: message_type.get(),
             channel: channel.get(),
             suppression_list_ids: Vec::new(),
-        },
-        move |rule| count_audience(audience.clone(), Some(rule)),
-    );
+        };
+        if first.is_none() {
+            return; // The page came with the defaults' reach.
+        }
+        let audience = audience.clone();
+        let ticket = asking.ticket();
+        leptos::task::spawn_local(async move {
+            let answer = count_audience(audience, Some(rule)).await;
+            if asking.is_current(ticket) {
+                reach.set(
+                    answer
+                        .map(|c| c.reach.unwrap_or_default())
+                        .map_err(|e| e.to_string()),
+                );
+            }
+        });
+    });
     let matched = s.count.count;
     view! {
         <p data-testid="selection-size"><strong>{format!("{} contacts {noun}", format_count(matched as i64))}</strong></p>
         <div role="status" aria-live="polite" data-testid="send-reach">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match reach.await {
-                        Ok(c) => {
-                            let rule = ReachRule { message_type: message_type.get_untracked(), channel: channel.get_untracked(), suppression_list_ids: Vec::new() };
-                            let r = c.reach.unwrap_or_default();
-                            view! {
-                                <p><strong data-testid="reach">{format!("{} will receive it", format_count(r.reachable as i64))}</strong></p>
-                                {(!r.left_out.is_empty()).then(|| view! {
-                                    <ul class="left-out" data-testid="left-out">
-                                        {r.left_out.into_iter().map(|(reason, n)| view! {
-                                            <li data-reason=reason.as_str()>{format!("{} {}", format_count(n as i64), rule.left_out_because(reason))}</li>
-                                        }).collect_view()}
-                                    </ul>
-                                })}
-                            }.into_any()
-                        }
-                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || match reach.get() {
+                Ok(r) => {
+                    let rule = ReachRule { message_type: message_type.get_untracked(), channel: channel.get_untracked(), suppression_list_ids: Vec::new() };
+                    view! {
+                        <p><strong data-testid="reach">{format!("{} will receive it", format_count(r.reachable as i64))}</strong></p>
+                        {(!r.left_out.is_empty()).then(|| view! {
+                            <ul class="left-out" data-testid="left-out">
+                                {r.left_out.into_iter().map(|(reason, n)| view! {
+                                    <li data-reason=reason.as_str()>{format!("{} {}", format_count(n as i64), rule.left_out_because(reason))}</li>
+                                }).collect_view()}
+                            </ul>
+                        })}
+                    }.into_any()
+                }
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            }}
         </div>
         <ActionForm action=send attr:class="card narrow" attr:data-testid="send-now-form">
             <input type="hidden" name="audience" value=audience_json />

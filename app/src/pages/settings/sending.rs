@@ -104,25 +104,25 @@ fn Providers(
                 <summary>"Change the providers"</summary>
                 <ActionForm action=set attr:class="narrow">
                     <label for="email-provider">"Email"</label>
-                    <select id="email-provider" name="email_provider">
+                    <select id="email-provider" name="form[email_provider]">
                         {email_choices.map(|(p, label)| view! { <option value=p.as_str() selected=p == o.email_provider>{label}</option> }).collect_view()}
                     </select>
                     <label for="smtp-url">"SMTP URL " <span class="muted">{o.smtp.clone().map_or_else(|| "(smtp://user:password@host:587 or smtps://…)".to_owned(), |u| format!("(now {u}; leave empty to keep it)"))}</span></label>
-                    <input id="smtp-url" name="smtp_url" type="password" autocomplete="off" />
+                    <input id="smtp-url" name="form[smtp_url]" type="password" autocomplete="off" />
                     <label for="ses-region">"SES region"</label>
-                    <input id="ses-region" name="ses_region" placeholder="eu-west-1" value=o.ses_region.clone().unwrap_or_default() />
+                    <input id="ses-region" name="form[ses_region]" placeholder="eu-west-1" value=o.ses_region.clone().unwrap_or_default() />
                     <label for="ses-set">"SES configuration set " <span class="muted">"(where SES publishes delivery events)"</span></label>
-                    <input id="ses-set" name="ses_configuration_set" value=o.ses_configuration_set.clone().unwrap_or_default() />
+                    <input id="ses-set" name="form[ses_configuration_set]" value=o.ses_configuration_set.clone().unwrap_or_default() />
                     <label for="sms-provider">"Text messages"</label>
-                    <select id="sms-provider" name="sms_provider">
+                    <select id="sms-provider" name="form[sms_provider]">
                         {sms_choices.map(|(p, label)| view! { <option value=p.as_str() selected=p == o.sms_provider>{label}</option> }).collect_view()}
                     </select>
                     <label for="sms-url">"SMS API URL " <span class="muted">{o.sms.clone().map_or_else(|| "(https://ACCOUNT:TOKEN@api.example.com)".to_owned(), |u| format!("(now {u}; leave empty to keep it)"))}</span></label>
-                    <input id="sms-url" name="sms_url" type="password" autocomplete="off" />
+                    <input id="sms-url" name="form[sms_url]" type="password" autocomplete="off" />
                     <label for="sms-from">"Text messages come from"</label>
-                    <input id="sms-from" name="sms_from" value=o.sms_from.clone().unwrap_or_default() />
+                    <input id="sms-from" name="form[sms_from]" value=o.sms_from.clone().unwrap_or_default() />
                     <label for="rate">"Rate limit " <span class="muted">"(messages a second, per instance; empty: the provider's pace)"</span></label>
-                    <input id="rate" name="rate_per_second" inputmode="numeric" value=o.rate_per_second.map(|r| r.to_string()).unwrap_or_default() />
+                    <input id="rate" name="form[rate_per_second]" inputmode="numeric" value=o.rate_per_second.map(|r| r.to_string()).unwrap_or_default() />
                     <p class="muted">"Passwords and tokens are sealed when saved and never shown again."</p>
                     <button type="submit" class="primary">"Save providers"</button>
                 </ActionForm>

@@ -18,7 +18,9 @@ use crate::domain::{Channel, ContactStatus, ListKind, MessageType, SkipReason};
 use crate::entity::{address_list, address_list_entry, contact, organisation};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Condition, Expr, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Condition, Expr, Func, JoinType, Query, SimpleExpr,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
 
 /// Who of `filter`'s audience a campaign under `rule` reaches, among the contacts `actor` may
@@ -42,13 +44,14 @@ pub(crate) async fn reach_in(
     rule: &ReachRule,
     now: DateTime<Utc>,
 ) -> Result<Reach> {
-    let checks = standing_checks(db, scope.org_id, rule).await?;
+    let lists = suppression_lists(db, scope.org_id, rule).await?;
+    let checks = standing_checks(db, scope.org_id, rule, &lists, Suppression::Joined).await?;
     let mut case = CaseStatement::new();
     for (reason, cond) in checks {
         case = case.case(cond, Expr::val(reason.as_str()));
     }
     let case: SimpleExpr = case.finally(Expr::val("")).into();
-    let q = select(scope, filter, now)?
+    let mut q = select(scope, filter, now)?
         .select_only()
         .expr_as(case, "reason")
         .expr_as(
@@ -56,6 +59,23 @@ pub(crate) async fn reach_in(
             "n",
         )
         .group_by(Expr::col("reason"));
+    if !lists.is_empty() {
+        // The suppressed addresses as one set beside the audience, hashed once: a probe per
+        // contact (EXISTS) costs 24 times the plain count at a million contacts.
+        let suppressed = Query::select()
+            .distinct()
+            .column(address_list_entry::Column::Email)
+            .from(address_list_entry::Entity)
+            .and_where(address_list_entry::Column::ListId.is_in(lists.iter().copied()))
+            .to_owned();
+        sea_orm::QueryTrait::query(&mut q).join_subquery(
+            JoinType::LeftJoin,
+            suppressed,
+            Alias::new(SUPPRESSED),
+            Expr::col((Alias::new(SUPPRESSED), address_list_entry::Column::Email))
+                .eq(normalised_email()),
+        );
+    }
     let rows: Vec<(String, i64)> = q.into_tuple().all(db).await?;
     let counts = rows
         .into_iter()
@@ -79,10 +99,50 @@ pub(crate) async fn reachable(
     org_id: i64,
     rule: &ReachRule,
 ) -> Result<Condition> {
-    Ok(standing_checks(db, org_id, rule)
-        .await?
-        .into_iter()
-        .fold(Condition::all(), |all, (_, fails)| all.add(fails.not())))
+    let lists = suppression_lists(db, org_id, rule).await?;
+    Ok(
+        standing_checks(db, org_id, rule, &lists, Suppression::Exists)
+            .await?
+            .into_iter()
+            .fold(Condition::all(), |all, (_, fails)| all.add(fails.not())),
+    )
+}
+
+/// How the suppression check is written: against the suppressed addresses the query joins in
+/// (the breakdown), or as a correlated EXISTS (a condition that stands alone).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Suppression {
+    Joined,
+    Exists,
+}
+
+/// The alias of the suppressed addresses joined in.
+const SUPPRESSED: &str = "suppressed";
+
+/// The contact's email as suppression lists keep addresses: trimmed, lower case.
+fn normalised_email() -> SimpleExpr {
+    Func::lower(Func::cust("TRIM").arg(Expr::col((contact::Entity, contact::Column::Email)))).into()
+}
+
+/// The suppression lists that apply: the organisation's global one and the campaign's own.
+async fn suppression_lists(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    rule: &ReachRule,
+) -> Result<Vec<i64>> {
+    Ok(address_list::Entity::find()
+        .select_only()
+        .column(address_list::Column::Id)
+        .filter(address_list::Column::OrgId.eq(org_id))
+        .filter(address_list::Column::Kind.eq(ListKind::Suppression))
+        .filter(
+            Condition::any()
+                .add(address_list::Column::Global.eq(true))
+                .add(address_list::Column::Id.is_in(rule.suppression_list_ids.iter().copied())),
+        )
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// For each standing check that can apply to `rule`, in [`STANDING_CHECKS`] order, the
@@ -95,25 +155,14 @@ async fn standing_checks(
     db: &impl ConnectionTrait,
     org_id: i64,
     rule: &ReachRule,
+    suppression_lists: &[i64],
+    suppression: Suppression,
 ) -> Result<Vec<(SkipReason, Condition)>> {
     let col = |c: contact::Column| Expr::col((contact::Entity, c));
     let org = organisation::Entity::find_by_id(org_id)
         .one(db)
         .await?
         .ok_or(Error::NotFound("organisation"))?;
-    let suppression_lists: Vec<i64> = address_list::Entity::find()
-        .select_only()
-        .column(address_list::Column::Id)
-        .filter(address_list::Column::OrgId.eq(org_id))
-        .filter(address_list::Column::Kind.eq(ListKind::Suppression))
-        .filter(
-            Condition::any()
-                .add(address_list::Column::Global.eq(true))
-                .add(address_list::Column::Id.is_in(rule.suppression_list_ids.iter().copied())),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
     let (consent, consent_at) = match rule.message_type {
         MessageType::Newsletter => (
             contact::Column::NewsletterConsent,
@@ -140,22 +189,30 @@ async fn standing_checks(
                     .add(col(address).is_null())
                     .add(Expr::expr(Func::cust("TRIM").arg(col(address))).eq(""))
             }
-            SkipReason::Suppressed if !suppression_lists.is_empty() => {
-                let email = Func::lower(Func::cust("TRIM").arg(col(contact::Column::Email)));
-                let on_list = Query::select()
-                    .expr(Expr::val(1))
-                    .from(address_list_entry::Entity)
-                    .and_where(address_list_entry::Column::ListId.is_in(suppression_lists.clone()))
-                    .and_where(
-                        Expr::col((
-                            address_list_entry::Entity,
-                            address_list_entry::Column::Email,
-                        ))
-                        .eq(email),
-                    )
-                    .to_owned();
-                Condition::all().add(Expr::exists(on_list))
-            }
+            SkipReason::Suppressed if !suppression_lists.is_empty() => match suppression {
+                Suppression::Joined => Condition::all().add(
+                    Expr::col((Alias::new(SUPPRESSED), address_list_entry::Column::Email))
+                        .is_not_null(),
+                ),
+                Suppression::Exists => {
+                    let on_list = Query::select()
+                        .expr(Expr::val(1))
+                        .from(address_list_entry::Entity)
+                        .and_where(
+                            address_list_entry::Column::ListId
+                                .is_in(suppression_lists.iter().copied()),
+                        )
+                        .and_where(
+                            Expr::col((
+                                address_list_entry::Entity,
+                                address_list_entry::Column::Email,
+                            ))
+                            .eq(normalised_email()),
+                        )
+                        .to_owned();
+                    Condition::all().add(Expr::exists(on_list))
+                }
+            },
             SkipReason::Unsubscribed if promotional => Condition::all()
                 .add(col(consent).eq(false))
                 .add(col(consent_at).is_not_null()),

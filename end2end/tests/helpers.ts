@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
 
 /// Console errors that are not faults: a refusal the server answered with a 4xx status (the
@@ -43,3 +44,33 @@ export async function signIn(page: Page, info: TestInfo, who = ADMIN) {
   await expect(page).toHaveURL(/\/campaigns$/);
   if (withJs(info)) await hydrated(page);
 }
+
+const root = '..';
+const dataDir = 'target/e2e-data';
+
+/// Runs the release `herald` against the test server's data (SQLite takes a second process).
+export function herald(args: string[]): string {
+  return execFileSync('./target/release/herald', args, {
+    cwd: root,
+    env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG: 'error' },
+  }).toString();
+}
+
+/// Runs `query` on the test server's database (committing what it changes) and answers the
+/// first column of the first row.
+export function sql(query: string): string {
+  return execFileSync(
+    'python3',
+    ['-c', [
+      'import sqlite3,sys',
+      'db=sqlite3.connect(sys.argv[1], timeout=10)',
+      'r=db.execute(sys.argv[2]).fetchone()',
+      'db.commit()',
+      'print("" if r is None else r[0], end="")',
+    ].join('\n'), `${dataDir}/herald.db`, query],
+    { cwd: root },
+  ).toString();
+}
+
+/// The demo organisation's id, in SQL.
+export const DEMO = "(SELECT id FROM organisation WHERE slug = 'demo')";

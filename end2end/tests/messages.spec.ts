@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { type APIRequestContext, type Page } from '@playwright/test';
-import { expect, hydrated, signIn, test, withJs } from './helpers';
+import { DEMO, expect, herald, hydrated, signIn, sql, test, withJs } from './helpers';
 
 // Sending as people do it, against the demo instance (which sends into its development
 // mailbox): send now from a selection on the contact list and read the messages in the Mailbox;
@@ -8,33 +7,6 @@ import { expect, hydrated, signIn, test, withJs } from './helpers';
 // action, goes out once its address is fixed, and its run's notification says how it went; the
 // reach breakdown follows a contact's consent.
 
-const root = '..';
-const dataDir = 'target/e2e-data';
-
-function herald(args: string[]): string {
-  return execFileSync('./target/release/herald', args, {
-    cwd: root,
-    env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG: 'error' },
-  }).toString();
-}
-
-/// Runs `query` on the test server's database (committing), answering the first column of the
-/// first row.
-function sql(query: string): string {
-  return execFileSync(
-    'python3',
-    ['-c', [
-      'import sqlite3,sys',
-      'db=sqlite3.connect(sys.argv[1], timeout=10)',
-      'r=db.execute(sys.argv[2]).fetchone()',
-      'db.commit()',
-      'print("" if r is None else r[0], end="")',
-    ].join('\n'), `${dataDir}/herald.db`, query],
-    { cwd: root },
-  ).toString();
-}
-
-const DEMO = "(SELECT id FROM organisation WHERE slug = 'demo')";
 const MANAGER = { email: 'manager@demo.herald.test', password: 'herald-demo' };
 
 let key = '';

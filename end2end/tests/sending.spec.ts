@@ -1,33 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { expect, hydrated, signIn, test, withJs } from './helpers';
+import { DEMO, expect, herald, hydrated, signIn, sql, test, withJs } from './helpers';
 
 // Sending for real into the development mailbox (the demo instance has no provider): a
 // campaign activated in the builder sends and its page counts what left; a message's
 // List-Unsubscribe header unsubscribes in one click (RFC 8058), and its preference centre works
 // with and without JavaScript (it needs none).
 
-const root = '..';
-const dataDir = 'target/e2e-data';
-
-/// Runs the release `herald` against the test server's data (SQLite takes a second process).
-function herald(args: string[]): string {
-  return execFileSync('./target/release/herald', args, {
-    cwd: root,
-    env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG: 'error' },
-  }).toString();
-}
-
-/// The first column of the first row of `query`, read from the test server's database.
-function sql(query: string): string {
-  return execFileSync(
-    'python3',
-    ['-c', 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print("" if r is None else r[0], end="")',
-      `${dataDir}/herald.db`, query],
-    { cwd: root },
-  ).toString();
-}
-
-const DEMO = "(SELECT id FROM organisation WHERE slug = 'demo')";
 
 test('an immediate campaign activated in the builder sends, and its page counts the messages', async ({ page }, info) => {
   test.skip(!withJs(info), 'the builder needs JavaScript');

@@ -97,17 +97,7 @@ pub async fn open_send_now(
         .require(herald_core::domain::access::Action::SendMessages)
         .map_err(herald_core::Error::from)?;
     let audience = crate::api::contacts::selection_filter(&h, &actor, filter, ids, all).await?;
-    let count = with_default_reach(&h, &actor, &audience).await?;
-    let templates = herald_core::templates::list(&h.db, &actor, false)
-        .await?
-        .into_iter()
-        .filter(|t| !t.is_system)
-        .collect();
-    Ok(SendNowStart {
-        audience,
-        count,
-        templates,
-    })
+    start_for(&h, &actor, audience).await
 }
 
 /// What the app's shell shows around every page: unread notifications, and whether the Mailbox
@@ -167,8 +157,18 @@ pub async fn open_mailing(
     let audience = query
         .filter()
         .map_err(|e| AppError::from(herald_core::Error::Invalid(e)))?;
-    let count = with_default_reach(&h, &actor, &audience).await?;
-    let templates = herald_core::templates::list(&h.db, &actor, false)
+    start_for(&h, &actor, audience).await
+}
+
+/// The send-now form's data for `audience`: its size, who the defaults reach, the templates.
+#[cfg(feature = "ssr")]
+async fn start_for(
+    h: &herald_core::Herald,
+    actor: &herald_core::domain::access::Actor,
+    audience: herald_core::domain::audience::Filter,
+) -> Result<SendNowStart, AppError> {
+    let count = with_default_reach(h, actor, &audience).await?;
+    let templates = herald_core::templates::list(&h.db, actor, false)
         .await?
         .into_iter()
         .filter(|t| !t.is_system)

@@ -164,14 +164,7 @@ pub async fn list(
         .all(db)
         .await?;
     let names = campaign_names(db, actor.org_id(), &campaign_ids).await?;
-    let contacts: HashMap<i64, contact::Model> = contact::Entity::find()
-        .filter(contact::Column::OrgId.eq(actor.org_id()))
-        .filter(contact::Column::Id.is_in(rows.iter().map(|a| a.contact_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|k| (k.id, k))
-        .collect();
+    let contacts = contacts_of(db, actor.org_id(), &rows).await?;
     let mut campaigns: Vec<(i64, String)> = names.clone().into_iter().collect();
     campaigns.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(ActionPage {
@@ -202,6 +195,22 @@ pub async fn list(
             .collect(),
         campaigns,
     })
+}
+
+/// The contacts of `actions`, by id.
+async fn contacts_of(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    actions: &[action::Model],
+) -> Result<HashMap<i64, contact::Model>> {
+    Ok(contact::Entity::find()
+        .filter(contact::Column::OrgId.eq(org_id))
+        .filter(contact::Column::Id.is_in(actions.iter().map(|a| a.contact_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect())
 }
 
 async fn campaign_names(
@@ -299,14 +308,7 @@ pub async fn send(
 ) -> Result<Resolved> {
     actor.require(Action::SendMessages)?;
     let open = todo(db, actor, ids).await?;
-    let contacts: HashMap<i64, contact::Model> = contact::Entity::find()
-        .filter(contact::Column::OrgId.eq(actor.org_id()))
-        .filter(contact::Column::Id.is_in(open.iter().map(|a| a.contact_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|k| (k.id, k))
-        .collect();
+    let contacts = contacts_of(db, actor.org_id(), &open).await?;
     let mut report = Resolved::default();
     for a in open {
         let Some(k) = contacts.get(&a.contact_id) else {

@@ -43,28 +43,12 @@ struct Start {
 
 #[component]
 pub fn BuilderPage() -> impl IntoView {
-    use crate::api::contacts::contact_filter;
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
     let start = Resource::new(
         move || {
-            let q = query.read();
-            let selection = q.get("all").map(|all| {
-                let ids: Vec<i64> = q
-                    .get_all("id")
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|i| i.parse().ok())
-                    .collect();
-                let filter = contact_filter(
-                    q.get("q"),
-                    q.get("group"),
-                    q.get("status"),
-                    q.get("consent"),
-                );
-                (filter, ids, all == "1")
-            });
+            let selection = crate::pages::contacts::selection_of(&query.read());
             (id(), selection)
         },
         // One server function: a page's resource must not await two in a row while rendering

@@ -49,6 +49,27 @@ pub(super) fn list_href(filters: &[(&str, String)], page: u64) -> String {
     format!("/contacts?{}", query.join("&"))
 }
 
+/// The contact list's selection in a query string (`id` repeated, `all`, and the list's
+/// filters), as the "Start a campaign" and "Send now" buttons submit it; `None` without one.
+pub fn selection_of(
+    q: &leptos_router::params::ParamsMap,
+) -> Option<(herald_core::domain::ContactFilter, Vec<i64>, bool)> {
+    let all = q.get("all")?;
+    let ids: Vec<i64> = q
+        .get_all("id")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.parse().ok())
+        .collect();
+    let filter = crate::api::contacts::contact_filter(
+        q.get("q"),
+        q.get("group"),
+        q.get("status"),
+        q.get("consent"),
+    );
+    Some((filter, ids, all == "1"))
+}
+
 pub(super) fn can_manage() -> bool {
     use_context::<CurrentUser>().is_some_and(|u| u.role != Role::Member)
 }

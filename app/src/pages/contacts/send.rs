@@ -19,20 +19,8 @@ pub fn SendNowPage() -> impl IntoView {
     let query = use_query_map();
     let start = Resource::new(
         move || {
-            let q = query.read();
-            let ids: Vec<i64> = q
-                .get_all("id")
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|i| i.parse().ok())
-                .collect();
-            let filter = contact_filter(
-                q.get("q"),
-                q.get("group"),
-                q.get("status"),
-                q.get("consent"),
-            );
-            (filter, ids, q.get("all").as_deref() == Some("1"))
+            super::selection_of(&query.read())
+                .unwrap_or_else(|| (contact_filter(None, None, None, None), Vec::new(), false))
         },
         |(filter, ids, all)| open_send_now(filter, ids, all),
     );

@@ -1,7 +1,10 @@
 //! Connecting to SQLite (the embedded default) or PostgreSQL, and running migrations.
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use std::time::Duration;
 
 /// Connects to `url`: `sqlite://path/to/file.db` (created when missing) or `postgres://…`.
@@ -50,6 +53,23 @@ pub async fn write_lock(db: &DatabaseConnection) -> Option<tokio::sync::MutexGua
     match db.get_database_backend() {
         DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
         _ => None,
+    }
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`), waiting its turn behind another writer (the busy timeout) instead of failing
+/// with "database is locked" when it reads before it writes while a job of the same or another
+/// process writes; with [`write_lock`] held it waits for nobody of its own process.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
     }
 }
 

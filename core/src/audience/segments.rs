@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -318,7 +318,7 @@ impl Job for RefreshSegment {
             return Ok(Step::Done);
         };
         let _writer = crate::db::write_lock(db).await;
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         ctx.fence(&tx).await?;
         let (entered, left) = refresh(&tx, &segment, ctx.now()).await?;
         if entered > 0 {
@@ -348,7 +348,7 @@ impl Job for RefreshSegments {
         let db = ctx.db();
         let now = ctx.now();
         let _writer = crate::db::write_lock(db).await;
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         ctx.fence(&tx).await?;
         let mut queued = 0;
         for (segment_id, org_id) in segment::Entity::find()

@@ -20,7 +20,7 @@ use crate::domain::{Channel, MessageType};
 use crate::entity::campaign;
 use crate::{Error, Result, templates};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde::{Deserialize, Serialize};
 
 /// What to send.
@@ -112,7 +112,7 @@ pub async fn send_now(
     let _writer = crate::db::write_lock(db).await;
     // The campaign, active, and its one run commit together: a campaign is recorded the moment
     // it is sent, and never without its run.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let c = campaign::ActiveModel {
         org_id: Set(org_id),
         name: Set((!name.is_empty()).then(|| name.to_owned())),

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -323,7 +323,7 @@ pub async fn send(
             .await?
             .ok_or(Error::NotFound("campaign"))?;
         let _writer = crate::db::write_lock(db).await;
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         // Claim the action first (the transaction's first statement writes): a second click
         // finds it done and sends nothing.
         let claimed = action::Entity::update_many()

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::BTreeMap;
 
@@ -200,7 +200,7 @@ pub async fn send_one(
         }
     };
     // The send's first statement is its insert.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let occurrence = format!("api:{key}");
     start_send(
         &txn,

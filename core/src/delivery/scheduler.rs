@@ -27,10 +27,7 @@ use crate::entity::{
 use crate::jobs::{Job, JobContext, Step};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -139,7 +136,7 @@ impl Job for Tick {
             let next = next_run(trigger, now, &zone().await?)
                 .filter(|n| c.settings.expires_at.is_none_or(|e| *n < e));
             let _writer = crate::db::write_lock(db).await;
-            let txn = db.begin().await?;
+            let txn = crate::db::begin_write(db).await?;
             ctx.fence(&txn).await?;
             let claimed = campaign::Entity::update_many()
                 .col_expr(campaign::Column::NextRunAt, Expr::value(next))
@@ -245,7 +242,7 @@ impl Job for DailyRun {
                 .map(|(k, (_, fields))| (k, fields))
                 .collect();
             let _writer = crate::db::write_lock(db).await;
-            let txn = db.begin().await?;
+            let txn = crate::db::begin_write(db).await?;
             ctx.fence(&txn).await?;
             let mut claim = campaign::Entity::update_many()
                 .col_expr(campaign::Column::EvaluatedThrough, Expr::value(last))

@@ -535,7 +535,7 @@ async fn run(
     let occurrence = format!("demo:{}", started.to_rfc3339());
     let send_id = {
         let _writer = crate::db::write_lock(&h.db).await;
-        let txn = h.db.begin().await?;
+        let txn = crate::db::begin_write(&h.db).await?;
         let id = start_send(&txn, c, &occurrence, Targets::Contacts(ids), started).await?;
         txn.commit().await?;
         id.ok_or(Error::Internal("the demo run started twice".into()))?

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, Set, TransactionTrait,
+    EntityTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -89,7 +89,7 @@ where
             return Ok(answer);
         }
     }
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let (status, body) = work(&tx).await?;
     if !(200..300).contains(&status) {
         tx.rollback().await?;

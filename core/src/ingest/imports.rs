@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -415,7 +415,7 @@ pub async fn start(
         return Err(Error::Upload(UploadProblem::TooManyRows { rows }));
     }
     let _writer = crate::db::write_lock(db).await;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let queued = import_job::Entity::update_many()
         .col_expr(
             import_job::Column::Mapping,
@@ -589,7 +589,7 @@ async fn run(ctx: &JobContext, job: import_job::Model) -> Result<Step> {
         }
         let now = ctx.now();
         let _writer = crate::db::write_lock(db).await;
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         ctx.fence(&tx).await?;
         let stored = ingest::store_contacts(&tx, job.org_id, &valid, "import", now).await?;
         let count = |o: Outcome| stored.iter().filter(|s| s.outcome == o).count() as i64;

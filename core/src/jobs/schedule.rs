@@ -9,7 +9,7 @@ use crate::Result;
 use crate::entity::job_schedule;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 /// How often a schedule runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub(crate) async fn fire_if_due(
 ) -> Result<(bool, DateTime<Utc>)> {
     let next = s.period.next_after(now);
     let _writer = crate::db::write_lock(db).await;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let claimed = job_schedule::Entity::update_many()
         .col_expr(job_schedule::Column::NextRunAt, Expr::value(next))
         .col_expr(job_schedule::Column::LastRunAt, Expr::value(now))

@@ -13,7 +13,7 @@ use chrono::Utc;
 use render::{RenderError, Rendered};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::BTreeSet;
 
@@ -121,7 +121,7 @@ pub async fn save(
     let now = Utc::now();
     let input = input.clone();
     let _writer = crate::db::write_lock(db).await;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (head, changed) = match id {
         None => {
             let head = template::ActiveModel {

@@ -48,6 +48,47 @@ pub struct Sender {
     pub reply_to: Option<String>,
 }
 
+impl Sender {
+    /// Who a message with the campaign settings `s` is from: the campaign's sender, else the
+    /// organisation's default identity, else the instance's address (`default_from`), named
+    /// after the organisation when nothing names it.
+    pub fn choose(
+        s: &crate::domain::campaign::Settings,
+        identity: Option<&crate::entity::sender_identity::Model>,
+        organisation: &str,
+        default_from: &str,
+    ) -> Sender {
+        let or = |value: &str, default: &str| {
+            let value = value.trim();
+            if value.is_empty() {
+                default.to_owned()
+            } else {
+                value.to_owned()
+            }
+        };
+        match (identity, s.from_email.trim().is_empty()) {
+            (Some(i), true) => Sender {
+                name: or(&s.from_name, &or(&i.name, organisation)),
+                address: i.email.clone(),
+                reply_to: Some(or(&s.reply_to, &i.reply_to)).filter(|r| !r.is_empty()),
+            },
+            _ => Sender {
+                name: or(&s.from_name, organisation),
+                address: or(&s.from_email, default_from),
+                reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
+            },
+        }
+    }
+}
+
+/// The host part of Message-IDs: the public URL's host.
+pub fn message_id_host(public_url: &str) -> String {
+    url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "herald.invalid".into())
+}
+
 /// Everything that goes into one message.
 pub struct Envelope<'a> {
     pub message_id: i64,

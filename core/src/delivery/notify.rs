@@ -229,13 +229,15 @@ async fn email(ctx: &crate::jobs::JobContext, notification_id: i64) -> Result<()
     let identity = super::sending::default_identity(db, n.org_id).await?;
     let sender = Sender {
         name: "Herald".into(),
-        address: identity.map_or(h.settings.default_from.clone(), |i| i.email),
         reply_to: None,
+        ..Sender::choose(
+            &Default::default(),
+            identity.as_ref(),
+            &org.name,
+            &h.settings.default_from,
+        )
     };
-    let host = url::Url::parse(&h.settings.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "herald.invalid".into());
+    let host = compose::message_id_host(&h.settings.public_url);
     // Not a message of any campaign: a negative id keeps it out of the outbox's records.
     let id = -(n.id * 1000 + 1);
     let raw = compose::mime(

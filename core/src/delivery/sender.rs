@@ -356,29 +356,14 @@ impl<'a> Batch<'a> {
         c: &'a campaign::Model,
         org: &'a crate::entity::organisation::Model,
     ) -> Result<Batch<'a>> {
-        let s = &c.settings;
-        let or = |value: &str, default: &str| {
-            let value = value.trim();
-            if value.is_empty() {
-                default.to_owned()
-            } else {
-                value.to_owned()
-            }
-        };
         // The campaign's sender, else the organisation's default identity, else the instance's.
         let identity = super::sending::default_identity(&h.db, c.org_id).await?;
-        let sender = match (&identity, s.from_email.trim().is_empty()) {
-            (Some(i), true) => Sender {
-                name: or(&s.from_name, &or(&i.name, &org.name)),
-                address: i.email.clone(),
-                reply_to: Some(or(&s.reply_to, &i.reply_to)).filter(|r| !r.is_empty()),
-            },
-            _ => Sender {
-                name: or(&s.from_name, &org.name),
-                address: or(&s.from_email, &h.settings.default_from),
-                reply_to: Some(s.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
-            },
-        };
+        let sender = Sender::choose(
+            &c.settings,
+            identity.as_ref(),
+            &org.name,
+            &h.settings.default_from,
+        );
         let routes = super::sending::routes(h, c.org_id).await?;
         let routes_paused = super::sending::outage(&h.db, c.org_id, c.channel)
             .await?
@@ -388,10 +373,7 @@ impl<'a> Batch<'a> {
         } else {
             None
         };
-        let host = url::Url::parse(&h.settings.public_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "herald.invalid".into());
+        let host = compose::message_id_host(&h.settings.public_url);
         Ok(Batch {
             c,
             org,

@@ -99,31 +99,15 @@ pub async fn send_test(h: &Herald, actor: &Actor, what: TestOf, to: TestTo) -> R
         .one(db)
         .await?;
     let identity = super::sending::default_identity(db, org_id).await?;
-    let or = |a: &str, b: &str| {
-        if a.trim().is_empty() {
-            b.to_owned()
-        } else {
-            a.trim().to_owned()
-        }
-    };
-    let sender = match (&identity, settings.from_email.trim().is_empty()) {
-        (Some(i), true) => Sender {
-            name: or(&settings.from_name, &or(&i.name, &org.name)),
-            address: i.email.clone(),
-            reply_to: Some(or(&settings.reply_to, &i.reply_to)).filter(|r| !r.is_empty()),
-        },
-        _ => Sender {
-            name: or(&settings.from_name, &org.name),
-            address: or(&settings.from_email, &h.settings.default_from),
-            reply_to: Some(settings.reply_to.trim().to_owned()).filter(|r| !r.is_empty()),
-        },
-    };
+    let sender = Sender::choose(
+        &settings,
+        identity.as_ref(),
+        &org.name,
+        &h.settings.default_from,
+    );
     let routes = super::sending::routes(h, org_id).await?;
     let dkim = super::sending::dkim_for(h, org_id, &sender.address).await?;
-    let host = url::Url::parse(&h.settings.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "herald.invalid".into());
+    let host = compose::message_id_host(&h.settings.public_url);
     // The link is there to be seen; it unsubscribes no one.
     let unsubscribe = (message_type != MessageType::Operational)
         .then(|| format!("{}/u/test", h.settings.public_url));
@@ -207,13 +191,14 @@ pub async fn check_provider(
                 .ok_or_else(|| Error::Invalid("A test needs a person signed in.".into()))?;
             let identity = super::sending::default_identity(&h.db, org_id).await?;
             let sender = Sender {
-                name: identity
-                    .as_ref()
-                    .map_or(org.name.clone(), |i| i.name.clone()),
-                address: identity
-                    .as_ref()
-                    .map_or(h.settings.default_from.clone(), |i| i.email.clone()),
+                // A check of the provider, not a campaign's message: no reply-to.
                 reply_to: None,
+                ..Sender::choose(
+                    &Default::default(),
+                    identity.as_ref(),
+                    &org.name,
+                    &h.settings.default_from,
+                )
             };
             let dkim = super::sending::dkim_for(h, org_id, &sender.address).await?;
             let body = crate::templates::render::Rendered {
@@ -226,10 +211,7 @@ pub async fn check_provider(
                     "This is a test from Herald's sending settings: the provider took this message."
                         .into(),
             };
-            let host = url::Url::parse(&h.settings.public_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-                .unwrap_or_else(|| "herald.invalid".into());
+            let host = compose::message_id_host(&h.settings.public_url);
             let raw = compose::mime(
                 &Envelope {
                     message_id: id,

@@ -11,9 +11,10 @@
 //!   (versioned templates and the rendering engine), [`campaigns`] (the list and reports, the
 //!   builder's storage, activation), [`demo`] (the demo organisation).
 //! - [`delivery`]: the outbox (one row per recipient), its fan-out and senders, providers.
+//! - [`webhooks`]: providers' events (SNS-signed SES events, SMS receipts), verified and read.
 //! - Areas still to come, each a folder of its own beside these: `scheduler` (triggers firing
 //!   on time), `tracking` (opens, clicks,
-//!   unsubscribes), `webhooks` (provider events), `reports` and `workflows`.
+//!   unsubscribes), `reports` and `workflows`.
 //!
 //! Every function that reads or changes tenant data takes the acting party
 //! ([`domain::access::Actor`]): a user with their role, an API key with its scopes, or the
@@ -44,9 +45,15 @@ pub mod ingest;
 #[cfg(feature = "storage")]
 pub mod jobs;
 #[cfg(feature = "storage")]
+pub mod reports;
+#[cfg(feature = "storage")]
 pub mod secret;
 #[cfg(feature = "storage")]
 pub mod templates;
+#[cfg(feature = "storage")]
+pub mod tracking;
+#[cfg(feature = "storage")]
+pub mod webhooks;
 
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};
@@ -77,6 +84,8 @@ pub struct Settings {
     /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub secret_key: secret::SecretKey,
+    /// Keys that signed earlier tokens (`HERALD_PREVIOUS_SECRET_KEYS`): still accepted.
+    pub previous_keys: Vec<secret::SecretKey>,
     /// Where messages go: the development mailbox unless a provider is configured.
     /// What organisations without sending settings of their own send through.
     pub providers: delivery::sending::InstanceProviders,
@@ -87,6 +96,8 @@ pub struct Settings {
     pub default_from: String,
     /// When the daily run that evaluates record dates happens (UTC).
     pub daily_run_at: chrono::NaiveTime,
+    /// Tells open report pages of this instance that a campaign's numbers moved.
+    pub live: reports::Live,
 }
 
 /// The client's address as the server saw it, put in each request's extensions by the HTTP

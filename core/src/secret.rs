@@ -51,6 +51,24 @@ impl SecretKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// The key's id: written into tokens so that, after the key is replaced, tokens signed with
+    /// an earlier one (given in `HERALD_PREVIOUS_SECRET_KEYS`) still verify.
+    pub fn id(&self) -> u16 {
+        let tag = self.sign(b"herald key id v1");
+        u16::from_be_bytes([tag[0], tag[1]])
+    }
+
+    /// Whether the leftmost bytes of the signature of `data` are `tag` (a truncated tag, at
+    /// least 16 bytes), compared in constant time.
+    pub fn verify_truncated(&self, data: &[u8], tag: &[u8]) -> bool {
+        if tag.len() < 16 {
+            return false;
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.verify_truncated_left(tag).is_ok()
+    }
+
     /// Whether `tag` is the signature of `data`, compared in constant time.
     pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");

@@ -1,6 +1,8 @@
 //! Herald's schema, as an ordered list of sea-orm migrations. Every migration must run on both
 //! SQLite and PostgreSQL; the server runs them on start and `herald migrate` runs them alone.
 
+/// The counters the message triggers keep per campaign and per run, and what each counts.
+pub use m0010_tracking::COUNTERS;
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_foundation;
@@ -12,6 +14,7 @@ mod m0006_delivery;
 mod m0007_schedule;
 mod m0008_sending;
 mod m0009_actions;
+mod m0010_tracking;
 
 pub struct Migrator;
 
@@ -28,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_schedule::Migration),
             Box::new(m0008_sending::Migration),
             Box::new(m0009_actions::Migration),
+            Box::new(m0010_tracking::Migration),
         ]
     }
 }

@@ -54,6 +54,18 @@ pub struct Config {
     /// record dates happens at its hour (`us` 16:00 UTC, `eu` 09:00 UTC). Default `us`.
     /// `HERALD_DAILY_RUN_AT` (`HH:MM`, UTC) overrides the hour.
     pub daily_run_at: chrono::NaiveTime,
+    /// `HERALD_PREVIOUS_SECRET_KEYS`: keys that signed earlier tokens, comma-separated, so that
+    /// tracking and unsubscribe links sent before a key was replaced keep working. Default: none.
+    pub previous_secret_keys: Vec<String>,
+    /// `HERALD_SES_TOPIC_ARNS`: the SNS topics (comma-separated ARNs) whose SES events this
+    /// instance accepts at `/webhooks/ses`, besides those in organisations' SES settings.
+    pub ses_topic_arns: Vec<String>,
+    /// `HERALD_SNS_CERT_DIR`: SNS signing certificates, each named as the last segment of its
+    /// `SigningCertURL`, used instead of fetching them (no outbound internet; tests).
+    pub sns_cert_dir: Option<PathBuf>,
+    /// `HERALD_TRACKING_QUEUE`: opens and clicks held in memory on their way to the database;
+    /// beyond it hits are dropped (and counted). Default 100000.
+    pub tracking_queue: usize,
 }
 
 impl Config {
@@ -163,7 +175,34 @@ impl Config {
         if sms_url.is_some() && sms_from.is_empty() {
             anyhow::bail!("HERALD_SMS_FROM: say which number text messages come from");
         }
+        let list = |name: &str| -> Vec<String> {
+            var(name)
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let ses_topic_arns = list("HERALD_SES_TOPIC_ARNS");
+        if let Some(bad) = ses_topic_arns.iter().find(|a| !a.starts_with("arn:aws")) {
+            anyhow::bail!("HERALD_SES_TOPIC_ARNS: {bad:?} is not an SNS topic ARN (arn:aws:sns:…)");
+        }
+        let tracking_queue = match var("HERALD_TRACKING_QUEUE") {
+            None => 100_000,
+            Some(n) => n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000_000).contains(n))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("HERALD_TRACKING_QUEUE={n:?} must be from 1 to 10000000")
+                })?,
+        };
         Ok(Config {
+            previous_secret_keys: list("HERALD_PREVIOUS_SECRET_KEYS"),
+            ses_topic_arns,
+            sns_cert_dir: var("HERALD_SNS_CERT_DIR").map(PathBuf::from),
+            tracking_queue,
             ses_region: var("HERALD_SES_REGION"),
             ses_configuration_set: var("HERALD_SES_CONFIGURATION_SET"),
             ses_endpoint: var("HERALD_SES_ENDPOINT"),

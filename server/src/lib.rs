@@ -34,6 +34,12 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             )
         })?,
     };
+    let previous_keys = config
+        .previous_secret_keys
+        .iter()
+        .map(|k| SecretKey::from_text(k))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("HERALD_PREVIOUS_SECRET_KEYS: {e}"))?;
     use herald_core::delivery::Provider;
     // SES when a region is given, else SMTP when a URL is, else the development mailbox.
     let email = match (&config.ses_region, &config.smtp_url) {
@@ -52,7 +58,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
     };
     let sms = match &config.sms_url {
         Some(url) => Some(Arc::new(
-            Provider::sms(url).map_err(|e| anyhow::anyhow!("HERALD_SMS_URL: {e}"))?,
+            Provider::sms(url, Some(format!("{}/webhooks/sms", config.public_url)))
+                .map_err(|e| anyhow::anyhow!("HERALD_SMS_URL: {e}"))?,
         )),
         None => None,
     };
@@ -69,10 +76,12 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             public_url: config.public_url.clone(),
             secure_cookies: config.secure_cookies(),
             secret_key,
+            previous_keys,
             providers,
             provider_cache: Default::default(),
             default_from: config.default_from.clone(),
             daily_run_at: config.daily_run_at,
+            live: Default::default(),
         }),
         clock: Arc::new(herald_core::jobs::SystemClock),
     })
@@ -102,10 +111,17 @@ pub async fn start(
             bundle.display()
         );
     }
+    let recorder =
+        herald_core::tracking::recorder::Recorder::start(herald.clone(), config.tracking_queue);
     let state = http::AppState {
         leptos_options: leptos_options(config, addr),
         herald,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        recorder: recorder.clone(),
+        sns: Arc::new(public::webhooks::Sns {
+            certs: herald_core::webhooks::sns::CertStore::new(config.sns_cert_dir.clone()),
+            topics: config.ses_topic_arns.clone(),
+        }),
     };
     let worker = worker::spawn(
         state.herald.clone(),
@@ -119,6 +135,8 @@ pub async fn start(
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    // Every open and click a request was answered for reaches the database.
+    recorder.stop().await;
     if let Some(worker) = worker {
         worker.stop().await;
     }

@@ -36,3 +36,31 @@ pub async fn get_campaign(id: i64) -> Result<CampaignDetail, AppError> {
     let (h, actor) = super::ssr::require_actor().await?;
     Ok(herald_core::campaigns::get(&h.db, &actor, id, h.settings.daily_run_at, h.now()).await?)
 }
+
+/// A campaign's links, opens and clicks over time, and runs.
+#[server(endpoint = "campaign_report")]
+pub async fn campaign_report(
+    id: i64,
+) -> Result<herald_core::domain::reports::CampaignReport, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::reports::report(&h.db, &actor, id).await?)
+}
+
+/// A page of a campaign's per-recipient table: `filter`, `sort` ("recipient", "sent",
+/// "status", "opens", "clicks"), `desc`, `search` (address or name) and `page` (from 1).
+#[server(endpoint = "campaign_recipients")]
+pub async fn campaign_recipients(
+    id: i64,
+    query: herald_core::domain::reports::RecipientQuery,
+) -> Result<herald_core::domain::reports::RecipientPage, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::reports::recipients(&h.db, &actor, id, &query).await?)
+}
+
+/// The organisation's sending over the last 90 days.
+#[server(endpoint = "reports_overview")]
+pub async fn reports_overview() -> Result<herald_core::domain::reports::Overview, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    let since = h.now() - chrono::Duration::days(90);
+    Ok(herald_core::reports::overview(&h.db, &actor, since).await?)
+}

@@ -1,9 +1,8 @@
 //! Campaigns: the list and report pages read them here; [`builder`] stores drafts, checks
 //! for duplicates, activates and deactivates.
 //!
-//! Campaigns as the list and report pages read them. Numbers come from the per-recipient
-//! `message` rows: each of `sent`, `delivered`, `bounced`, `opened`, `clicked` counts the rows
-//! whose matching timestamp is set, which `COUNT(column)` does the same way on every database.
+//! Campaigns as the list and report pages read them. Numbers come from the counters the
+//! database keeps with the per-recipient `message` rows ([`crate::reports`]).
 
 pub mod builder;
 pub mod references;
@@ -13,13 +12,11 @@ use crate::domain::access::{Action, Actor};
 use crate::domain::{
     CampaignDetail, CampaignKind, CampaignStatus, CampaignSummary, Channel, DeliveryStats,
 };
-use crate::entity::{app_user, campaign, campaign_send, message, template};
+use crate::entity::{app_user, campaign, campaign_send, template};
 use crate::{Error, Result};
-use sea_orm::ExprTrait;
-use sea_orm::sea_query::{Expr, NullOrdering, Order};
+use sea_orm::sea_query::{NullOrdering, Order};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use std::collections::HashMap;
 
@@ -31,59 +28,14 @@ pub struct CampaignFilter {
     pub channel: Option<Channel>,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct StatsRow {
-    campaign_id: i64,
-    recipients: i64,
-    sent: i64,
-    delivered: i64,
-    bounced: i64,
-    opened: i64,
-    clicked: i64,
-}
-
-impl From<&StatsRow> for DeliveryStats {
-    fn from(r: &StatsRow) -> Self {
-        DeliveryStats {
-            recipients: r.recipients,
-            sent: r.sent,
-            delivered: r.delivered,
-            bounced: r.bounced,
-            opened: r.opened,
-            clicked: r.clicked,
-        }
-    }
-}
-
-/// Delivery statistics per campaign of the organisation, for the given campaigns.
+/// Delivery statistics per campaign of the organisation, for the given campaigns: the
+/// counters the database keeps with the message rows.
 async fn stats(
     db: &DatabaseConnection,
     org_id: i64,
     campaign_ids: &[i64],
 ) -> Result<HashMap<i64, DeliveryStats>> {
-    if campaign_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    use message::Column as M;
-    let rows = message::Entity::find()
-        .select_only()
-        .column(M::CampaignId)
-        .column_as(Expr::col(M::Id).count(), "recipients")
-        .column_as(Expr::col(M::SentAt).count(), "sent")
-        .column_as(Expr::col(M::DeliveredAt).count(), "delivered")
-        .column_as(Expr::col(M::BouncedAt).count(), "bounced")
-        .column_as(Expr::col(M::FirstOpenedAt).count(), "opened")
-        .column_as(Expr::col(M::FirstClickedAt).count(), "clicked")
-        .filter(M::OrgId.eq(org_id))
-        .filter(M::CampaignId.is_in(campaign_ids.iter().copied()))
-        .group_by(M::CampaignId)
-        .into_model::<StatsRow>()
-        .all(db)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.campaign_id, DeliveryStats::from(r)))
-        .collect())
+    crate::reports::campaign_stats(db, org_id, campaign_ids).await
 }
 
 fn summary(c: &campaign::Model, stats: DeliveryStats) -> CampaignSummary {
@@ -196,7 +148,7 @@ pub async fn get(
     let next_run_at = crate::delivery::scheduler::next_run_of(&c, daily_at, now);
     let paused = crate::delivery::sending::outage(db, org_id, c.channel)
         .await?
-        .filter(|_| c.status == CampaignStatus::Active || stats.pending() > 0)
+        .filter(|_| c.status == CampaignStatus::Active || stats.waiting > 0)
         .map(|(since, error)| {
             format!(
                 "Sending is paused: the {} provider is not taking messages since {} ({error}). \

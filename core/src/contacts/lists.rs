@@ -106,6 +106,36 @@ pub(crate) async fn get(
         .ok_or(Error::NotFound("list"))
 }
 
+/// Puts `email` on the organisation's global suppression list (a hard bounce, a complaint),
+/// with the reason; `false` when it was there already.
+pub(crate) async fn suppress(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    email: &str,
+    reason: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool> {
+    let list = global_suppression(db, org_id).await?;
+    let n = address_list_entry::Entity::insert(address_list_entry::ActiveModel {
+        list_id: Set(list),
+        email: Set(email.trim().to_lowercase()),
+        name: Set(String::new()),
+        reason: Set(reason.chars().take(500).collect()),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            address_list_entry::Column::ListId,
+            address_list_entry::Column::Email,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(n > 0)
+}
+
 /// All lists of the organisation (the global suppression list first, created if missing).
 pub async fn all(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<ListSummary>> {
     actor.require(Action::ManageLists)?;

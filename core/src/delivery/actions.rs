@@ -27,12 +27,14 @@ const MAX_PAGE: u64 = 1_000_000;
 /// The most actions resolved by one request.
 pub const MAX_AT_ONCE: usize = 500;
 
-/// Why a skipped message needs someone: only a missing address does (the other reasons are
-/// the rules working).
+/// Whether a message needs someone: a failure, a permanent bounce (the address is wrong), or a
+/// skip for a missing address (the other skip reasons are the rules working).
 fn needs_someone(m: &message::Model) -> bool {
     !m.seed
         && m.contact_id.is_some()
         && (m.state == DeliveryState::Failed
+            || (m.state == DeliveryState::Bounced
+                && m.bounce_type == Some(crate::domain::BounceType::Permanent))
             || (m.state == DeliveryState::Skipped && m.skip_reason == Some(SkipReason::NoAddress)))
 }
 
@@ -42,6 +44,10 @@ fn reason_of(m: &message::Model, channel: Channel) -> String {
             Channel::Email => "No email address".into(),
             Channel::Sms => "No phone number".into(),
         },
+        DeliveryState::Bounced => format!(
+            "The address bounced for good: {}",
+            m.error.as_deref().unwrap_or("no reason given")
+        ),
         _ => match &m.error {
             Some(e) => format!("The provider refused it: {e}"),
             None => "Could not be sent".into(),

@@ -22,6 +22,7 @@
 
 pub mod actions;
 pub mod compose;
+pub mod events;
 pub mod fanout;
 pub mod mailbox;
 pub mod notify;

@@ -79,6 +79,7 @@ pub struct SmsHttp {
     account: String,
     token: String,
     shown: String,
+    status_callback: Option<String>,
 }
 
 /// The tag SES carries Herald's message id in (the webhook matches events by it).
@@ -143,8 +144,12 @@ impl Provider {
         }
     }
 
-    /// An HTTP SMS provider from `https://ACCOUNT:TOKEN@host[/path]`.
-    pub fn sms(url: &str) -> std::result::Result<Provider, String> {
+    /// An HTTP SMS provider from `https://ACCOUNT:TOKEN@host[/path]`; the provider posts its
+    /// delivery receipts to `status_callback` (Herald's `/webhooks/sms`).
+    pub fn sms(
+        url: &str,
+        status_callback: Option<String>,
+    ) -> std::result::Result<Provider, String> {
         let (base, account, token) = parse_sms_url(url)?;
         Ok(Provider::Sms(SmsHttp {
             client: reqwest::Client::builder()
@@ -156,7 +161,16 @@ impl Provider {
             shown: format!("the SMS API at {base}"),
             account,
             token,
+            status_callback,
         }))
+    }
+
+    /// The SMS API's token: what its delivery receipts are signed with.
+    pub fn sms_token(&self) -> Option<&str> {
+        match self {
+            Provider::Sms(s) => Some(&s.token),
+            _ => None,
+        }
     }
 
     /// The provider in words, for logs and operators (never a password).
@@ -245,8 +259,9 @@ impl Provider {
                 },
             ),
             // SES reports each message it took as a Send event tagged with Herald's message
-            // id: once the webhook records those, a Send event answers this. Until then, as
-            // SMTP and SMS: unknown, so the message goes out again (at least once).
+            // id, and the webhook moves a row still in `sending` to `sent` when it arrives
+            // ([`super::events`]). A row still in `sending` here had no such event (yet): as
+            // SMTP and SMS, unknown, so the message goes out again (at least once).
             Provider::Smtp { .. } | Provider::Ses { .. } | Provider::Sms(_) => Ok(Handed::Unknown),
         }
     }
@@ -318,11 +333,20 @@ impl SmsHttp {
             .client
             .post(&self.endpoint)
             .basic_auth(&self.account, Some(&self.token))
-            .form(&[
-                ("To", m.to.as_str()),
-                ("From", m.from.as_str()),
-                ("Body", &body),
-            ])
+            .form(
+                &[
+                    ("To", m.to.as_str()),
+                    ("From", m.from.as_str()),
+                    ("Body", &body),
+                ]
+                .into_iter()
+                .chain(
+                    self.status_callback
+                        .as_deref()
+                        .map(|url| ("StatusCallback", url)),
+                )
+                .collect::<Vec<_>>(),
+            )
             .send()
             .await
             .map_err(|e| SendError::Transient(format!("the SMS API did not answer: {e}")))?;

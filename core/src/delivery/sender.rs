@@ -300,12 +300,14 @@ async fn contexts(
         .collect())
 }
 
-/// The variables a template renders with for one recipient.
-pub(super) fn context(
+/// The variables a template renders with for one recipient (`view_url`: the message in the
+/// browser).
+pub(crate) fn context(
     k: Option<&contact::Model>,
     recipient: &str,
     organisation: &str,
     unsubscribe_url: Option<&str>,
+    view_url: &str,
 ) -> serde_json::Value {
     use serde_json::json;
     let contact = match k {
@@ -327,6 +329,7 @@ pub(super) fn context(
         "contact": contact,
         "organisation": {"name": organisation},
         "unsubscribe_url": unsubscribe_url.unwrap_or_default(),
+        "view_url": view_url,
     })
 }
 
@@ -348,6 +351,8 @@ struct Batch<'a> {
     contexts: HashMap<i64, serde_json::Value>,
     /// The split template version of the claimed contacts in a split's segment.
     split_version: HashMap<i64, i64>,
+    /// The campaign's tracked links by URL (read or stored once per batch).
+    links: HashMap<String, i64>,
 }
 
 impl<'a> Batch<'a> {
@@ -385,6 +390,7 @@ impl<'a> Batch<'a> {
             contents: HashMap::new(),
             contexts: HashMap::new(),
             split_version: HashMap::new(),
+            links: HashMap::new(),
         })
     }
 
@@ -481,7 +487,7 @@ async fn deliver(
                 "No SMS provider is configured for this organisation.".into(),
             )),
         },
-        Err(e) => Err(SendError::Permanent(e)),
+        Err(e) => Err(e),
     };
     let now = ctx.now();
     let update = message::Entity::update_many()
@@ -539,18 +545,22 @@ async fn deliver(
     Ok(delivered)
 }
 
-/// The message for one row, or why it cannot be made (a permanent failure).
+/// The message for one row, or why it cannot be made: a permanent failure (a template that does
+/// not render, an address that does not parse) or a passing one (the link store unreachable).
 async fn compose_message(
     ctx: &JobContext,
     batch: &mut Batch<'_>,
     m: &message::Model,
     k: Option<&contact::Model>,
-) -> std::result::Result<Outgoing, String> {
+) -> std::result::Result<Outgoing, SendError> {
     let h = &ctx.herald;
     let c = batch.c;
     let language = k.map_or(c.settings.language.as_str(), |k| k.language.as_str());
     let version = batch.version_for(m.contact_id);
-    let content = batch.content(ctx, version, language).await?;
+    let content = batch
+        .content(ctx, version, language)
+        .await
+        .map_err(SendError::Permanent)?;
     let unsubscribe_url = (c.message_type != MessageType::Operational).then(|| {
         format!(
             "{}/u/{}",
@@ -558,7 +568,17 @@ async fn compose_message(
             compose::unsubscribe_token(&h.settings.secret_key, m.id)
         )
     });
-    let mut vars = context(k, &m.recipient, &batch.org.name, unsubscribe_url.as_deref());
+    let urls = crate::tracking::Urls {
+        public_url: &h.settings.public_url,
+        key: &h.settings.secret_key,
+    };
+    let mut vars = context(
+        k,
+        &m.recipient,
+        &batch.org.name,
+        unsubscribe_url.as_deref(),
+        &urls.view(m.id),
+    );
     if let Some(serde_json::Value::Object(extra)) =
         m.contact_id.and_then(|id| batch.contexts.get(&id))
         && let Some(vars) = vars.as_object_mut()
@@ -567,8 +587,10 @@ async fn compose_message(
     }
     if m.channel == Channel::Sms {
         // Text only: the template's text part, with the unsubscribe link when required.
-        let body = compose::render_body(&content, &vars, unsubscribe_url.as_deref())
-            .map_err(|e| format!("The template could not be rendered: {e}"))?;
+        let body =
+            compose::render_body(&content, &vars, unsubscribe_url.as_deref()).map_err(|e| {
+                SendError::Permanent(format!("The template could not be rendered: {e}"))
+            })?;
         return Ok(Outgoing {
             message_id: m.id,
             org_id: m.org_id,
@@ -578,8 +600,21 @@ async fn compose_message(
             raw: body.text.trim().as_bytes().to_vec(),
         });
     }
-    let body = compose::render_body(&content, &vars, unsubscribe_url.as_deref())
-        .map_err(|e| format!("The template could not be rendered: {e}"))?;
+    let mut body = compose::render_body(&content, &vars, unsubscribe_url.as_deref())
+        .map_err(|e| SendError::Permanent(format!("The template could not be rendered: {e}")))?;
+    // Links through click URLs and the open pixel: seed copies too (their hits are recorded
+    // against the seed row, which no statistic counts).
+    body.html = crate::tracking::track_html(
+        ctx.db(),
+        &urls,
+        m.org_id,
+        m.campaign_id,
+        m.id,
+        &mut batch.links,
+        &body.html,
+    )
+    .await
+    .map_err(|e| SendError::Transient(format!("The links could not be stored: {e}")))?;
     let raw = compose::mime(
         &Envelope {
             message_id: m.id,
@@ -591,7 +626,8 @@ async fn compose_message(
             dkim: batch.dkim.as_ref(),
         },
         &body,
-    )?;
+    )
+    .map_err(SendError::Permanent)?;
     Ok(Outgoing {
         message_id: m.id,
         org_id: m.org_id,

@@ -70,6 +70,7 @@ pub async fn overview(h: &Herald, actor: &Actor) -> Result<SendingOverview> {
         smtp: c.as_ref().and_then(|c| open(&c.smtp_url)),
         ses_region: c.as_ref().and_then(|c| c.ses_region.clone()),
         ses_configuration_set: c.as_ref().and_then(|c| c.ses_configuration_set.clone()),
+        ses_topic_arn: c.as_ref().and_then(|c| c.ses_topic_arn.clone()),
         sms_provider: c.as_ref().map_or(SmsProvider::Instance, |c| {
             SmsProvider::parse(&c.sms_provider)
         }),
@@ -126,6 +127,7 @@ pub async fn set(h: &Herald, actor: &Actor, input: &SendingInput) -> Result<()> 
             smtp_url: Set(None),
             ses_region: Set(None),
             ses_configuration_set: Set(None),
+            ses_topic_arn: Set(None),
             sms_url: Set(None),
             sms_from: Set(None),
             rate_per_second: Set(None),
@@ -151,6 +153,16 @@ pub async fn set(h: &Herald, actor: &Actor, input: &SendingInput) -> Result<()> 
     }
     if let Some(set) = &input.ses_configuration_set {
         m.ses_configuration_set = Set(Some(set.trim().to_owned()).filter(|s| !s.is_empty()));
+    }
+    if let Some(arn) = &input.ses_topic_arn {
+        let arn = arn.trim();
+        let well_formed = arn.starts_with("arn:aws") && arn.split(':').count() == 6;
+        if !arn.is_empty() && !well_formed {
+            return Err(Error::Invalid(format!(
+                "“{arn}” is not an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:ses-events."
+            )));
+        }
+        m.ses_topic_arn = Set(Some(arn.to_owned()).filter(|s| !s.is_empty()));
     }
     if let Some(url) = &input.sms_url {
         super::provider::parse_sms_url(url.trim()).map_err(Error::Invalid)?;
@@ -498,7 +510,11 @@ pub async fn routes(h: &Herald, org_id: i64) -> Result<Routes> {
         SmsProvider::None => (None, String::new()),
         SmsProvider::Http => (
             Some(Arc::new(
-                Provider::sms(&open(&c.sms_url, "SMS URL")?).map_err(Error::Invalid)?,
+                Provider::sms(
+                    &open(&c.sms_url, "SMS URL")?,
+                    Some(format!("{}/webhooks/sms", h.settings.public_url)),
+                )
+                .map_err(Error::Invalid)?,
             )),
             c.sms_from.clone().unwrap_or_default(),
         ),

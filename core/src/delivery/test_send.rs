@@ -113,8 +113,13 @@ pub async fn send_test(h: &Herald, actor: &Actor, what: TestOf, to: TestTo) -> R
         .then(|| format!("{}/u/test", h.settings.public_url));
     let mut report = TestReport::default();
     for (i, address) in addresses.into_iter().enumerate() {
-        let vars =
-            super::sender::context(sample.as_ref(), &address, &org.name, unsubscribe.as_deref());
+        let vars = super::sender::context(
+            sample.as_ref(),
+            &address,
+            &org.name,
+            unsubscribe.as_deref(),
+            "",
+        );
         let mut body = match compose::render_body(&input.content, &vars, unsubscribe.as_deref()) {
             Ok(b) => b,
             Err(e) => {

@@ -9,7 +9,8 @@ use crate::entity::{campaign, contact, message, organisation};
 use crate::secret::SecretKey;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 /// What the preference page shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +25,7 @@ pub struct Preferences {
 }
 
 struct Found {
+    message_id: i64,
     org: organisation::Model,
     campaign: campaign::Model,
     contact: Option<contact::Model>,
@@ -45,6 +47,7 @@ async fn find(db: &impl ConnectionTrait, key: &SecretKey, token: &str) -> Result
         None => None,
     };
     Ok(Found {
+        message_id: id,
         org,
         campaign,
         contact,
@@ -111,6 +114,15 @@ pub async fn set(
         if changed {
             a.updated_at = Set(now);
             a.update(db).await?;
+            if marketing == Some(false) || newsletter == Some(false) {
+                // The message it was done through counts an unsubscribe (once).
+                message::Entity::update_many()
+                    .col_expr(message::Column::UnsubscribedAt, Expr::value(Some(now)))
+                    .filter(message::Column::Id.eq(f.message_id))
+                    .filter(message::Column::UnsubscribedAt.is_null())
+                    .exec(db)
+                    .await?;
+            }
             tracing::info!(
                 contact = c.id,
                 ?marketing,

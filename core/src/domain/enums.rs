@@ -254,6 +254,58 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// What a recipient did through a tracking URL.
+    HitKind {
+        Open = "open", "Opened";
+        Click = "click", "Clicked";
+        /// Opened the message in the browser (`/v/…`).
+        View = "view", "Viewed in the browser";
+    }
+}
+
+string_enum! {
+    /// Why an open or a click looks like a machine's rather than the recipient's
+    /// ([`crate::domain::tracking::classify`]). Flagged, never dropped.
+    Machine {
+        /// Apple Mail Privacy Protection fetches every image through its proxy.
+        AppleProxy = "apple_proxy", "Apple Mail Privacy Protection";
+        /// A mail provider's image proxy fetching as the message arrives.
+        ImageProxy = "image_proxy", "Image proxy prefetch";
+        /// A security scanner or a program, by its user agent.
+        Scanner = "scanner", "Link scanner";
+        /// A click within seconds of the message being handed over.
+        TooFast = "too_fast", "Clicked within seconds of delivery";
+        /// A HEAD request: a program checking the link.
+        Head = "head", "HEAD request";
+    }
+}
+
+string_enum! {
+    /// Narrows the per-recipient table.
+    RecipientFilter {
+        Delivered = "delivered", "Delivered";
+        Pending = "pending", "Awaiting a delivery notice";
+        Bounced = "bounced", "Bounced";
+        Failed = "failed", "Failed or complained";
+        Opened = "opened", "Opened";
+        NotOpened = "not_opened", "Sent, not opened";
+        Clicked = "clicked", "Clicked";
+        Skipped = "skipped", "Not sent";
+    }
+}
+
+string_enum! {
+    /// What the per-recipient table is sorted by.
+    RecipientSort {
+        Recipient = "recipient", "Recipient";
+        Sent = "sent", "Sent";
+        Status = "status", "Status";
+        Opens = "opens", "Opens";
+        Clicks = "clicks", "Clicks";
+    }
+}
+
 impl DeliveryState {
     /// The transitions delivery workers and provider webhooks may make. Anything else is a
     /// late or duplicate notification and is ignored.
@@ -302,6 +354,10 @@ mod tests {
         check(ImportState::ALL, ImportState::as_str);
         check(JobState::ALL, JobState::as_str);
         check(BounceType::ALL, BounceType::as_str);
+        check(HitKind::ALL, HitKind::as_str);
+        check(RecipientFilter::ALL, RecipientFilter::as_str);
+        check(RecipientSort::ALL, RecipientSort::as_str);
+        check(Machine::ALL, Machine::as_str);
         check(SubscriptionStatus::ALL, SubscriptionStatus::as_str);
     }
 

@@ -12,12 +12,14 @@ pub mod ingest;
 pub mod mailbox;
 pub mod mailing;
 mod password;
+pub mod reports;
 pub mod schedule;
 pub mod sending;
 mod stats;
 pub mod system;
 pub mod tagged;
 pub mod template;
+pub mod tracking;
 pub mod trigger;
 pub mod vocabulary;
 

@@ -75,6 +75,8 @@ pub struct SendingInput {
     /// For `ses`: the region (credentials come from the standard AWS chain).
     pub ses_region: Option<String>,
     pub ses_configuration_set: Option<String>,
+    /// The SNS topic (ARN) SES publishes the organisation's events to.
+    pub ses_topic_arn: Option<String>,
     pub sms_provider: Option<SmsProvider>,
     /// For `http`: `https://ACCOUNT:TOKEN@api.example.com`.
     pub sms_url: Option<String>,
@@ -92,6 +94,7 @@ pub struct SendingOverview {
     pub smtp: Option<String>,
     pub ses_region: Option<String>,
     pub ses_configuration_set: Option<String>,
+    pub ses_topic_arn: Option<String>,
     pub sms_provider: SmsProvider,
     /// The SMS API without its token.
     pub sms: Option<String>,

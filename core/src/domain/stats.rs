@@ -2,20 +2,41 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Counts over the per-recipient message rows. Each counts messages, not events: a recipient who
-/// opened five times counts once in `opened` (unique opens).
+/// Counts over the per-recipient message rows (seed copies left out), kept up to date by the
+/// database as the rows change. Each counts messages, not events: a recipient who opened five
+/// times counts once in `opened` (unique opens) and five times in `opens`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryStats {
     /// Intended recipients (one message row each).
     pub recipients: i64,
-    /// Handed off to the email provider.
+    /// Queued or being handed over.
+    pub waiting: i64,
+    /// Not sent, for a reason recorded with each message.
+    pub skipped: i64,
+    /// Handed off to the provider.
     pub sent: i64,
+    /// Handed off, with no delivery, bounce or complaint notice yet.
+    pub pending: i64,
     /// Confirmed delivered by the provider.
     pub delivered: i64,
-    /// Permanent and transient bounces.
+    /// Permanent and soft bounces.
     pub bounced: i64,
+    pub soft_bounced: i64,
+    pub complained: i64,
+    /// Could not be sent, or refused by the provider.
+    pub failed: i64,
+    /// Recipients who unsubscribed through the message.
+    pub unsubscribed: i64,
+    /// Messages opened (machines' opens included).
     pub opened: i64,
+    /// Messages opened, as far as no machine seemed to open them.
+    pub human_opened: i64,
     pub clicked: i64,
+    pub human_clicked: i64,
+    /// Every open and every click.
+    pub opens: i64,
+    pub clicks: i64,
 }
 
 /// A share of a whole, with the whole kept so that "no data" differs from 0 %.
@@ -80,9 +101,24 @@ impl DeliveryStats {
             whole: self.sent,
         }
     }
-    /// Sent but with no delivery, bounce or failure notice yet.
-    pub fn pending(&self) -> i64 {
-        (self.sent - self.delivered - self.bounced).max(0)
+    /// Opens no machine seemed to make, out of what was sent.
+    pub fn human_open_rate(&self) -> Rate {
+        Rate {
+            part: self.human_opened,
+            whole: self.sent,
+        }
+    }
+    pub fn human_click_rate(&self) -> Rate {
+        Rate {
+            part: self.human_clicked,
+            whole: self.sent,
+        }
+    }
+    pub fn complaint_rate(&self) -> Rate {
+        Rate {
+            part: self.complained,
+            whole: self.sent,
+        }
     }
 }
 
@@ -119,14 +155,18 @@ mod tests {
             delivered: 90,
             bounced: 4,
             opened: 45,
+            human_opened: 30,
             clicked: 9,
+            complained: 1,
+            ..DeliveryStats::default()
         };
         assert_eq!(s.sent_rate().percent(), Some(50.0));
         assert_eq!(s.delivered_rate().percent(), Some(90.0));
         assert_eq!(s.bounce_rate().percent(), Some(4.0));
         assert_eq!(s.open_rate().percent(), Some(45.0));
         assert_eq!(s.click_rate().percent(), Some(9.0));
-        assert_eq!(s.pending(), 6);
+        assert_eq!(s.human_open_rate().percent(), Some(30.0));
+        assert_eq!(s.complaint_rate().percent(), Some(1.0));
         assert_eq!(DeliveryStats::default().open_rate().percent(), None);
     }
 }

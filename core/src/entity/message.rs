@@ -40,6 +40,11 @@ pub struct Model {
     pub clicks: i32,
     pub first_clicked_at: Option<DateTimeUtc>,
     pub last_clicked_at: Option<DateTimeUtc>,
+    /// The first open or click no machine seemed to make.
+    pub human_opened_at: Option<DateTimeUtc>,
+    pub human_clicked_at: Option<DateTimeUtc>,
+    /// When the recipient unsubscribed through it.
+    pub unsubscribed_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,6 +11,7 @@ pub struct Model {
     pub smtp_url: Option<String>,
     pub ses_region: Option<String>,
     pub ses_configuration_set: Option<String>,
+    pub ses_topic_arn: Option<String>,
     pub sms_provider: String,
     pub sms_url: Option<String>,
     pub sms_from: Option<String>,

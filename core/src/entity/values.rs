@@ -14,7 +14,8 @@ use crate::domain::template::Content;
 use crate::domain::trigger::Trigger;
 use crate::domain::{
     ActionState, BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState,
-    ImportState, JobState, ListKind, MessageType, Role, RunOutcome, SkipReason, SubscriptionStatus,
+    HitKind, ImportState, JobState, ListKind, Machine, MessageType, Role, RunOutcome, SkipReason,
+    SubscriptionStatus,
 };
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
 use sea_orm::{ColIdx, DbErr, QueryResult, TryGetError, TryGetable, Value};
@@ -83,6 +84,8 @@ text_column!(
     BounceType,
     ActionState,
     RunOutcome,
+    HitKind,
+    Machine,
 );
 
 /// Stores a serde type as JSON text.

@@ -58,6 +58,7 @@ impl Registry {
             .add::<Tick>()
             .add::<DailyRun>()
             .add::<crate::delivery::notify::EmailNotification>()
+            .add::<crate::delivery::events::ConfirmSubscription>()
             // Timed campaigns fire within seconds of their time.
             .every("delivery.tick", Period::Every(Duration::seconds(20)), Tick)
             .every("delivery.daily", Period::DailyAt(daily_at), DailyRun)

@@ -79,10 +79,13 @@ pub async fn same_origin_posts(
     next.run(req).await
 }
 
-/// The REST API (bearer keys) and unsubscribe links (signed tokens, and RFC 8058 one-click
-/// POSTs come from mail providers' servers) carry no session.
+/// The REST API (bearer keys), unsubscribe links (signed tokens, and RFC 8058 one-click POSTs
+/// come from mail providers' servers), tracking URLs and provider webhooks (signed messages)
+/// carry no session.
 fn uses_session(path: &str) -> bool {
-    !path.starts_with("/api/v1/") && !path.starts_with("/u/")
+    !["/api/v1/", "/u/", "/o/", "/c/", "/v/", "/webhooks/"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// `scheme://host[:port]` in lower case, without the scheme's default port.

@@ -3,7 +3,9 @@
 //! ([`uploads`]) and static files, with the middleware in front of them ([`middleware`]).
 
 pub mod client_ip;
+pub mod live;
 pub mod middleware;
+pub mod reports;
 pub mod uploads;
 
 use app::{App, shell};
@@ -28,6 +30,28 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub herald: Herald,
     pub trusted_proxies: std::sync::Arc<client_ip::TrustedProxies>,
+    /// Takes opens and clicks off the request path.
+    pub recorder: std::sync::Arc<herald_core::tracking::recorder::Recorder>,
+    /// Verifies SNS messages and knows the accepted topics.
+    pub sns: std::sync::Arc<crate::public::webhooks::Sns>,
+}
+
+/// The signed-in user of a request, by its session cookie (`None`: nobody is signed in).
+pub async fn signed_in(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<herald_core::domain::access::Actor>, axum::response::Response> {
+    use axum::response::IntoResponse;
+    let Some(token) = app::api::ssr::session_token_in(headers) else {
+        return Ok(None);
+    };
+    herald_core::auth::sessions::user_for_session(&state.herald.db, &token)
+        .await
+        .map(|u| u.map(herald_core::domain::access::Actor::User))
+        .map_err(|e| {
+            tracing::error!(error = %e, "session lookup failed");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -55,6 +79,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::public::router())
         .nest("/api/v1", api_v1.with_state(state.herald.clone()))
         .route("/contacts/import/{id}/start", post(uploads::start_import))
+        .route("/campaigns/{id}/live", get(live::campaign))
+        .route(
+            "/campaigns/{id}/recipients.csv",
+            get(reports::recipients_csv),
+        )
         .route(
             "/contacts/import/{id}/errors.csv",
             get(uploads::import_errors_csv),

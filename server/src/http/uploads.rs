@@ -17,19 +17,9 @@ fn back(to: &str, problem: UploadProblem) -> Response {
 
 /// The signed-in user acting, or the response to send instead.
 async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
-    let user = match app::api::ssr::session_token_in(headers) {
-        Some(token) => herald_core::auth::sessions::user_for_session(&state.herald.db, &token)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "session lookup failed");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            })?,
-        None => None,
-    };
-    match user {
-        None => Err(Redirect::to("/login").into_response()),
-        Some(u) => Ok(Actor::User(u)),
-    }
+    super::signed_in(state, headers)
+        .await?
+        .ok_or_else(|| Redirect::to("/login").into_response())
 }
 
 /// What a refusal from core answers: its words as a code, a 403 or a 404.

@@ -1,8 +1,10 @@
 //! Public endpoints: reached without signing in, by anyone on the internet, so written for
-//! hostile input. The health check and unsubscribing ([`unsubscribe`]); the tracking pixel,
-//! click redirects and provider webhooks belong here too, each in a file of its own.
+//! hostile input. The health check, unsubscribing ([`unsubscribe`]), the tracking pixel, click
+//! redirects and the view in the browser ([`tracking`]), and provider webhooks ([`webhooks`]).
 
+pub mod tracking;
 pub mod unsubscribe;
+pub mod webhooks;
 
 use crate::http::AppState;
 use axum::Router;
@@ -15,6 +17,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(unsubscribe::router())
+        .merge(tracking::router())
+        .merge(webhooks::router())
 }
 
 /// 200 when the database answers, 503 otherwise.

@@ -136,6 +136,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ses_endpoint: None,
         sms_url: None,
         sms_from: String::new(),
+        previous_secret_keys: Vec::new(),
+        ses_topic_arns: Vec::new(),
+        sns_cert_dir: None,
+        tracking_queue: 100_000,
     };
     adjust(&mut config);
     let herald = server::open(&config).await.expect("open the database");

@@ -40,7 +40,16 @@ pub(crate) struct World {
 /// An organisation with six contacts, of whom only `ada` and `fay` may receive marketing:
 /// `bob` is suppressed, `cy` unsubscribed, `dee` inactive, `eve` has no address.
 pub(crate) async fn world() -> World {
-    let app = spawn_app_with(|c| c.workers = 0).await;
+    world_with(|_| {}).await
+}
+
+/// [`world`] with the server's configuration adjusted first.
+pub(crate) async fn world_with(adjust: impl FnOnce(&mut server::Config)) -> World {
+    let app = spawn_app_with(|c| {
+        c.workers = 0;
+        adjust(c);
+    })
+    .await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let mut h = app.herald.clone();
     h.clock = clock.clone();
@@ -99,6 +108,7 @@ pub(crate) fn with_provider(h: &Herald, provider: Provider) -> Herald {
         public_url: s.public_url.clone(),
         secure_cookies: s.secure_cookies,
         secret_key: s.secret_key.clone(),
+        previous_keys: s.previous_keys.clone(),
         providers: herald_core::delivery::sending::InstanceProviders {
             email: Arc::new(provider),
             ..s.providers.clone()
@@ -106,6 +116,7 @@ pub(crate) fn with_provider(h: &Herald, provider: Provider) -> Herald {
         provider_cache: Default::default(),
         default_from: s.default_from.clone(),
         daily_run_at: s.daily_run_at,
+        live: s.live.clone(),
     });
     h
 }

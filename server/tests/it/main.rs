@@ -19,4 +19,5 @@ mod reach;
 mod scheduler;
 mod sending_ui;
 mod tenancy;
+mod tracking;
 mod users;

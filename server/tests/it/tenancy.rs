@@ -193,6 +193,23 @@ async fn no_server_function_crosses_organisations() {
         StatusCode::NOT_FOUND,
     )
     .await;
+    check(
+        "campaign_report",
+        &[("id", &bravo_campaign)],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    check(
+        "campaign_recipients",
+        &[("id", &bravo_campaign), ("query[page]", "1")],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let overview = check("reports_overview", &[], StatusCode::OK).await.json();
+    assert!(
+        !overview.to_string().contains("Bravo secret plans"),
+        "{overview}"
+    );
     let contacts = check("list_contacts", &[], StatusCode::OK).await.json();
     assert_eq!(contacts["total"], 3);
     let secret = check("list_contacts", &[("search", "secret")], StatusCode::OK)

@@ -113,6 +113,8 @@ fn Providers(
                     <input id="ses-region" name="form[ses_region]" placeholder="eu-west-1" value=o.ses_region.clone().unwrap_or_default() />
                     <label for="ses-set">"SES configuration set " <span class="muted">"(where SES publishes delivery events)"</span></label>
                     <input id="ses-set" name="form[ses_configuration_set]" value=o.ses_configuration_set.clone().unwrap_or_default() />
+                    <label for="ses-topic">"SNS topic ARN " <span class="muted">"(SES events arrive from it at /webhooks/ses)"</span></label>
+                    <input id="ses-topic" name="form[ses_topic_arn]" placeholder="arn:aws:sns:eu-west-1:123456789012:ses-events" value=o.ses_topic_arn.clone().unwrap_or_default() />
                     <label for="sms-provider">"Text messages"</label>
                     <select id="sms-provider" name="form[sms_provider]">
                         {sms_choices.map(|(p, label)| view! { <option value=p.as_str() selected=p == o.sms_provider>{label}</option> }).collect_view()}

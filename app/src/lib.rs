@@ -37,6 +37,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Says that the page is hydrated (browser tests wait for it): effects run once hydration,
+    // lazy parts included, is done.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "1");
+        }
+    });
     view! {
         <Stylesheet id="herald" href="/pkg/herald.css" />
         <Title formatter=|text: String| if text.is_empty() { "Herald".to_owned() } else { format!("{text} · Herald") } />
@@ -67,7 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("contacts/:id") ssr=SsrMode::Async view={Lazy::<Contact>::new()} />
                     <Route path=path!("actions") ssr=SsrMode::Async view={Lazy::<Actions>::new()} />
                     <Route path=path!("notifications") ssr=SsrMode::Async view={Lazy::<NotificationList>::new()} />
-                    <Route path=path!("reports") ssr=SsrMode::Async view=pages::ReportsPage />
+                    <Route path=path!("reports") ssr=SsrMode::Async view={Lazy::<Reports>::new()} />
                     <Route path=path!("settings") ssr=SsrMode::Async view={Lazy::<Settings>::new()} />
                     <Route path=path!("settings/system") ssr=SsrMode::Async view={Lazy::<System>::new()} />
                     <Route path=path!("settings/sending") ssr=SsrMode::Async view={Lazy::<SendingSettings>::new()} />
@@ -130,6 +138,7 @@ areas! {
     campaign_area, __preload_campaign_area (CampaignPages) {
         Campaign => pages::campaigns::CampaignPage;
         Builder => pages::builder::BuilderPage;
+        Reports => pages::reports::ReportsPage;
     }
     templates_area, __preload_templates_area (TemplatePages) {
         Templates => pages::templates::TemplatesPage;

@@ -60,13 +60,14 @@ test('a wrong password is refused with a clear message', async ({ page }, info) 
   await expect(page).toHaveURL(/\/login/);
 });
 
-test('unfinished sections say so plainly', async ({ page }, info) => {
+test('the reports page shows deliverability, volume and engagement', async ({ page }, info) => {
   await signIn(page, info);
-  for (const [link, heading] of [['Reports', 'Reports']]) {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
-    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
-    await expect(page.getByTestId('coming-soon')).toContainText('Not available yet.');
-  }
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reports' }).click();
+  await expect(page.getByRole('heading', { name: 'Reports', exact: true })).toBeVisible();
+  await expect(page.getByTestId('bounce-rate')).toContainText('%');
+  await expect(page.getByTestId('complaint-rate')).toContainText('%');
+  await expect(page.getByTestId('weeks').locator('tbody tr').first()).toBeVisible();
+  await expect(page.getByTestId('engagement').locator('tbody tr').first()).toBeVisible();
   if (!withJs(info)) {
     // The builder is interactive; without JavaScript it says so instead of half-working.
     await page.goto('/campaigns/new');

@@ -30,9 +30,12 @@ export const ADMIN = { email: 'admin@demo.herald.test', password: 'herald-demo' 
 
 export const withJs = (info: TestInfo) => info.project.name === 'js';
 
-/// Waits until the WASM bundle has hydrated the page (JavaScript runs only).
+/// Waits until the WASM bundle has hydrated the page (JavaScript runs only): the app marks the
+/// document when it is done, then whatever it fetched on the way settles. (A campaign's page
+/// keeps its live stream open, so the network is never idle there: that wait is bounded.)
 export async function hydrated(page: Page) {
-  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => document.documentElement.dataset.hydrated === '1');
+  await page.waitForLoadState('networkidle', { timeout: 2000 }).catch(() => {});
 }
 
 export async function signIn(page: Page, info: TestInfo, who = ADMIN) {

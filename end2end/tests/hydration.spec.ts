@@ -6,6 +6,7 @@ import { expect, hydrated, signIn, test, withJs } from './helpers';
 const pages = [
   '/campaigns',
   '/campaigns/new',
+  '/reports',
   '/templates',
   '/templates/new',
   '/contacts',

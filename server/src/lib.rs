@@ -118,6 +118,7 @@ pub async fn start(
         herald,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         recorder: recorder.clone(),
+        destinations: Default::default(),
         sns: Arc::new(public::webhooks::Sns {
             certs: herald_core::webhooks::sns::CertStore::new(config.sns_cert_dir.clone()),
             topics: config.ses_topic_arns.clone(),

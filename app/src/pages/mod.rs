@@ -5,6 +5,7 @@ pub mod builder;
 pub mod campaigns;
 pub mod contacts;
 pub mod mailbox;
+pub mod reports;
 pub mod settings;
 pub mod templates;
 
@@ -139,22 +140,4 @@ pub fn NotFound() -> impl IntoView {
             <p>"There is nothing at this address. " <a href="/campaigns">"Go to the campaigns"</a>"."</p>
         </main>
     }
-}
-
-/// A section that later releases fill. Says so plainly instead of showing made-up data.
-#[component]
-fn ComingSoon(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <Title text=title />
-        <h1>{title}</h1>
-        <section class="empty" data-testid="coming-soon">
-            <p><strong>"Not available yet."</strong></p>
-            <p>{what}</p>
-        </section>
-    }
-}
-
-#[component]
-pub fn ReportsPage() -> impl IntoView {
-    view! { <ComingSoon title="Reports" what="Live reports arrive with tracking. Each campaign's delivery and engagement numbers are on its page already." /> }
 }

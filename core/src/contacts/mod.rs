@@ -276,12 +276,44 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<C
             format!("Sent “{name}”"),
             detail,
         );
+        if let Some(t) = m.bounced_at {
+            let how = match m.bounce_type {
+                Some(crate::domain::BounceType::Transient) => "Soft bounce",
+                _ => "Bounced for good: the address is suppressed",
+            };
+            let detail = match &m.error {
+                Some(e) => format!("{how} · {e}"),
+                None => how.to_owned(),
+            };
+            item(t, "bounce", format!("“{name}” bounced"), detail);
+        }
+        if let Some(t) = m.complained_at {
+            item(
+                t,
+                "complaint",
+                format!("Marked “{name}” as spam"),
+                "Suppressed and unsubscribed".into(),
+            );
+        }
+        if let Some(t) = m.unsubscribed_at {
+            item(
+                t,
+                "unsubscribe",
+                format!("Unsubscribed through “{name}”"),
+                String::new(),
+            );
+        }
         if let Some(t) = m.first_opened_at {
+            let who = if m.human_opened_at.is_none() {
+                " (by a machine: a privacy proxy or scanner)"
+            } else {
+                ""
+            };
             item(
                 t,
                 "open",
                 format!("Opened “{name}”"),
-                format!("{} opens", m.opens),
+                format!("{} opens{who}", m.opens),
             );
         }
         if let Some(t) = m.first_clicked_at {

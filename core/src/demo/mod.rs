@@ -3,8 +3,11 @@
 //! history the delivery engine itself produced: each past run was decided, sent into the
 //! development mailbox and recorded by the engine's jobs under a clock set to its time, so every
 //! number on the campaign list matches the messages in the Mailbox and the rules that left the
-//! others out. What providers and recipients reported afterwards (deliveries, bounces, opens,
-//! clicks) is drawn at each campaign's rates.
+//! others out. What came back afterwards is drawn at each campaign's rates and recorded the way
+//! real reports are: bounces and complaints as provider notices ([`crate::delivery::events`]:
+//! suppression, actions, unsubscribes), opens and clicks as hits through the tracking recorder
+//! (machine activity flagged, links counted, the hourly chart), deliveries as the notices SES
+//! would send.
 //!
 //! Deterministic: the same seed gives the same data, so screenshots and tests can rely on it.
 
@@ -13,8 +16,8 @@ use crate::domain::audience::Filter;
 use crate::domain::campaign::Settings;
 use crate::domain::trigger::Trigger;
 use crate::domain::{
-    BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState, MessageType,
-    Role, SubscriptionStatus,
+    CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState, MessageType, Role,
+    SubscriptionStatus,
 };
 use crate::entity::values::{Properties, Variants};
 use crate::entity::{campaign, campaign_send, contact, message, template};
@@ -572,15 +575,185 @@ async fn run(
         .filter(message::Column::State.eq(DeliveryState::Sent))
         .all(&h.db)
         .await?;
+    let links: Vec<i64> = crate::entity::link::Entity::find()
+        .filter(crate::entity::link::Column::CampaignId.eq(c.id))
+        .all(&h.db)
+        .await?
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let mut hits = Vec::new();
+    let mut notices = Vec::new();
     let txn = h.db.begin().await?;
     for m in sent {
         let Some(sent_at) = m.sent_at else { continue };
-        if let Some(change) = reported(rng, spec, m, sent_at, now) {
-            change.update(&txn).await?;
+        let r = reported(rng, spec, m.id, sent_at, now, &links);
+        if let Some(at) = r.delivered_at {
+            message::Entity::update_many()
+                .col_expr(
+                    message::Column::State,
+                    Expr::value(DeliveryState::Delivered),
+                )
+                .col_expr(message::Column::DeliveredAt, Expr::value(at))
+                .filter(message::Column::Id.eq(m.id))
+                .exec(&txn)
+                .await?;
+            crate::delivery::record(
+                &txn,
+                vec![crate::delivery::event(
+                    &m,
+                    DeliveryState::Delivered,
+                    at,
+                    None,
+                )],
+            )
+            .await?;
         }
+        notices.extend(r.notices);
+        hits.extend(r.hits);
     }
     txn.commit().await?;
+    for (receipt, notice) in notices {
+        crate::delivery::events::apply(h, "demo", &receipt, &notice).await?;
+    }
+    hits.sort_by_key(|hit| hit.at);
+    for batch in hits.chunks(crate::tracking::recorder::BATCH) {
+        crate::tracking::recorder::apply(&h.db, batch).await?;
+    }
     Ok(())
+}
+
+/// What came back about one sent message.
+struct Reported {
+    delivered_at: Option<DateTime<Utc>>,
+    /// Bounces and complaints, as a provider reports them (with a receipt id each).
+    notices: Vec<(String, crate::delivery::events::ProviderNotice)>,
+    /// Opens and clicks, as the tracking URLs would have seen them.
+    hits: Vec<crate::tracking::recorder::Hit>,
+}
+
+/// Mail clients and machines that open and click.
+const AGENTS: [(&str, &str); 4] = [
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+        "81.2.69.160",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+        "92.40.12.7",
+    ),
+    // Apple Mail Privacy Protection.
+    ("Mozilla/5.0", "17.58.101.4"),
+    (
+        "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+        "66.249.84.10",
+    ),
+];
+
+/// What a provider and the recipient reported about sent message `id` by `now`: delivered or
+/// bounced, opened and clicked at the campaign's rates (a fifth of opens by Apple's proxy, a few
+/// link scanners), now and then a complaint; for a run of the last hours, some messages still
+/// await their delivery notice.
+fn reported(
+    rng: &mut StdRng,
+    spec: &DemoCampaign,
+    id: i64,
+    sent_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    links: &[i64],
+) -> Reported {
+    use crate::delivery::events::{Notice, ProviderNotice};
+    use crate::domain::HitKind;
+    use crate::tracking::recorder::Hit;
+    let at = |rng: &mut StdRng, from: DateTime<Utc>, max_minutes: i64| {
+        (from + Duration::minutes(rng.gen_range(1..max_minutes.max(2)))).min(now)
+    };
+    let mut out = Reported {
+        delivered_at: None,
+        notices: Vec::new(),
+        hits: Vec::new(),
+    };
+    let fresh = (now - sent_at).num_minutes() < 180;
+    if fresh && rng.gen_bool(0.1) {
+        return out;
+    }
+    let notice = |notice, at, detail: &str| ProviderNotice {
+        message_id: Some(id),
+        provider_message_id: None,
+        notice,
+        at,
+        detail: detail.to_owned(),
+    };
+    if rng.gen_bool(0.025) {
+        let permanent = rng.gen_bool(0.7);
+        let detail = if permanent {
+            "Permanent (General): smtp; 550 5.1.1 user unknown"
+        } else {
+            "Transient (MailboxFull): smtp; 452 4.2.2 mailbox full"
+        };
+        out.notices.push((
+            format!("{id}:bounce"),
+            notice(Notice::Bounced { permanent }, at(rng, sent_at, 3), detail),
+        ));
+        return out;
+    }
+    out.delivered_at = Some(at(rng, sent_at, 2));
+    let hit = |kind, message_id, link_id, at, agent: usize, head| Hit {
+        kind,
+        message_id,
+        link_id,
+        at,
+        head,
+        user_agent: Some(AGENTS[agent].0.to_owned()),
+        ip: AGENTS[agent].1.parse().ok(),
+    };
+    // A security gateway checks every link as the message arrives.
+    if !links.is_empty() && rng.gen_bool(0.03) {
+        for l in links {
+            let when = sent_at + Duration::seconds(rng.gen_range(1..8));
+            out.hits
+                .push(hit(HitKind::Click, id, Some(*l), when, 0, true));
+        }
+    }
+    if rng.gen_bool(spec.open) {
+        let agent = match rng.gen_range(0..10) {
+            0 | 1 => 2,
+            2 => 3,
+            3..=5 => 1,
+            _ => 0,
+        };
+        let first = at(rng, sent_at, 60 * 48);
+        let opens = rng.gen_range(1..5);
+        for n in 0..opens {
+            let when = if n == 0 {
+                first
+            } else {
+                at(rng, first, 60 * 24 * 5)
+            };
+            out.hits
+                .push(hit(HitKind::Open, id, None, when, agent, false));
+        }
+        if !links.is_empty() && rng.gen_bool((spec.click / spec.open).min(1.0)) {
+            let first_click = at(rng, first, 30);
+            for n in 0..rng.gen_range(1..4) {
+                let when = if n == 0 {
+                    first_click
+                } else {
+                    at(rng, first_click, 60 * 24)
+                };
+                let l = links[rng.gen_range(0..links.len())];
+                out.hits
+                    .push(hit(HitKind::Click, id, Some(l), when, agent.min(1), false));
+            }
+        }
+    }
+    if rng.gen_bool(0.0008) {
+        out.notices.push((
+            format!("{id}:complaint"),
+            notice(Notice::Complained, at(rng, sent_at, 60 * 24), "abuse"),
+        ));
+    }
+    out
 }
 
 const COLLECTIONS: &[&str] = &[
@@ -750,54 +923,4 @@ fn send_time(now: DateTime<Utc>, days_ago: i64, n: usize) -> DateTime<Utc> {
     }
     let day = (now - Duration::days(days_ago)).date_naive();
     day.and_hms_opt(9, 0, 0).expect("valid time").and_utc() + Duration::minutes(n as i64 * 7)
-}
-
-/// What a provider and the recipient reported about sent message `m` by `now`: delivered or
-/// bounced, opened and clicked at the campaign's rates, now and then a complaint; for a run of
-/// the last hours, some messages still await their delivery notice (`None`: no change).
-fn reported(
-    rng: &mut StdRng,
-    spec: &DemoCampaign,
-    m: message::Model,
-    sent_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Option<message::ActiveModel> {
-    let at = |rng: &mut StdRng, from: DateTime<Utc>, max_minutes: i64| {
-        (from + Duration::minutes(rng.gen_range(1..max_minutes.max(2)))).min(now)
-    };
-    let fresh = (now - sent_at).num_minutes() < 180;
-    if fresh && rng.gen_bool(0.1) {
-        return None;
-    }
-    let mut m: message::ActiveModel = m.into();
-    if rng.gen_bool(0.025) {
-        m.state = Set(DeliveryState::Bounced);
-        m.bounced_at = Set(Some(at(rng, sent_at, 3)));
-        m.bounce_type = Set(Some(if rng.gen_bool(0.7) {
-            BounceType::Permanent
-        } else {
-            BounceType::Transient
-        }));
-        return Some(m);
-    }
-    m.state = Set(DeliveryState::Delivered);
-    m.delivered_at = Set(Some(at(rng, sent_at, 2)));
-    if rng.gen_bool(spec.open) {
-        let opens = rng.gen_range(1..6);
-        let first = at(rng, sent_at, 60 * 48);
-        m.opens = Set(opens);
-        m.first_opened_at = Set(Some(first));
-        m.last_opened_at = Set(Some(at(rng, first, 60 * 24 * 5)));
-        if rng.gen_bool((spec.click / spec.open).min(1.0)) {
-            let first_click = at(rng, first, 30);
-            m.clicks = Set(rng.gen_range(1..4));
-            m.first_clicked_at = Set(Some(first_click));
-            m.last_clicked_at = Set(Some(at(rng, first_click, 60 * 24)));
-        }
-    }
-    if rng.gen_bool(0.0008) {
-        m.state = Set(DeliveryState::Complained);
-        m.complained_at = Set(Some(at(rng, sent_at, 60 * 24)));
-    }
-    Some(m)
 }

@@ -217,7 +217,7 @@ impl ContactDetail {
 pub struct TimelineItem {
     pub at: chrono::DateTime<chrono::Utc>,
     /// credential, enrollment, booking, pass, subscription, order, event, message, open, click,
-    /// action
+    /// bounce, complaint, unsubscribe, action
     pub kind: String,
     pub title: String,
     pub detail: String,

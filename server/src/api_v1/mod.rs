@@ -73,6 +73,8 @@ pub fn router() -> (axum::Router<Herald>, utoipa::openapi::OpenApi) {
         .routes(routes!(sending::activate_campaign))
         .routes(routes!(sending::deactivate_campaign))
         .routes(routes!(sending::list_messages))
+        .routes(routes!(sending::campaign_stats))
+        .routes(routes!(sending::campaign_links))
         .routes(routes!(sending::send_message))
         .split_for_parts();
     // The paths above are relative to where the router is nested.

@@ -276,6 +276,23 @@ pub struct Message {
     pub queued_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub provider_message_id: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub bounced_at: Option<DateTime<Utc>>,
+    /// `permanent` or `transient` (a soft bounce).
+    pub bounce_type: Option<herald_core::domain::BounceType>,
+    pub complained_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// Every open (machines' included) and when the first and last were.
+    pub opens: i32,
+    pub first_opened_at: Option<DateTime<Utc>>,
+    pub last_opened_at: Option<DateTime<Utc>>,
+    /// The first open that did not look like a privacy proxy's or a scanner's.
+    pub human_opened_at: Option<DateTime<Utc>>,
+    pub clicks: i32,
+    pub first_clicked_at: Option<DateTime<Utc>>,
+    pub last_clicked_at: Option<DateTime<Utc>>,
+    pub human_clicked_at: Option<DateTime<Utc>>,
 }
 
 impl From<message::Model> for Message {
@@ -292,6 +309,20 @@ impl From<message::Model> for Message {
             queued_at: m.queued_at,
             sent_at: m.sent_at,
             provider_message_id: m.provider_message_id,
+            delivered_at: m.delivered_at,
+            bounced_at: m.bounced_at,
+            bounce_type: m.bounce_type,
+            complained_at: m.complained_at,
+            failed_at: m.failed_at,
+            unsubscribed_at: m.unsubscribed_at,
+            opens: m.opens,
+            first_opened_at: m.first_opened_at,
+            last_opened_at: m.last_opened_at,
+            human_opened_at: m.human_opened_at,
+            clicks: m.clicks,
+            first_clicked_at: m.first_clicked_at,
+            last_clicked_at: m.last_clicked_at,
+            human_clicked_at: m.human_clicked_at,
         }
     }
 }
@@ -303,7 +334,71 @@ pub struct MessagePage {
     pub next_after: Option<i64>,
 }
 
-/// A campaign's messages, a page at a time, oldest first.
+/// One run of a campaign and its numbers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunStats {
+    pub send_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub stats: herald_core::domain::DeliveryStats,
+}
+
+/// A campaign's delivery and engagement numbers, and those of its latest runs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CampaignStats {
+    pub campaign_id: i64,
+    pub stats: herald_core::domain::DeliveryStats,
+    /// The latest 50 runs, newest first.
+    pub runs: Vec<RunStats>,
+}
+
+/// A campaign's numbers: recipients, sent, delivered, bounced (soft among them), complained,
+/// failed, unsubscribed, opened and clicked (unique, with the estimate of those by people, and
+/// the totals); the same for each of its latest runs. Kept up to date as messages change.
+#[utoipa::path(
+    get, path = "/campaigns/{id}/stats", tag = "sending",
+    params(("id" = i64, Path, description = "The campaign's id")),
+    responses((status = 200, body = CampaignStats), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn campaign_stats(
+    State(h): State<Herald>,
+    ApiActor(actor): ApiActor,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<CampaignStats>, ApiError> {
+    let id = path_id(id, "campaign")?;
+    let stats = herald_core::reports::live(&h.db, &actor, id).await?;
+    let runs = herald_core::reports::runs(&h.db, &actor, id, 50).await?;
+    Ok(Json(CampaignStats {
+        campaign_id: id,
+        stats,
+        runs: runs
+            .into_iter()
+            .map(|r| RunStats {
+                send_id: r.send_id,
+                started_at: r.started_at,
+                stats: r.stats,
+            })
+            .collect(),
+    }))
+}
+
+/// A campaign's tracked links with their clicks (all, unique per message, and unique by
+/// people), most clicked first.
+#[utoipa::path(
+    get, path = "/campaigns/{id}/links", tag = "sending",
+    params(("id" = i64, Path, description = "The campaign's id")),
+    responses((status = 200, body = Vec<herald_core::domain::reports::LinkRow>), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn campaign_links(
+    State(h): State<Herald>,
+    ApiActor(actor): ApiActor,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Vec<herald_core::domain::reports::LinkRow>>, ApiError> {
+    let id = path_id(id, "campaign")?;
+    Ok(Json(herald_core::reports::links(&h.db, &actor, id).await?))
+}
+
+/// A campaign's messages with their results (delivery, bounces, opens, clicks), a page at a
+/// time, oldest first.
 #[utoipa::path(
     get, path = "/campaigns/{id}/messages", tag = "sending",
     params(("id" = i64, Path, description = "The campaign's id"), MessageParams),

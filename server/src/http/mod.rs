@@ -32,6 +32,8 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<client_ip::TrustedProxies>,
     /// Takes opens and clicks off the request path.
     pub recorder: std::sync::Arc<herald_core::tracking::recorder::Recorder>,
+    /// Where click tokens lead, remembered.
+    pub destinations: std::sync::Arc<crate::public::tracking::Destinations>,
     /// Verifies SNS messages and knows the accepted topics.
     pub sns: std::sync::Arc<crate::public::webhooks::Sns>,
 }

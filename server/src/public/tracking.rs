@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/c/{token}", get(click))
         .route("/v/{token}", get(view))
         .route("/metrics", get(metrics))
+        .route("/livez", get(livez))
 }
 
 /// The smallest transparent GIF (1×1, 43 bytes).
@@ -126,8 +127,37 @@ async fn open(
     r
 }
 
+/// Where click tokens lead, remembered: a link's URL and campaign never change, nor does a
+/// message's campaign, so an answer read once stays right. Bounded: forgotten all at once when
+/// full.
+#[derive(Debug, Default)]
+pub struct Destinations(std::sync::Mutex<std::collections::HashMap<(i64, i64), String>>);
+
+/// Remembered destinations at most.
+const REMEMBERED: usize = 100_000;
+
 /// The stored URL of link `link_id`, when it is a link of message `message_id`'s campaign.
 async fn destination(
+    state: &AppState,
+    message_id: i64,
+    link_id: i64,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    let key = (message_id, link_id);
+    if let Some(url) = state.destinations.0.lock().expect("not poisoned").get(&key) {
+        return Ok(Some(url.clone()));
+    }
+    let url = read_destination(state, message_id, link_id).await?;
+    if let Some(url) = &url {
+        let mut known = state.destinations.0.lock().expect("not poisoned");
+        if known.len() >= REMEMBERED {
+            known.clear();
+        }
+        known.insert(key, url.clone());
+    }
+    Ok(url)
+}
+
+async fn read_destination(
     state: &AppState,
     message_id: i64,
     link_id: i64,
@@ -232,6 +262,11 @@ async fn view(
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
         }
     }
+}
+
+/// 200 while the process serves requests (the database is not asked: `/healthz` does that).
+async fn livez() -> &'static str {
+    "ok"
 }
 
 /// The tracking queue's counters, in Prometheus' text format.

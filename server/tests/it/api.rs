@@ -696,11 +696,19 @@ async fn the_rest_api_never_crosses_organisations() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     clean(&a);
 
-    case("GET", "/campaigns/{id}/messages");
-    let a = alpha
-        .get(&format!("/campaigns/{bravo_campaign}/messages"))
+    for what in ["messages", "stats", "links"] {
+        case("GET", &format!("/campaigns/{{id}}/{what}"));
+        let a = alpha
+            .get(&format!("/campaigns/{bravo_campaign}/{what}"))
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{what}");
+        clean(&a);
+    }
+    let own = bravo
+        .get(&format!("/campaigns/{bravo_campaign}/stats"))
         .await;
-    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(own.body["stats"]["recipients"], 0);
 
     for action in ["activate", "deactivate"] {
         case("POST", &format!("/campaigns/{{id}}/{action}"));
@@ -1093,7 +1101,7 @@ async fn the_openapi_description_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 15, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 17, "{:?}", paths.keys().collect::<Vec<_>>());
     // Enums are documented as they are sent: the stored strings.
     let schemas = &spec["components"]["schemas"];
     assert_eq!(schemas["Channel"]["enum"], json!(["email", "sms"]));

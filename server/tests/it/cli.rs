@@ -323,3 +323,96 @@ fn sending_settings_are_set_from_the_command_line_and_secrets_never_shown() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Opens a server answered for are in the database after SIGTERM, even those still queued for
+/// the recorder when the signal came: a graceful shutdown writes the queue before it exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn tracking_hits_answered_before_sigterm_are_all_written() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = std::env::temp_dir().join(format!("herald-cli-hits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .env_clear()
+        .env("HERALD_DATA_DIR", &dir)
+        .env("HERALD_LISTEN", "127.0.0.1:0")
+        .env("HERALD_WORKERS", "0")
+        .env("HERALD_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("listening on ")
+                .nth(1)
+                .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+        })
+        .expect("a listening line");
+    // A sent message, written beside the running server.
+    let db = herald_core::db::connect(&format!("sqlite://{}", dir.join("herald.db").display()))
+        .await
+        .unwrap();
+    let org = herald_core::auth::accounts::ensure_org(&db, "acme", "Acme")
+        .await
+        .unwrap();
+    let campaign = crate::common::campaign_with_id(&db, org.id).await;
+    crate::common::message_for(&db, org.id, campaign, None, None, None).await;
+    let m = herald_core::entity::message::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = herald_core::secret::SecretKey::load_or_create(&dir).unwrap();
+    let token = herald_core::tracking::sign(&key, herald_core::domain::HitKind::Open, m.id, None);
+    // 300 opens on one kept-alive connection, read back, then SIGTERM at once.
+    const HITS: usize = 300;
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let request = format!("GET /o/{token} HTTP/1.1\r\nHost: x\r\nUser-Agent: Chrome\r\n\r\n");
+    for _ in 0..HITS {
+        stream.write_all(request.as_bytes()).unwrap();
+    }
+    let mut answered = 0;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while answered < HITS {
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(
+            n > 0,
+            "the server closed the connection after {answered} answers"
+        );
+        buf.extend_from_slice(&chunk[..n]);
+        answered = buf.windows(15).filter(|w| w == b"HTTP/1.1 200 OK").count();
+    }
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let written = herald_core::entity::tracking_event::Entity::find()
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        written, HITS as u64,
+        "every answered open is in the database"
+    );
+    let opens = herald_core::entity::message::Entity::find_by_id(m.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .opens;
+    assert_eq!(opens, HITS as i32);
+    let _ = lines.count();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

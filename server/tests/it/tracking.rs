@@ -957,3 +957,80 @@ async fn the_live_stream_sends_the_numbers_as_they_move() {
     assert_eq!(moved["opened"], 1);
     assert_eq!(moved["human_opened"], 1);
 }
+
+#[tokio::test]
+async fn no_get_ever_unsubscribes() {
+    let w = world().await;
+    let id = sent(&w).await;
+    let public = w.h.settings.public_url.clone();
+    let html = html_of(&w, "ada").await;
+    let unsubscribe = local(&w.app, &urls(&html, &public, "u")[0]);
+    let http = client();
+    let ua = |r: reqwest::RequestBuilder| r.header("user-agent", CHROME);
+    // Everything a scanner, a prefetcher or a curious person might do with the links by GET.
+    let table: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("the link", ua(http.get(&unsubscribe))),
+        ("HEAD", ua(http.head(&unsubscribe))),
+        (
+            "the one-click body in the query",
+            ua(http.get(format!("{unsubscribe}?List-Unsubscribe=One-Click"))),
+        ),
+        (
+            "a one-click header",
+            ua(http
+                .get(&unsubscribe)
+                .header("list-unsubscribe", "One-Click")),
+        ),
+        (
+            "a body on a GET",
+            ua(http
+                .get(&unsubscribe)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click")),
+        ),
+        (
+            "the marketing box unticked in the query",
+            ua(http.get(format!("{unsubscribe}?marketing=off&newsletter=off"))),
+        ),
+        (
+            "the pixel",
+            ua(http.get(local(&w.app, &urls(&html, &public, "o")[0]))),
+        ),
+        (
+            "a click",
+            ua(http.get(local(&w.app, &urls(&html, &public, "c")[0]))),
+        ),
+        (
+            "the view in the browser",
+            ua(http.get(local(&w.app, &urls(&html, &public, "v")[0]))),
+        ),
+    ];
+    for (name, request) in table {
+        let r = request.send().await.unwrap();
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{name}: {}",
+            r.status()
+        );
+    }
+    let ada = contact::Entity::find_by_id(w.people["ada"])
+        .one(&w.h.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ada.marketing_consent_at.is_none(),
+        "still never asked: {ada:?}"
+    );
+    // The one-click POST does it, and the message counts an unsubscribe.
+    let r = http
+        .post(&unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let s = counters(&w, id).await;
+    assert_eq!(s.unsubscribed, 1);
+}

@@ -351,7 +351,7 @@ fn Editor(id: Option<i64>, editor: TemplateEditor) -> impl IntoView {
                         // The HTML as a mail client shows it: in a frame with no scripts, forms or
                         // access to Herald's page.
                         <iframe title="HTML preview" sandbox="" srcdoc=p.html class="preview-frame"></iframe>
-                        <pre class="preview-text" aria-label="Text preview">{p.text}</pre>
+                        <pre class="preview-text" role="figure" aria-label="Text preview">{p.text}</pre>
                     }.into_any(),
                 }
             }}

@@ -1,0 +1,180 @@
+//! Reports: the organisation's sending over the last 90 days by message type, engagement by
+//! campaign, and email deliverability against the limits providers enforce (warned about before
+//! they are reached).
+
+use crate::api::campaigns::reports_overview;
+use crate::components::{CountRate, ErrorNote, format_count};
+use herald_core::domain::MessageType;
+use herald_core::domain::reports::{
+    BOUNCE_LIMITS, COMPLAINT_LIMITS, Overview, Standing, WeekRow, bars,
+};
+use herald_core::domain::{DeliveryStats, Rate};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ReportsPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| reports_overview());
+    view! {
+        <Title text="Reports" />
+        <h1>"Reports"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading reports…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => view! { <OverviewView o /> }.into_any(),
+                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn standing_note(s: Standing, what: &str, (warn, over): (f64, f64)) -> (String, &'static str) {
+    match s {
+        Standing::Fine => (
+            format!("Fine: providers start reviewing senders at {over} % {what}."),
+            "good",
+        ),
+        Standing::Warning => (
+            format!(
+                "Getting close: at {over} % {what} providers review the account (Herald warns from {warn} %)."
+            ),
+            "warning",
+        ),
+        Standing::Over => (
+            format!(
+                "Over the {over} % providers allow for {what}: sending may be paused. Clean the list before sending more."
+            ),
+            "bad",
+        ),
+    }
+}
+
+#[component]
+fn OverviewView(o: Overview) -> impl IntoView {
+    let e = o.email;
+    let hard = Rate {
+        part: e.bounced - e.soft_bounced,
+        whole: e.sent,
+    };
+    let (bounce_note, bounce_tone) = standing_note(o.bounce, "hard bounces", BOUNCE_LIMITS);
+    let (complaint_note, complaint_tone) =
+        standing_note(o.complaint, "complaints", COMPLAINT_LIMITS);
+    view! {
+        <section class="card" aria-labelledby="deliverability-title" data-testid="deliverability">
+            <h2 id="deliverability-title">"Email deliverability, last 90 days"</h2>
+            <div class="cards">
+                <div class="card metric">
+                    <span class="label">"Sent"</span>
+                    <span class="value">{format_count(e.sent)}</span>
+                    <span class="note">{format!("{} delivered", format_count(e.delivered))}</span>
+                </div>
+                <div class=format!("card metric tone-{bounce_tone}") data-testid="bounce-rate">
+                    <span class="label">"Hard bounce rate"</span>
+                    <span class="value">{hard.display()}</span>
+                    <span class="note">{bounce_note}</span>
+                </div>
+                <div class=format!("card metric tone-{complaint_tone}") data-testid="complaint-rate">
+                    <span class="label">"Complaint rate"</span>
+                    <span class="value">{e.complaint_rate().display()}</span>
+                    <span class="note">{complaint_note}</span>
+                </div>
+            </div>
+        </section>
+        <section class="card" aria-labelledby="volume-title">
+            <h2 id="volume-title">"Messages sent per week"</h2>
+            {if o.weeks.is_empty() {
+                view! { <p class="muted">"Nothing sent in the last 90 days."</p> }.into_any()
+            } else {
+                view! { <Weeks weeks=o.weeks /> }.into_any()
+            }}
+        </section>
+        <section class="card" aria-labelledby="engagement-title">
+            <h2 id="engagement-title">"Engagement by campaign"</h2>
+            {if o.campaigns.is_empty() {
+                view! { <p class="muted">"No campaign sent in the last 90 days."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table data-testid="engagement">
+                            <thead><tr>
+                                <th scope="col">"Campaign"</th>
+                                <th scope="col">"Type"</th>
+                                <th scope="col" class="num">"Sent"</th>
+                                <th scope="col" class="num">"Bounced"</th>
+                                <th scope="col" class="num">"Opened"</th>
+                                <th scope="col" class="num">"By people"</th>
+                                <th scope="col" class="num">"Clicked"</th>
+                            </tr></thead>
+                            <tbody>
+                                {o.campaigns.into_iter().map(|c| { let s: DeliveryStats = c.stats; view! {
+                                    <tr>
+                                        <td class="name"><a href=format!("/campaigns/{}", c.id)>{c.name}</a></td>
+                                        <td><span class=format!("badge type-{}", c.message_type.as_str())>{c.message_type.label()}</span></td>
+                                        <td class="num">{format_count(s.sent)}</td>
+                                        <td class="num"><CountRate count=s.bounced rate=s.bounce_rate() /></td>
+                                        <td class="num"><CountRate count=s.opened rate=s.open_rate() /></td>
+                                        <td class="num"><CountRate count=s.human_opened rate=s.human_open_rate() /></td>
+                                        <td class="num"><CountRate count=s.clicked rate=s.click_rate() /></td>
+                                    </tr>
+                                }}).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Weeks as rows, message types as columns, with a bar of the week's total (drawn as SVG).
+#[component]
+fn Weeks(weeks: Vec<WeekRow>) -> impl IntoView {
+    let mut by_week: Vec<(chrono::NaiveDate, [i64; 3])> = Vec::new();
+    for w in weeks {
+        let column = match w.message_type {
+            MessageType::Operational => 0,
+            MessageType::Marketing => 1,
+            MessageType::Newsletter => 2,
+        };
+        match by_week.last_mut() {
+            Some((week, counts)) if *week == w.week => counts[column] += w.sent,
+            _ => {
+                let mut counts = [0; 3];
+                counts[column] = w.sent;
+                by_week.push((w.week, counts));
+            }
+        }
+    }
+    let totals: Vec<i64> = by_week.iter().map(|(_, c)| c.iter().sum()).collect();
+    let widths = bars(&totals, 200);
+    view! {
+        <div class="table-wrap">
+            <table data-testid="weeks">
+                <thead><tr>
+                    <th scope="col">"Week of"</th>
+                    <th scope="col" class="num">"Operational"</th>
+                    <th scope="col" class="num">"Marketing"</th>
+                    <th scope="col" class="num">"Newsletter"</th>
+                    <th scope="col">"Total"</th>
+                </tr></thead>
+                <tbody>
+                    {by_week.into_iter().zip(widths).zip(totals).map(|(((week, c), width), total)| view! {
+                        <tr>
+                            <td class="when">{week.to_string()}</td>
+                            <td class="num">{format_count(c[0])}</td>
+                            <td class="num">{format_count(c[1])}</td>
+                            <td class="num">{format_count(c[2])}</td>
+                            <td>
+                                <svg width="204" height="12" role="img" aria-label=format!("{} messages", format_count(total))>
+                                    <rect class="bar-open" x="0" y="1" height="10" width=width.to_string() />
+                                </svg>
+                                " "{format_count(total)}
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

@@ -294,9 +294,15 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
             .at
             .duration_trunc(chrono::Duration::hours(1))
             .unwrap_or(hit.at);
-        let slot = hours
-            .entry((m.campaign_id, hour))
-            .or_insert([m.org_id, 0, 0, 0, 0]);
+        // A seed copy's hits are kept on its row and as events, and counted nowhere else.
+        let mut unseeded = [m.org_id, 0, 0, 0, 0];
+        let slot = if m.seed {
+            &mut unseeded
+        } else {
+            hours
+                .entry((m.campaign_id, hour))
+                .or_insert([m.org_id, 0, 0, 0, 0])
+        };
         match hit.kind {
             HitKind::Open | HitKind::View => {
                 t.opens += 1;
@@ -320,6 +326,13 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
                     slot[4] += 1;
                 }
                 let l = hit.link_id.expect("a click names its link");
+                if m.seed {
+                    // (Its clicks are on its row.)
+                    events.push(event_of(m, hit, machine));
+                    out.campaigns.insert(m.campaign_id);
+                    out.written += 1;
+                    continue;
+                }
                 let lt = link_tallies.entry(l).or_default();
                 lt.clicks += 1;
                 lt.first = earliest(lt.first, hit.at);
@@ -336,22 +349,7 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
                 p.last = Ord::max(p.last, hit.at);
             }
         }
-        events.push(tracking_event::ActiveModel {
-            org_id: Set(m.org_id),
-            campaign_id: Set(m.campaign_id),
-            message_id: Set(m.id),
-            contact_id: Set(m.contact_id),
-            kind: Set(hit.kind),
-            link_id: Set(hit.link_id),
-            at: Set(hit.at),
-            machine: Set(machine),
-            user_agent: Set(hit
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(300).collect())),
-            ip: Set(hit.ip.map(|ip| ip.to_string())),
-            ..Default::default()
-        });
+        events.push(event_of(m, hit, machine));
         out.campaigns.insert(m.campaign_id);
         out.written += 1;
     }
@@ -494,6 +492,30 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
     }
     txn.commit().await?;
     Ok(out)
+}
+
+/// The event row of one hit.
+fn event_of(
+    m: &message::Model,
+    hit: &Hit,
+    machine: Option<Machine>,
+) -> tracking_event::ActiveModel {
+    tracking_event::ActiveModel {
+        org_id: Set(m.org_id),
+        campaign_id: Set(m.campaign_id),
+        message_id: Set(m.id),
+        contact_id: Set(m.contact_id),
+        kind: Set(hit.kind),
+        link_id: Set(hit.link_id),
+        at: Set(hit.at),
+        machine: Set(machine),
+        user_agent: Set(hit
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(300).collect())),
+        ip: Set(hit.ip.map(|ip| ip.to_string())),
+        ..Default::default()
+    }
 }
 
 /// `column`, or `value` when it is still empty.

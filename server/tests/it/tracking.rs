@@ -745,6 +745,18 @@ async fn ses_events_arrive_signed_through_sns_and_nothing_else_does() {
         .await
         .unwrap();
     assert!(todo.is_some(), "and becomes an action");
+    // The provider's words reach the page escaped.
+    let admin = w.app.signed_in("admin@acme.test").await;
+    let page = w
+        .app
+        .get(&admin, &format!("/campaigns/{id}?filter=bounced"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("550 5.1.1"), "the diagnostic is shown");
+    assert!(
+        !page.body.contains("<script>alert(1)</script>"),
+        "and never as markup"
+    );
 
     let complaint = notification(
         "n-3",

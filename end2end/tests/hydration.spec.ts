@@ -27,6 +27,8 @@ const pages = [
 
 test('every area hydrates when its page is the first one loaded', async ({ page }, info) => {
   test.skip(!withJs(info), 'hydration needs JavaScript');
+  // Two dozen pages, each loaded and hydrated from scratch.
+  test.setTimeout(120_000);
   await signIn(page, info);
   // Detail pages of each area, found from their lists.
   const details: string[] = [];

@@ -80,7 +80,8 @@ pub fn debounce<T: Clone + PartialEq + Send + Sync + 'static>(
         let (act, v) = (act.clone(), value.clone());
         set_timeout(
             move || {
-                if generation.get_value() == mine {
+                // (Gone with its page when the page was left meanwhile.)
+                if generation.try_get_value() == Some(mine) {
                     act(v);
                 }
             },

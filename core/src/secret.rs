@@ -7,8 +7,13 @@ use rand::RngCore;
 use sha2::Sha256;
 use std::path::Path;
 
+/// The key, keyed into HMAC-SHA256 once (every tracking hit checks a signature: cloning the
+/// keyed state skips hashing the key's pads again), and its id.
 #[derive(Clone)]
-pub struct SecretKey(Vec<u8>);
+pub struct SecretKey {
+    mac: Hmac<Sha256>,
+    id: u16,
+}
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,7 +27,12 @@ impl SecretKey {
         if text.len() < 32 {
             return Err("HERALD_SECRET_KEY must be at least 32 characters".into());
         }
-        Ok(SecretKey(text.as_bytes().to_vec()))
+        let mac =
+            Hmac::<Sha256>::new_from_slice(text.as_bytes()).expect("HMAC takes any key length");
+        let mut key = SecretKey { mac, id: 0 };
+        let tag = key.sign(b"herald key id v1");
+        key.id = u16::from_be_bytes([tag[0], tag[1]]);
+        Ok(key)
     }
 
     /// Reads `dir/secret.key`, creating it (readable by its owner only) when missing.
@@ -46,7 +56,7 @@ impl SecretKey {
 
     /// HMAC-SHA256 of `data` under this key, for signing tokens.
     pub fn sign(&self, data: &[u8]) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = self.mac.clone();
         mac.update(data);
         mac.finalize().into_bytes().into()
     }
@@ -54,8 +64,7 @@ impl SecretKey {
     /// The key's id: written into tokens so that, after the key is replaced, tokens signed with
     /// an earlier one (given in `HERALD_PREVIOUS_SECRET_KEYS`) still verify.
     pub fn id(&self) -> u16 {
-        let tag = self.sign(b"herald key id v1");
-        u16::from_be_bytes([tag[0], tag[1]])
+        self.id
     }
 
     /// Whether the leftmost bytes of the signature of `data` are `tag` (a truncated tag, at
@@ -64,14 +73,14 @@ impl SecretKey {
         if tag.len() < 16 {
             return false;
         }
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = self.mac.clone();
         mac.update(data);
         mac.verify_truncated_left(tag).is_ok()
     }
 
     /// Whether `tag` is the signature of `data`, compared in constant time.
     pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = self.mac.clone();
         mac.update(data);
         mac.verify_slice(tag).is_ok()
     }

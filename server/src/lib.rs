@@ -113,7 +113,7 @@ pub async fn start(
     }
     let recorder =
         herald_core::tracking::recorder::Recorder::start(herald.clone(), config.tracking_queue);
-    let state = http::AppState {
+    let state = http::AppState::new(http::Shared {
         leptos_options: leptos_options(config, addr),
         herald,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
@@ -123,7 +123,7 @@ pub async fn start(
             certs: herald_core::webhooks::sns::CertStore::new(config.sns_cert_dir.clone()),
             topics: config.ses_topic_arns.clone(),
         }),
-    };
+    });
     let worker = worker::spawn(
         state.herald.clone(),
         config.workers,

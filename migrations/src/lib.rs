@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL; the server runs them on start and `herald migrate` runs them alone.
 
 /// The counters the message triggers keep per campaign and per run, and what each counts.
-pub use m0010_tracking::COUNTERS;
+pub use m0010_tracking::{COUNTERS, TRACKED};
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_foundation;

@@ -1,19 +1,28 @@
 //! Recording opens and clicks off the request path. A tracking endpoint answers at once and puts
 //! the hit on a bounded in-memory queue; one writer takes whatever is queued (up to
-//! [`BATCH`]) and writes it in one transaction: the message rows (their triggers move the
-//! campaign's counters), each message's clicks per link, the link's counts, the hourly chart and
-//! an event per hit with what flagged it as a machine's. When the queue is full a hit is dropped
-//! and counted ([`Counters::dropped`]): the endpoint still answers correctly. Stopping drains
-//! the queue: nothing accepted is lost by a graceful shutdown.
+//! [`BATCH`]) and writes it in one transaction: the message rows, the campaign's and run's
+//! counters of opens and clicks (once per batch: the triggers on `message` leave those to the
+//! recorder), each message's clicks per link, the link's counts, the hourly chart and an event
+//! per hit with what flagged it as a machine's. When the queue is full a hit is dropped and
+//! counted ([`Counters::dropped`]): the endpoint still answers correctly. Stopping drains the
+//! queue: nothing accepted is lost by a graceful shutdown.
+//!
+//! Under load the batches grow, and a hit costs less the more share its batch: the writer
+//! spends its time on the pages a batch touches, not on the hits.
 
 use crate::domain::tracking::{Hit as Facts, classify};
 use crate::domain::{HitKind, Machine};
-use crate::entity::{campaign_hour, link, message, message_click, tracking_event};
+use crate::entity::{
+    campaign_hour, campaign_stats, link, message, message_click, send_stats, tracking_event,
+};
 use crate::{Herald, Result};
 use chrono::{DateTime, DurationRound, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{
+    Alias, Expr, IntoIden, OnConflict, Query, TableRef, UpdateStatement, ValueTuple,
+};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -21,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Notify, mpsc};
 
 /// Most hits written in one transaction.
-pub const BATCH: usize = 2000;
+pub const BATCH: usize = 5000;
 
 /// One request to a tracking URL, as the endpoint saw it.
 #[derive(Clone, Debug)]
@@ -175,6 +184,23 @@ pub struct Applied {
     pub campaigns: BTreeSet<i64>,
 }
 
+/// What a batch reads of a message: whose it is, when it was sent and which of its tracking
+/// columns are still empty (what makes a hit the first open or click of it).
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    id: i64,
+    org_id: i64,
+    campaign_id: i64,
+    send_id: i64,
+    contact_id: Option<i64>,
+    seed: bool,
+    sent_at: Option<DateTime<Utc>>,
+    first_opened_at: Option<DateTime<Utc>>,
+    human_opened_at: Option<DateTime<Utc>>,
+    first_clicked_at: Option<DateTime<Utc>>,
+    human_clicked_at: Option<DateTime<Utc>>,
+}
+
 /// A message's share of a batch.
 #[derive(Default)]
 struct Tally {
@@ -215,19 +241,87 @@ struct LinkTally {
     last: Option<DateTime<Utc>>,
 }
 
-/// Writes `hits` in one transaction.
+/// What a batch adds to the tracking counters of a campaign or a run (the counters the
+/// triggers on `message` leave to the recorder: `migrations::TRACKED`).
+#[derive(Clone, Copy, Default)]
+struct Moved {
+    opened: i64,
+    human_opened: i64,
+    clicked: i64,
+    human_clicked: i64,
+    opens: i64,
+    clicks: i64,
+}
+
+impl Moved {
+    /// What message `r`'s tally `t` moves: its hits, and each column it fills for the first
+    /// time.
+    fn of(r: &Row, t: &Tally) -> Moved {
+        let first = |was: Option<DateTime<Utc>>, now: Option<DateTime<Utc>>| {
+            i64::from(was.is_none() && now.is_some())
+        };
+        Moved {
+            opened: first(r.first_opened_at, t.first_open),
+            human_opened: first(r.human_opened_at, t.first_human_open),
+            clicked: first(r.first_clicked_at, t.first_click),
+            human_clicked: first(r.human_clicked_at, t.first_human_click),
+            opens: i64::from(t.opens),
+            clicks: i64::from(t.clicks),
+        }
+    }
+
+    fn add(&mut self, o: Moved) {
+        self.opened += o.opened;
+        self.human_opened += o.human_opened;
+        self.clicked += o.clicked;
+        self.human_clicked += o.human_clicked;
+        self.opens += o.opens;
+        self.clicks += o.clicks;
+    }
+}
+
+/// Messages updated, clicks upserted and events inserted per statement.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Writes `hits` in one transaction, with a handful of statements whatever their number:
+/// the messages' rows in one `UPDATE … FROM (VALUES …)` per 500, their clicks per link in one
+/// upsert per 500, a statement per link, per campaign and hour and per counter row touched, and
+/// the events in multi-row inserts. The messages are read first (locked on PostgreSQL, in id
+/// order): what they held decides which hits are a first open or click.
 pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
     let mut out = Applied::default();
     let ids: BTreeSet<i64> = hits.iter().map(|h| h.message_id).collect();
     let _lock = crate::db::write_lock(db).await;
     let txn = crate::db::begin_write(db).await?;
-    let messages: HashMap<i64, message::Model> = message::Entity::find()
-        .filter(message::Column::Id.is_in(ids.iter().copied()))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
+    let mut messages: HashMap<i64, Row> = HashMap::with_capacity(ids.len());
+    let ids: Vec<i64> = ids.into_iter().collect();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT * 2) {
+        use message::Column as M;
+        let rows = message::Entity::find()
+            .select_only()
+            .columns([
+                M::Id,
+                M::OrgId,
+                M::CampaignId,
+                M::SendId,
+                M::ContactId,
+                M::Seed,
+                M::SentAt,
+                M::FirstOpenedAt,
+                M::HumanOpenedAt,
+                M::FirstClickedAt,
+                M::HumanClickedAt,
+            ])
+            .filter(M::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(M::Id)
+            // Another instance's recorder may write the same messages: who comes second
+            // waits, then reads what the first wrote.
+            .lock_exclusive()
+            .into_model::<Row>()
+            .all(&txn)
+            .await?;
+        messages.extend(rows.into_iter().map(|r| (r.id, r)));
+    }
     // Links named by clicks, as far as they belong to the message's campaign.
     let link_ids: BTreeSet<i64> = hits.iter().filter_map(|h| h.link_id).collect();
     let links: HashMap<i64, i64> = if link_ids.is_empty() {
@@ -244,26 +338,28 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
             .into_iter()
             .collect()
     };
-    let pairs: Vec<(i64, i64)> = hits
+    // The links each clicked message was clicked on before, and whether by a person.
+    let clicking: BTreeSet<i64> = hits
         .iter()
-        .filter_map(|h| Some((h.message_id, h.link_id?)))
+        .filter(|h| h.link_id.is_some())
+        .map(|h| h.message_id)
         .collect();
     let mut clicked: HashMap<(i64, i64), bool> = HashMap::new();
-    for chunk in pairs.chunks(400) {
-        let mut cond = sea_orm::Condition::any();
-        for (m, l) in chunk {
-            cond = cond.add(
-                message_click::Column::MessageId
-                    .eq(*m)
-                    .and(message_click::Column::LinkId.eq(*l)),
-            );
-        }
-        for c in message_click::Entity::find().filter(cond).all(&txn).await? {
-            clicked.insert((c.message_id, c.link_id), c.human);
-        }
+    let clicking: Vec<i64> = clicking.into_iter().collect();
+    for chunk in clicking.chunks(ROWS_PER_STATEMENT * 2) {
+        let rows: Vec<(i64, i64, bool)> = message_click::Entity::find()
+            .select_only()
+            .column(message_click::Column::MessageId)
+            .column(message_click::Column::LinkId)
+            .column(message_click::Column::Human)
+            .filter(message_click::Column::MessageId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        clicked.extend(rows.into_iter().map(|(m, l, human)| ((m, l), human)));
     }
 
-    let mut tallies: BTreeMap<(i64, i64, i64), Tally> = BTreeMap::new();
+    let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
     let mut link_tallies: BTreeMap<i64, LinkTally> = BTreeMap::new();
     let mut pair_tallies: BTreeMap<(i64, i64), PairTally> = BTreeMap::new();
     let mut hours: BTreeMap<(i64, DateTime<Utc>), [i64; 5]> = BTreeMap::new();
@@ -289,7 +385,7 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
             },
         );
         let human = machine.is_none();
-        let t = tallies.entry((m.campaign_id, m.send_id, m.id)).or_default();
+        let t = tallies.entry(m.id).or_default();
         let hour = hit
             .at
             .duration_trunc(chrono::Duration::hours(1))
@@ -326,27 +422,23 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
                     slot[4] += 1;
                 }
                 let l = hit.link_id.expect("a click names its link");
-                if m.seed {
-                    // (Its clicks are on its row.)
-                    events.push(event_of(m, hit, machine));
-                    out.campaigns.insert(m.campaign_id);
-                    out.written += 1;
-                    continue;
+                if !m.seed {
+                    let lt = link_tallies.entry(l).or_default();
+                    lt.clicks += 1;
+                    lt.first = earliest(lt.first, hit.at);
+                    lt.last = latest(lt.last, hit.at);
+                    let p = pair_tallies.entry((m.id, l)).or_insert(PairTally {
+                        clicks: 0,
+                        human: false,
+                        first: hit.at,
+                        last: hit.at,
+                    });
+                    p.clicks += 1;
+                    p.human |= human;
+                    p.first = Ord::min(p.first, hit.at);
+                    p.last = Ord::max(p.last, hit.at);
                 }
-                let lt = link_tallies.entry(l).or_default();
-                lt.clicks += 1;
-                lt.first = earliest(lt.first, hit.at);
-                lt.last = latest(lt.last, hit.at);
-                let p = pair_tallies.entry((m.id, l)).or_insert(PairTally {
-                    clicks: 0,
-                    human: false,
-                    first: hit.at,
-                    last: hit.at,
-                });
-                p.clicks += 1;
-                p.human |= human;
-                p.first = Ord::min(p.first, hit.at);
-                p.last = Ord::max(p.last, hit.at);
+                // (A seed copy's clicks are on its row.)
             }
         }
         events.push(event_of(m, hit, machine));
@@ -354,90 +446,65 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
         out.written += 1;
     }
 
-    // Messages in (campaign, send, id) order: the counters' rows are locked in one order.
-    use message::Column as M;
-    for ((_, _, id), t) in &tallies {
-        let mut update = message::Entity::update_many().filter(M::Id.eq(*id));
-        if t.opens > 0 {
-            update = update
-                .col_expr(M::Opens, Expr::col(M::Opens).add(t.opens))
-                .col_expr(M::FirstOpenedAt, coalesce(M::FirstOpenedAt, t.first_open))
-                .col_expr(M::LastOpenedAt, greatest(M::LastOpenedAt, t.last_open));
+    // The counters the rows' changes move, per campaign and per run (seed copies count
+    // nowhere).
+    let mut by_campaign: BTreeMap<i64, Moved> = BTreeMap::new();
+    let mut by_send: BTreeMap<i64, Moved> = BTreeMap::new();
+    for (id, t) in &tallies {
+        let m = &messages[id];
+        if !m.seed {
+            let moved = Moved::of(m, t);
+            by_campaign.entry(m.campaign_id).or_default().add(moved);
+            by_send.entry(m.send_id).or_default().add(moved);
         }
-        if t.first_human_open.is_some() {
-            update = update.col_expr(
-                M::HumanOpenedAt,
-                coalesce(M::HumanOpenedAt, t.first_human_open),
-            );
-        }
-        if t.clicks > 0 {
-            update = update
-                .col_expr(M::Clicks, Expr::col(M::Clicks).add(t.clicks))
-                .col_expr(
-                    M::FirstClickedAt,
-                    coalesce(M::FirstClickedAt, t.first_click),
-                )
-                .col_expr(M::LastClickedAt, greatest(M::LastClickedAt, t.last_click));
-        }
-        if t.first_human_click.is_some() {
-            update = update.col_expr(
-                M::HumanClickedAt,
-                coalesce(M::HumanClickedAt, t.first_human_click),
-            );
-        }
-        update.exec(&txn).await?;
     }
+    let tallies: Vec<(&i64, &Tally)> = tallies.iter().collect();
+    for chunk in tallies.chunks(ROWS_PER_STATEMENT) {
+        txn.execute(&update_messages(chunk)).await?;
+    }
+
+    let mut upserts = Vec::with_capacity(pair_tallies.len());
     for ((message_id, link_id), p) in &pair_tallies {
-        let PairTally {
-            clicks,
-            human,
-            first,
-            last,
-        } = p;
-        let before = clicked.get(&(*message_id, *link_id)).copied();
         let lt = link_tallies
             .get_mut(link_id)
             .expect("tallied with its pair");
-        match before {
+        match clicked.get(&(*message_id, *link_id)) {
             None => {
                 lt.unique += 1;
-                if *human {
-                    lt.human += 1;
-                }
-                message_click::Entity::insert(message_click::ActiveModel {
-                    message_id: Set(*message_id),
-                    link_id: Set(*link_id),
-                    clicks: Set(*clicks),
-                    human: Set(*human),
-                    first_at: Set(*first),
-                    last_at: Set(*last),
-                })
-                .exec_without_returning(&txn)
-                .await?;
+                lt.human += i64::from(p.human);
             }
-            Some(was_human) => {
-                if *human && !was_human {
-                    lt.human += 1;
-                }
-                message_click::Entity::update_many()
-                    .col_expr(
-                        message_click::Column::Clicks,
-                        Expr::col(message_click::Column::Clicks).add(*clicks),
-                    )
-                    .col_expr(
-                        message_click::Column::Human,
-                        Expr::value(*human || was_human),
-                    )
-                    .col_expr(
-                        message_click::Column::LastAt,
-                        greatest(message_click::Column::LastAt, Some(*last)),
-                    )
-                    .filter(message_click::Column::MessageId.eq(*message_id))
-                    .filter(message_click::Column::LinkId.eq(*link_id))
-                    .exec(&txn)
-                    .await?;
-            }
+            Some(was_human) => lt.human += i64::from(p.human && !was_human),
         }
+        upserts.push(message_click::ActiveModel {
+            message_id: Set(*message_id),
+            link_id: Set(*link_id),
+            clicks: Set(p.clicks),
+            human: Set(p.human),
+            first_at: Set(p.first),
+            last_at: Set(p.last),
+        });
+    }
+    for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
+        use message_click::Column as C;
+        message_click::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([C::MessageId, C::LinkId])
+                    .value(
+                        C::Clicks,
+                        Expr::col((message_click::Entity, C::Clicks)).add(excluded(C::Clicks)),
+                    )
+                    .value(
+                        C::Human,
+                        Expr::col((message_click::Entity, C::Human)).or(excluded(C::Human)),
+                    )
+                    .value(
+                        C::LastAt,
+                        later((message_click::Entity, C::LastAt), excluded(C::LastAt)),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
     }
     for (id, lt) in &link_tallies {
         use link::Column as L;
@@ -445,8 +512,14 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
             .col_expr(L::Clicks, Expr::col(L::Clicks).add(lt.clicks))
             .col_expr(L::UniqueClicks, Expr::col(L::UniqueClicks).add(lt.unique))
             .col_expr(L::HumanClicks, Expr::col(L::HumanClicks).add(lt.human))
-            .col_expr(L::FirstClickedAt, coalesce(L::FirstClickedAt, lt.first))
-            .col_expr(L::LastClickedAt, greatest(L::LastClickedAt, lt.last))
+            .col_expr(
+                L::FirstClickedAt,
+                coalesce(Expr::col(L::FirstClickedAt), Expr::value(lt.first)),
+            )
+            .col_expr(
+                L::LastClickedAt,
+                later(L::LastClickedAt, Expr::value(lt.last)),
+            )
             .filter(L::Id.eq(*id))
             .exec(&txn)
             .await?;
@@ -485,7 +558,18 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
         .exec_without_returning(&txn)
         .await?;
     }
-    for chunk in events.chunks(500) {
+    // The counters last, each row once, in id order.
+    for (id, moved) in by_campaign {
+        use campaign_stats::Column as S;
+        txn.execute(&count(campaign_stats::Entity, (S::CampaignId, id), moved))
+            .await?;
+    }
+    for (id, moved) in by_send {
+        use send_stats::Column as S;
+        txn.execute(&count(send_stats::Entity, (S::SendId, id), moved))
+            .await?;
+    }
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
         tracking_event::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&txn)
             .await?;
@@ -494,12 +578,86 @@ pub async fn apply(db: &DatabaseConnection, hits: &[Hit]) -> Result<Applied> {
     Ok(out)
 }
 
+/// One `UPDATE message … FROM (VALUES …)` adding `tallies` to their messages' rows.
+fn update_messages(tallies: &[(&i64, &Tally)]) -> UpdateStatement {
+    use message::Column as M;
+    let rows = tallies
+        .iter()
+        .map(|(id, t)| {
+            ValueTuple::Many(vec![
+                (**id).into(),
+                t.opens.into(),
+                t.first_open.into(),
+                t.last_open.into(),
+                t.first_human_open.into(),
+                t.clicks.into(),
+                t.first_click.into(),
+                t.last_click.into(),
+                t.first_human_click.into(),
+            ])
+        })
+        .collect();
+    // The columns of a `VALUES` list are `column1`, `column2`… on both databases.
+    let v = |n: usize| Expr::col((Alias::new("v"), Alias::new(format!("column{n}"))));
+    let own = |c: M| Expr::col((message::Entity, c));
+    Query::update()
+        .table(message::Entity)
+        .value(M::Opens, own(M::Opens).add(v(2)))
+        .value(M::FirstOpenedAt, coalesce(own(M::FirstOpenedAt), v(3)))
+        .value(
+            M::LastOpenedAt,
+            later((message::Entity, M::LastOpenedAt), v(4)),
+        )
+        .value(M::HumanOpenedAt, coalesce(own(M::HumanOpenedAt), v(5)))
+        .value(M::Clicks, own(M::Clicks).add(v(6)))
+        .value(M::FirstClickedAt, coalesce(own(M::FirstClickedAt), v(7)))
+        .value(
+            M::LastClickedAt,
+            later((message::Entity, M::LastClickedAt), v(8)),
+        )
+        .value(M::HumanClickedAt, coalesce(own(M::HumanClickedAt), v(9)))
+        .from(TableRef::ValuesList(rows, Alias::new("v").into_iden()))
+        .and_where(own(M::Id).eq(v(1)))
+        .to_owned()
+}
+
+/// An update adding `moved` to the counter row `key` of `table`.
+fn count<T, C>(table: T, key: (C, i64), moved: Moved) -> UpdateStatement
+where
+    T: sea_orm::sea_query::IntoIden + Copy + 'static,
+    C: sea_orm::sea_query::IntoIden + Copy + 'static,
+{
+    let add = |name: &'static str, n: i64| {
+        (
+            Alias::new(name),
+            Expr::col((table, Alias::new(name))).add(n),
+        )
+    };
+    let Moved {
+        opened,
+        human_opened,
+        clicked,
+        human_clicked,
+        opens,
+        clicks,
+    } = moved;
+    let mut u = Query::update();
+    u.table(table);
+    for (col, expr) in [
+        add("opened", opened),
+        add("human_opened", human_opened),
+        add("clicked", clicked),
+        add("human_clicked", human_clicked),
+        add("opens", opens),
+        add("clicks", clicks),
+    ] {
+        u.value(col, expr);
+    }
+    u.and_where(Expr::col(key.0).eq(key.1)).to_owned()
+}
+
 /// The event row of one hit.
-fn event_of(
-    m: &message::Model,
-    hit: &Hit,
-    machine: Option<Machine>,
-) -> tracking_event::ActiveModel {
+fn event_of(m: &Row, hit: &Hit, machine: Option<Machine>) -> tracking_event::ActiveModel {
     tracking_event::ActiveModel {
         org_id: Set(m.org_id),
         campaign_id: Set(m.campaign_id),
@@ -518,26 +676,25 @@ fn event_of(
     }
 }
 
-/// `column`, or `value` when it is still empty.
-fn coalesce<C>(column: C, value: Option<DateTime<Utc>>) -> Expr
-where
-    C: sea_orm::sea_query::IntoColumnRef,
-{
-    sea_orm::sea_query::Func::coalesce([Expr::col(column), Expr::value(value)]).into()
+/// `a`, or `b` when `a` is empty.
+fn coalesce(a: Expr, b: Expr) -> Expr {
+    sea_orm::sea_query::Func::coalesce([a, b]).into()
 }
 
-/// The later of `column` and `value`.
-fn greatest<C>(column: C, value: Option<DateTime<Utc>>) -> Expr
-where
-    C: sea_orm::sea_query::IntoColumnRef + Copy,
-{
+/// The value of the row being inserted in an upsert (`excluded.column`).
+fn excluded(c: impl sea_orm::sea_query::IntoIden) -> Expr {
+    Expr::col((Alias::new("excluded"), c))
+}
+
+/// The later of `column` and `value` (`column` when `value` is empty).
+fn later(column: impl sea_orm::sea_query::IntoColumnRef + Clone, value: Expr) -> Expr {
     // `CASE` rather than GREATEST/MAX: SQLite's scalar MAX and PostgreSQL's GREATEST differ.
     sea_orm::sea_query::CaseStatement::new()
         .case(
-            Expr::col(column)
+            Expr::col(column.clone())
                 .is_null()
-                .or(Expr::col(column).lt(Expr::value(value))),
-            Expr::value(value),
+                .or(Expr::col(column.clone()).lt(value.clone())),
+            value,
         )
         .finally(Expr::col(column))
         .into()

@@ -448,9 +448,18 @@ async fn the_counters_always_equal_a_recount_of_the_rows() {
     let base = messages(&w.h, id).await[0].clone();
     let t = Utc::now();
     let maybe = |rng: &mut rand::rngs::StdRng| rng.gen_bool(0.5).then_some(t);
-    for round in 0..60 {
+    let links: Vec<i64> = link::Entity::find()
+        .filter(link::Column::CampaignId.eq(id))
+        .all(&w.h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    assert!(!links.is_empty(), "the sent template has links");
+    for round in 0..80 {
         let all = messages(&w.h, id).await;
-        match rng.gen_range(0..4) {
+        match rng.gen_range(0..5) {
             // A new row, in any state, sometimes a seed copy.
             0 => {
                 let states = DeliveryState::ALL;
@@ -476,20 +485,45 @@ async fn the_counters_always_equal_a_recount_of_the_rows() {
                 .await
                 .unwrap();
             }
-            // A change of some counted columns.
-            1 | 2 => {
+            // A change of some counted columns (not the tracking ones: the recorder alone
+            // writes those).
+            1 => {
                 let m = &all[rng.gen_range(0..all.len())];
                 let mut a: message::ActiveModel = m.clone().into();
                 a.state = Set(DeliveryState::ALL[rng.gen_range(0..DeliveryState::ALL.len())]);
+                a.sent_at = Set(maybe(&mut rng));
                 a.bounced_at = Set(maybe(&mut rng));
                 a.bounce_type = Set(rng
                     .gen_bool(0.5)
                     .then_some(herald_core::domain::BounceType::Transient));
-                a.clicks = Set(rng.gen_range(0..4));
-                a.first_clicked_at = Set(maybe(&mut rng));
                 a.complained_at = Set(maybe(&mut rng));
                 a.unsubscribed_at = Set(maybe(&mut rng));
                 a.update(&w.h.db).await.unwrap();
+            }
+            // A batch of opens and clicks through the recorder: people and machines, several
+            // on one message, seed copies' too, now and then one for a message that is gone.
+            2 | 3 => {
+                use herald_core::tracking::recorder::{Hit, apply};
+                let hits: Vec<Hit> = (0..rng.gen_range(1..6))
+                    .map(|_| {
+                        let m = &all[rng.gen_range(0..all.len())];
+                        let click = rng.gen_bool(0.5);
+                        Hit {
+                            kind: if click { HitKind::Click } else { HitKind::Open },
+                            message_id: if rng.gen_bool(0.05) { 1 << 40 } else { m.id },
+                            link_id: click.then(|| links[rng.gen_range(0..links.len())]),
+                            at: t + Duration::seconds(rng.gen_range(0..100_000)),
+                            // Half of them a machine's (a HEAD request, a scanner).
+                            head: rng.gen_bool(0.25),
+                            user_agent: rng
+                                .gen_bool(0.75)
+                                .then(|| CHROME.into())
+                                .or_else(|| rng.gen_bool(0.5).then(String::new)),
+                            ip: None,
+                        }
+                    })
+                    .collect();
+                apply(&w.h.db, &hits).await.unwrap();
             }
             // A row gone.
             _ if all.len() > 2 => {
@@ -530,17 +564,156 @@ async fn the_counters_always_equal_a_recount_of_the_rows() {
     let runs = herald_core::reports::runs(&w.h.db, &w.admin, id, 10)
         .await
         .unwrap();
-    let mut summed = 0;
+    let total = counters(&w, id).await;
+    assert!(total.opened > 0 && total.clicked > 0, "{total:?}");
+    let mut summed = [0; 7];
     for r in runs {
-        summed += r.stats.recipients;
+        let s = r.stats;
+        for (sum, n) in summed.iter_mut().zip([
+            s.recipients,
+            s.opened,
+            s.human_opened,
+            s.clicked,
+            s.human_clicked,
+            s.opens,
+            s.clicks,
+        ]) {
+            *sum += n;
+        }
     }
-    assert_eq!(summed, counters(&w, id).await.recipients, "runs add up");
+    assert_eq!(
+        summed,
+        [
+            total.recipients,
+            total.opened,
+            total.human_opened,
+            total.clicked,
+            total.human_clicked,
+            total.opens,
+            total.clicks
+        ],
+        "runs add up"
+    );
     let row = campaign_stats::Entity::find_by_id(id)
         .one(&w.h.db)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.org_id, base.org_id);
+}
+
+/// Several recorders (several instances against one PostgreSQL) write hits for the same
+/// messages at once: every hit counts once, on its message, its link and the counters, and a
+/// first open or click is first once.
+#[tokio::test]
+async fn recorders_writing_at_once_count_every_hit_once() {
+    use herald_core::tracking::recorder::{Hit, apply};
+    use rand::{Rng, SeedableRng};
+    use std::collections::BTreeMap;
+    let w = world().await;
+    let id = sent(&w).await;
+    let sent_messages: Vec<i64> = messages(&w.h, id)
+        .await
+        .into_iter()
+        .filter(|m| m.sent_at.is_some())
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(sent_messages.len(), 2, "ada and fay");
+    let links: Vec<i64> = link::Entity::find()
+        .filter(link::Column::CampaignId.eq(id))
+        .all(&w.h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let t = Utc::now();
+    let mut all = Vec::new();
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        let batches: Vec<Vec<Hit>> = (0..15)
+            .map(|_| {
+                (0..rng.gen_range(1..20))
+                    .map(|_| {
+                        let click = rng.gen_bool(0.5);
+                        Hit {
+                            kind: if click { HitKind::Click } else { HitKind::Open },
+                            message_id: sent_messages[rng.gen_range(0..sent_messages.len())],
+                            link_id: click.then(|| links[rng.gen_range(0..links.len())]),
+                            at: t + Duration::seconds(rng.gen_range(0..1000)),
+                            head: rng.gen_bool(0.3),
+                            user_agent: Some(CHROME.into()),
+                            ip: None,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        all.extend(batches.iter().flatten().cloned());
+        let db = w.h.db.clone();
+        writers.push(tokio::spawn(async move {
+            for b in batches {
+                apply(&db, &b).await.unwrap();
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let opens = all.iter().filter(|h| h.kind == HitKind::Open).count() as i64;
+    let clicks = all.len() as i64 - opens;
+    let total = counters(&w, id).await;
+    assert_eq!(
+        total,
+        herald_core::reports::recount(&w.h.db, id).await.unwrap()
+    );
+    assert_eq!((total.opens, total.clicks), (opens, clicks));
+    assert_eq!((total.opened, total.clicked), (2, 2), "{total:?}");
+    for m in messages(&w.h, id).await {
+        let mine = |kind| {
+            all.iter()
+                .filter(|h| h.message_id == m.id && h.kind == kind)
+                .count() as i32
+        };
+        assert_eq!(
+            (m.opens, m.clicks),
+            (mine(HitKind::Open), mine(HitKind::Click))
+        );
+    }
+    let mut pairs: BTreeMap<(i64, i64), bool> = BTreeMap::new();
+    for h in all.iter().filter(|h| h.kind == HitKind::Click) {
+        *pairs.entry((h.message_id, h.link_id.unwrap())).or_default() |= !h.head;
+    }
+    let stored = link::Entity::find()
+        .filter(link::Column::CampaignId.eq(id))
+        .all(&w.h.db)
+        .await
+        .unwrap();
+    for l in &stored {
+        let of_link: Vec<bool> = pairs
+            .iter()
+            .filter(|((_, link), _)| *link == l.id)
+            .map(|(_, human)| *human)
+            .collect();
+        let hits = all.iter().filter(|h| h.link_id == Some(l.id)).count() as i64;
+        assert_eq!(
+            (l.clicks, l.unique_clicks, l.human_clicks),
+            (
+                hits,
+                of_link.len() as i64,
+                of_link.iter().filter(|human| **human).count() as i64
+            ),
+            "link {}",
+            l.url
+        );
+    }
+    let events = tracking_event::Entity::find()
+        .filter(tracking_event::Column::CampaignId.eq(id))
+        .all(&w.h.db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), all.len());
 }
 
 const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:herald-ses";

@@ -7,12 +7,15 @@ sender does), starts the release `herald serve` (no background workers) and load
 over loopback, DURATION seconds each, CONNECTIONS connections, 2 threads:
 
   ceiling  GET /livez            a trivial handler in the same server (no database)
+  forged   GET /o/{token}        tokens whose signature does not verify: the pixel's request
+                                 path alone (decode, HMAC, answer), nothing to record
   pixel    GET /o/{token}        random messages: verify, queue the hit, answer the GIF
   click    GET /c/{token}        random messages and links: verify, find the link, queue, 302
 
-Prints requests per second, p99 latency and the ratio to the ceiling (goal >= 0.8), then waits
-for the recorder to drain and accounts for every request: the open and click events in the
-database must equal the hits the server accepted onto its queue (its /metrics), none lost; hits
+Prints requests per second, p99 latency and the ratio to the ceiling (goal >= 0.8), how many
+hits a second the recorder wrote meanwhile, how many it dropped (queue full) and how long it
+took to write the rest after the load stopped (each endpoint starts with an empty queue); then
+accounts for every request: the open and click events in the database must equal the hits the server accepted onto its queue (its /metrics), none lost; hits
 the full queue refused are counted as dropped (answered all the same), and accepted + dropped
 covers every request wrk completed (wrk does not count those cut off when it stops).
 
@@ -80,7 +83,12 @@ def main():
         sys.exit("the demo has no sent message with a link")
     random.seed(7)
     lists = {}
+    forged = []
+    for m in messages:
+        t = token(b'o', m)
+        forged.append(f"/o/{t[:-2]}{'AB' if t[-2:] != 'AB' else 'BA'}")
     for name, lines in [("pixel", [f"/o/{token(b'o', m)}" for m in messages]),
+                        ("forged", forged),
                         ("click", [f"/c/{token(b'c', m, l)}" for m, l in pairs]),
                         ("ceiling", ["/livez"])]:
         path = os.path.join(data, f"{name}.txt")
@@ -107,24 +115,37 @@ request = function() return wrk.format("GET", paths[math.random(#paths)], {["Use
                 break
             except OSError:
                 time.sleep(0.1)
-        for name in ["ceiling", "pixel", "click"]:
+        def drained():
+            for _ in range(1200):
+                m = metrics(base)
+                if m["queue"] == 0 and m["written"] + m["ignored"] + m["lost"] >= m["accepted"]:
+                    return m
+                time.sleep(0.1)
+            return metrics(base)
+
+        written, dropped, drain = {}, {}, {}
+        for name in ["ceiling", "forged", "pixel", "click"]:
             os.environ["PATHS"] = lists[name]
+            before = metrics(base)
             results[name] = wrk(base, script)
-        for _ in range(600):
-            m = metrics(base)
-            if m["queue"] == 0 and m["written"] + m["ignored"] + m["lost"] >= m["accepted"]:
-                break
-            time.sleep(0.1)
-        m = metrics(base)
+            after = metrics(base)
+            written[name] = (after["written"] - before["written"]) / DURATION
+            dropped[name] = after["dropped"] - before["dropped"]
+            # Each endpoint starts with an empty queue: the writer finishes the last one's first.
+            t = time.time()
+            drained()
+            drain[name] = time.time() - t
+        m = drained()
     finally:
         server.terminate()
         server.wait()
 
     events = db.execute("SELECT count(*) FROM tracking_event").fetchone()[0] - events_before
     ceiling = results["ceiling"][0]
-    print(f"{'':8} {'requests/s':>11} {'p99':>9} {'ratio':>6}")
+    print(f"{'':8} {'requests/s':>11} {'p99':>9} {'ratio':>6} {'written/s':>10} {'dropped':>8} {'drained in':>10}")
     for name, (rps, p99, _) in results.items():
-        print(f"{name:8} {rps:11.0f} {p99:7.2f}ms {rps / ceiling:6.2f}")
+        print(f"{name:8} {rps:11.0f} {p99:7.2f}ms {rps / ceiling:6.2f} {written[name]:10.0f} "
+              f"{dropped[name]:8} {drain[name]:9.1f}s")
     sent = results["pixel"][2] + results["click"][2]
     print(f"recorded: {events} events in the database; the server accepted {m['accepted']} hits, "
           f"dropped {m['dropped']}, lost {m['lost']}; wrk completed {sent} requests")

@@ -29,8 +29,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Notify, mpsc};
 
-/// Most hits written in one transaction.
-pub const BATCH: usize = 5000;
+/// Most hits written in one transaction. A batch is whatever waits, so it is this large only
+/// under load, when a hit costs least in a large batch (on SQLite about 25 µs in a batch of
+/// 2,000, 14 µs in one of 10,000): such a transaction holds SQLite's write lock for about a
+/// quarter of a second.
+pub const BATCH: usize = 20_000;
 
 /// One request to a tracking URL, as the endpoint saw it.
 #[derive(Clone, Debug)]

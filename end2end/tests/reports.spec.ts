@@ -98,6 +98,29 @@ test('the per-recipient table filters, sorts, pages and exports as CSV', async (
   expect(lines.length).toBeGreaterThan(1);
 });
 
+test('the chart spans a campaign from its first opens, in evenly spaced periods', async ({ page }, info) => {
+  await signIn(page, info);
+  // The demo campaign whose opens and clicks span the longest time.
+  const campaign = sql(
+    `SELECT campaign_id FROM campaign_hour GROUP BY campaign_id
+     ORDER BY MAX(hour) > MIN(hour) DESC, COUNT(*) DESC LIMIT 1`,
+  );
+  const firstHour = new Date(sql(`SELECT MIN(hour) FROM campaign_hour WHERE campaign_id = ${campaign}`).replace(' ', 'T'));
+  const opens = Number(sql(`SELECT SUM(opens) FROM campaign_hour WHERE campaign_id = ${campaign}`));
+  await page.goto(`/campaigns/${campaign}`);
+  const legend = await page.locator('.legend').innerText();
+  const m = legend.match(/clicks per (hour|\d+ hours|day|week) \(UTC\) · ([\d,]+) opens and [\d,]+ clicks from (\S+ \S+) UTC/);
+  expect(m, legend).not.toBeNull();
+  // Every open is drawn, from the first one's period on (not only the latest hours).
+  expect(Number(m![2].replace(/,/g, ''))).toBe(opens);
+  const from = new Date(`${m![3].replace(' ', 'T')}:00Z`);
+  expect(from.getTime()).toBeLessThanOrEqual(firstHour.getTime());
+  expect(firstHour.getTime() - from.getTime()).toBeLessThan(7 * 24 * 3600 * 1000);
+  const bars = await page.getByTestId('chart').locator('g').count();
+  expect(bars).toBeGreaterThan(1);
+  expect(bars).toBeLessThanOrEqual(72);
+});
+
 const reportPages = async (page: Page) => {
   const campaign = sql(
     `SELECT campaign_id FROM message GROUP BY campaign_id ORDER BY COUNT(*) DESC LIMIT 1`,

@@ -21,6 +21,19 @@ pub fn format_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     }
 }
 
+/// A time on two lines, the day above the time of day (for narrow table columns).
+#[component]
+pub fn TwoLineTime(t: Option<chrono::DateTime<chrono::Utc>>) -> impl IntoView {
+    let text = format_time(t);
+    match text.split_once(' ') {
+        Some((day, time)) => view! {
+            <span class="day">{day.to_owned()}</span>" "<span class="time">{time.to_owned()}</span>
+        }
+        .into_any(),
+        None => text.into_any(),
+    }
+}
+
 /// 12345 → "12,345".
 pub fn format_count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

@@ -2,9 +2,11 @@
 
 use crate::api::builder::{ActivateCampaign, DeactivateCampaign};
 use crate::api::campaigns::{campaign_recipients, campaign_report, get_campaign, list_campaigns};
-use crate::components::{CountRate, ErrorNote, action_result, format_count, format_time};
+use crate::components::{
+    CountRate, ErrorNote, TwoLineTime, action_result, format_count, format_time,
+};
 use herald_core::domain::reports::{
-    CampaignReport, HourRow, RecipientPage, RecipientQuery, RecipientRow,
+    Activity, CampaignReport, RecipientPage, RecipientQuery, RecipientRow,
 };
 use herald_core::domain::{
     CampaignKind, CampaignStatus, CampaignSummary, Channel, DeliveryState, DeliveryStats,
@@ -142,7 +144,7 @@ fn CampaignTable(
                             let s = c.stats;
                             view! {
                                 <tr data-status=c.status.as_str()>
-                                    <td class="when">{format_time(c.last_sent_at)}</td>
+                                    <td class="when"><TwoLineTime t=c.last_sent_at /></td>
                                     <td class="name">
                                         <a href=format!("/campaigns/{}", c.id) class:untitled=c.name.is_none()>
                                             {c.display_name().to_owned()}
@@ -406,14 +408,18 @@ fn LiveCards(id: i64, initial: DeliveryStats) -> impl IntoView {
 /// Links, the chart of opens and clicks over time, and the runs.
 #[component]
 fn ReportDetails(r: CampaignReport) -> impl IntoView {
-    let CampaignReport { links, hours, runs } = r;
+    let CampaignReport {
+        links,
+        activity,
+        runs,
+    } = r;
     view! {
         <section class="card" aria-labelledby="activity-title">
             <h2 id="activity-title">"Opens and clicks over time"</h2>
-            {if hours.is_empty() {
+            {if activity.bars.is_empty() {
                 view! { <p class="muted">"No opens or clicks yet."</p> }.into_any()
             } else {
-                view! { <Chart hours /> }.into_any()
+                view! { <Chart activity /> }.into_any()
             }}
         </section>
         <section class="card" aria-labelledby="links-title">
@@ -481,22 +487,26 @@ fn ReportDetails(r: CampaignReport) -> impl IntoView {
     }
 }
 
-/// Opens and clicks per hour as bars, drawn as SVG on the server (no script needed).
+/// Opens and clicks over time as bars, one pair per period, drawn as SVG on the server (no
+/// script needed).
 #[component]
-fn Chart(hours: Vec<HourRow>) -> impl IntoView {
+fn Chart(activity: Activity) -> impl IntoView {
     const H: u32 = 120;
+    let period = activity.period();
+    let hours = activity.bars;
     let opens: Vec<i64> = hours.iter().map(|h| h.opens).collect();
     let clicks: Vec<i64> = hours.iter().map(|h| h.clicks).collect();
     let all: Vec<i64> = opens.iter().chain(clicks.iter()).copied().collect();
     let scaled = herald_core::domain::reports::bars(&all, H);
     let n = hours.len();
     let width = (n as u32) * 14 + 8;
+    let step = chrono::Duration::hours(i64::from(activity.hours_per_bar));
     let summary = format!(
         "{} opens and {} clicks from {} to {}",
         format_count(opens.iter().sum()),
         format_count(clicks.iter().sum()),
         format_time(hours.first().map(|h| h.hour)),
-        format_time(hours.last().map(|h| h.hour)),
+        format_time(hours.last().map(|h| h.hour + step)),
     );
     let bars = hours
         .iter()
@@ -525,7 +535,7 @@ fn Chart(hours: Vec<HourRow>) -> impl IntoView {
                 {bars}
             </svg>
         </div>
-        <p class="muted legend"><span class="swatch open"></span>" opens "<span class="swatch click"></span>" clicks per hour (UTC) · "{summary}</p>
+        <p class="muted legend"><span class="swatch open"></span>" opens "<span class="swatch click"></span>" clicks per "{period}" (UTC) · "{summary}</p>
     }
 }
 

@@ -102,12 +102,98 @@ pub struct RunRow {
     pub stats: DeliveryStats,
 }
 
+/// Opens and clicks over time as the chart draws them: one bar per period of `hours_per_bar`
+/// hours (UTC), every period from the first with any activity to the last, the empty ones
+/// included, so that the bars are evenly spaced in time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    /// 1, 3, 6, 12, 24 (a day) or 168 (a week, from Monday).
+    pub hours_per_bar: u32,
+    /// Each period's counts, `hour` its start; oldest first.
+    pub bars: Vec<HourRow>,
+}
+
+/// Bars a chart shows at most.
+pub const MAX_BARS: usize = 72;
+
+/// Periods a chart's bars may cover, in hours: the shortest that fits the activity in
+/// [`MAX_BARS`] bars is taken.
+const PERIODS: [u32; 6] = [1, 3, 6, 12, 24, 168];
+
+impl Activity {
+    /// `hours` (a campaign's hours with opens or clicks, in any order) as bars. Beyond
+    /// [`MAX_BARS`] weeks, the latest are shown.
+    pub fn of(hours: &[HourRow]) -> Activity {
+        let (Some(first), Some(last)) = (
+            hours.iter().map(|h| h.hour).min(),
+            hours.iter().map(|h| h.hour).max(),
+        ) else {
+            return Activity::default();
+        };
+        // Periods start on multiples of their length since a Monday at midnight, UTC.
+        let monday = DateTime::<Utc>::from_timestamp(4 * 86_400, 0).expect("1970-01-05");
+        let start_of = |t: DateTime<Utc>, hours: u32| {
+            let step = chrono::Duration::hours(i64::from(hours));
+            let n = (t - monday).num_seconds().div_euclid(step.num_seconds());
+            monday + step * i32::try_from(n).unwrap_or(i32::MAX)
+        };
+        let bars_of = |hours: u32| {
+            (start_of(last, hours) - start_of(first, hours)).num_hours() / i64::from(hours) + 1
+        };
+        let hours_per_bar = PERIODS
+            .into_iter()
+            .find(|p| bars_of(*p) <= MAX_BARS as i64)
+            .unwrap_or(168);
+        let step = chrono::Duration::hours(i64::from(hours_per_bar));
+        let start_of = |t| start_of(t, hours_per_bar);
+        let from = Ord::max(
+            start_of(first),
+            start_of(last) - step * (MAX_BARS as i32 - 1),
+        );
+        let count = ((start_of(last) - from).num_seconds() / step.num_seconds()) as usize + 1;
+        let mut bars: Vec<HourRow> = (0..count)
+            .map(|i| HourRow {
+                hour: from + step * i as i32,
+                opens: 0,
+                human_opens: 0,
+                clicks: 0,
+                human_clicks: 0,
+            })
+            .collect();
+        for h in hours {
+            let at = start_of(h.hour);
+            if at < from {
+                continue;
+            }
+            let bar = &mut bars[((at - from).num_seconds() / step.num_seconds()) as usize];
+            bar.opens += h.opens;
+            bar.human_opens += h.human_opens;
+            bar.clicks += h.clicks;
+            bar.human_clicks += h.human_clicks;
+        }
+        Activity {
+            hours_per_bar,
+            bars,
+        }
+    }
+
+    /// What one bar covers, in words: "hour", "3 hours", "day", "week".
+    pub fn period(&self) -> String {
+        match self.hours_per_bar {
+            1 => "hour".into(),
+            24 => "day".into(),
+            168 => "week".into(),
+            n => format!("{n} hours"),
+        }
+    }
+}
+
 /// What a campaign's report shows beside its cards and its recipients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignReport {
     pub links: Vec<LinkRow>,
-    /// The last 48 hours with opens or clicks, oldest first.
-    pub hours: Vec<HourRow>,
+    /// Opens and clicks over time.
+    pub activity: Activity,
     /// The latest runs, newest first.
     pub runs: Vec<RunRow>,
 }
@@ -186,6 +272,141 @@ pub fn bars(values: &[i64], height: u32) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_is_drawn_in_evenly_spaced_periods_that_fit_the_chart() {
+        use chrono::TimeZone;
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap();
+        let row = |hour, opens, clicks| HourRow {
+            hour,
+            opens,
+            human_opens: opens / 2,
+            clicks,
+            human_clicks: clicks,
+        };
+        let april15 = Utc.with_ymd_and_hms(2026, 4, 15, 5, 0, 0).unwrap();
+        // (hours with activity, hours per bar, bars, the first bar's start, its opens, the
+        // last bar's start, its clicks)
+        type Case = (
+            Vec<HourRow>,
+            u32,
+            usize,
+            DateTime<Utc>,
+            i64,
+            DateTime<Utc>,
+            i64,
+        );
+        let table: Vec<Case> = vec![
+            // One hour: one bar.
+            (vec![row(at(2, 9), 5, 1)], 1, 1, at(2, 9), 5, at(2, 9), 1),
+            // A gap stays a gap: hours 9 to 14 are six bars, four of them empty.
+            (
+                vec![row(at(2, 14), 1, 2), row(at(2, 9), 3, 0)],
+                1,
+                6,
+                at(2, 9),
+                3,
+                at(2, 14),
+                2,
+            ),
+            // 72 hours still fit hour by hour.
+            (
+                vec![row(at(2, 0), 1, 0), row(at(4, 23), 0, 1)],
+                1,
+                72,
+                at(2, 0),
+                1,
+                at(4, 23),
+                1,
+            ),
+            // 73 hours take periods of 3 hours, on multiples of 3 since midnight.
+            (
+                vec![
+                    row(at(2, 1), 1, 0),
+                    row(at(2, 2), 2, 0),
+                    row(at(5, 1), 0, 4),
+                ],
+                3,
+                25,
+                at(2, 0),
+                3,
+                at(5, 0),
+                4,
+            ),
+            // Ten days take periods of 6 hours (in periods of 3 they would be 80 bars).
+            (
+                vec![row(at(1, 0), 1, 0), row(at(10, 23), 0, 1)],
+                6,
+                40,
+                at(1, 0),
+                1,
+                at(10, 18),
+                1,
+            ),
+            // A month takes half days, from midnight and noon.
+            (
+                vec![
+                    row(at(1, 10), 2, 0),
+                    row(at(1, 20), 3, 0),
+                    row(at(31, 5), 0, 7),
+                ],
+                12,
+                61,
+                at(1, 0),
+                2,
+                at(31, 0),
+                7,
+            ),
+            // Six weeks take days.
+            (
+                vec![
+                    row(at(1, 10), 2, 0),
+                    row(at(1, 20), 3, 0),
+                    row(april15, 0, 7),
+                ],
+                24,
+                46,
+                at(1, 0),
+                5,
+                Utc.with_ymd_and_hms(2026, 4, 15, 0, 0, 0).unwrap(),
+                7,
+            ),
+        ];
+        for (hours, per, n, first, opens, last, clicks) in table {
+            let a = Activity::of(&hours);
+            assert_eq!(a.hours_per_bar, per, "{hours:?}");
+            assert_eq!(a.bars.len(), n, "{hours:?}");
+            assert!(a.bars.len() <= MAX_BARS);
+            let (f, l) = (a.bars.first().unwrap(), a.bars.last().unwrap());
+            assert_eq!((f.hour, f.opens), (first, opens), "{hours:?}");
+            assert_eq!((l.hour, l.clicks), (last, clicks), "{hours:?}");
+            // Evenly spaced, and nothing lost.
+            for w in a.bars.windows(2) {
+                assert_eq!(w[1].hour - w[0].hour, chrono::Duration::hours(per.into()));
+            }
+            let sum = |f: fn(&HourRow) -> i64, rows: &[HourRow]| rows.iter().map(f).sum::<i64>();
+            assert_eq!(sum(|h| h.opens, &a.bars), sum(|h| h.opens, &hours));
+            assert_eq!(
+                sum(|h| h.human_opens, &a.bars),
+                sum(|h| h.human_opens, &hours)
+            );
+            assert_eq!(sum(|h| h.clicks, &a.bars), sum(|h| h.clicks, &hours));
+        }
+        assert_eq!(Activity::of(&[]), Activity::default());
+        // Two years of a recurring campaign: weeks from Monday, the latest 72 of them.
+        let old = Utc.with_ymd_and_hms(2025, 1, 1, 8, 0, 0).unwrap();
+        let recent = Utc.with_ymd_and_hms(2026, 12, 3, 8, 0, 0).unwrap();
+        let a = Activity::of(&[row(old, 9, 0), row(recent, 1, 1)]);
+        assert_eq!((a.hours_per_bar, a.bars.len()), (168, MAX_BARS));
+        let monday = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        assert_eq!(a.bars.last().unwrap().hour, monday);
+        assert_eq!(
+            a.bars.iter().map(|b| b.opens).sum::<i64>(),
+            1,
+            "the oldest left out"
+        );
+        assert_eq!(a.period(), "week");
+    }
 
     #[test]
     fn standings() {

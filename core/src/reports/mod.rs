@@ -6,8 +6,8 @@
 
 use crate::domain::access::{Action, Actor};
 use crate::domain::reports::{
-    BOUNCE_LIMITS, COMPLAINT_LIMITS, CampaignEngagement, HourRow, LinkRow, Overview, PER_PAGE,
-    RecipientPage, RecipientQuery, RecipientRow, WeekRow, standing,
+    Activity, BOUNCE_LIMITS, COMPLAINT_LIMITS, CampaignEngagement, HourRow, LinkRow, Overview,
+    PER_PAGE, RecipientPage, RecipientQuery, RecipientRow, WeekRow, standing,
 };
 use crate::domain::{
     Channel, DeliveryState, DeliveryStats, MessageType, Rate, RecipientFilter, RecipientSort,
@@ -123,7 +123,7 @@ pub async fn report(
 ) -> Result<crate::domain::reports::CampaignReport> {
     Ok(crate::domain::reports::CampaignReport {
         links: links(db, actor, id).await?,
-        hours: hours(db, actor, id, 48).await?,
+        activity: activity(db, actor, id).await?,
         runs: runs(db, actor, id, 20).await?,
     })
 }
@@ -446,18 +446,12 @@ pub async fn links(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<
         .collect())
 }
 
-/// A campaign's opens and clicks per hour, oldest first (the last `limit` hours with any).
-pub async fn hours(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    id: i64,
-    limit: u64,
-) -> Result<Vec<HourRow>> {
+/// A campaign's opens and clicks over time, in as many bars as a chart shows (its hours with
+/// any, read from the hourly counts: at most 8,760 a year).
+pub async fn activity(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<Activity> {
     let c = campaign_of(db, actor, id).await?;
-    let mut rows: Vec<HourRow> = campaign_hour::Entity::find()
+    let rows: Vec<HourRow> = campaign_hour::Entity::find()
         .filter(campaign_hour::Column::CampaignId.eq(c.id))
-        .order_by_desc(campaign_hour::Column::Hour)
-        .limit(limit)
         .all(db)
         .await?
         .into_iter()
@@ -469,8 +463,7 @@ pub async fn hours(
             human_clicks: h.human_clicks,
         })
         .collect();
-    rows.reverse();
-    Ok(rows)
+    Ok(Activity::of(&rows))
 }
 
 /// The organisation's sending since `since`: messages sent per week and type, engagement of

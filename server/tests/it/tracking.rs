@@ -227,8 +227,9 @@ async fn opens_and_clicks_are_recorded_counted_and_flagged() {
         ),
         (3, 1, 1)
     );
-    assert_eq!(report.hours.iter().map(|h| h.opens).sum::<i64>(), 2);
-    assert_eq!(report.hours.iter().map(|h| h.clicks).sum::<i64>(), 3);
+    let bars = &report.activity.bars;
+    assert_eq!(bars.iter().map(|h| h.opens).sum::<i64>(), 2);
+    assert_eq!(bars.iter().map(|h| h.clicks).sum::<i64>(), 3);
 
     // The per-recipient table: ada opened and clicked, fay did neither.
     let page = herald_core::reports::recipients(

@@ -84,7 +84,11 @@ fn Bell(
 ) -> impl IntoView {
     view! {
         <a class="bell" href="/notifications" data-testid="bell">
-            <span aria-hidden="true">"🔔"</span>
+            // Drawn, not an emoji: systems without an emoji font showed a box.
+            <svg class="icon" aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9"/>
+                <path d="M13.73 21a2 2 0 0 1-3.46 0"/>
+            </svg>
             <Transition fallback=|| view! { <span class="visually-hidden">"Notifications"</span> }>
                 {move || Suspend::new(async move {
                     let unread = shell.await.map(|s| s.unread).unwrap_or(0);

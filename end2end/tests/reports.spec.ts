@@ -121,6 +121,20 @@ test('the chart spans a campaign from its first opens, in evenly spaced periods'
   expect(bars).toBeLessThanOrEqual(72);
 });
 
+test('the weekly volume has a row for every week of the last 90 days, quiet ones too', async ({ page }, info) => {
+  await signIn(page, info);
+  await page.goto('/reports');
+  const weeks = await page.getByTestId('weeks').locator('tbody td.when').allInnerTexts();
+  // 90 days reach into 13 or 14 weeks.
+  expect(weeks.length).toBeGreaterThanOrEqual(13);
+  expect(weeks.length).toBeLessThanOrEqual(14);
+  const days = weeks.map((w) => Date.parse(`${w}T00:00:00Z`) / 86_400_000);
+  for (let i = 1; i < days.length; i++) expect(days[i] - days[i - 1], weeks[i]).toBe(7);
+  const today = new Date();
+  const monday = Math.floor(today.getTime() / 86_400_000) - ((today.getUTCDay() + 6) % 7);
+  expect(days[days.length - 1], 'the last row is this week').toBe(monday);
+});
+
 const reportPages = async (page: Page) => {
   const campaign = sql(
     `SELECT campaign_id FROM message GROUP BY campaign_id ORDER BY COUNT(*) DESC LIMIT 1`,

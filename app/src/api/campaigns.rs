@@ -61,6 +61,7 @@ pub async fn campaign_recipients(
 #[server(endpoint = "reports_overview")]
 pub async fn reports_overview() -> Result<herald_core::domain::reports::Overview, AppError> {
     let (h, actor) = super::ssr::require_actor().await?;
-    let since = h.now() - chrono::Duration::days(90);
-    Ok(herald_core::reports::overview(&h.db, &actor, since).await?)
+    let now = h.now();
+    let since = now - chrono::Duration::days(90);
+    Ok(herald_core::reports::overview(&h.db, &actor, since, now).await?)
 }

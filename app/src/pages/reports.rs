@@ -4,9 +4,8 @@
 
 use crate::api::campaigns::reports_overview;
 use crate::components::{CountRate, ErrorNote, format_count};
-use herald_core::domain::MessageType;
 use herald_core::domain::reports::{
-    BOUNCE_LIMITS, COMPLAINT_LIMITS, Overview, Standing, WeekRow, bars,
+    BOUNCE_LIMITS, COMPLAINT_LIMITS, Overview, Standing, WeekVolume, bars,
 };
 use herald_core::domain::{DeliveryStats, Rate};
 use leptos::prelude::*;
@@ -83,7 +82,7 @@ fn OverviewView(o: Overview) -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="volume-title">
             <h2 id="volume-title">"Messages sent per week"</h2>
-            {if o.weeks.is_empty() {
+            {if o.weeks.iter().all(|w| w.total() == 0) {
                 view! { <p class="muted">"Nothing sent in the last 90 days."</p> }.into_any()
             } else {
                 view! { <Weeks weeks=o.weeks /> }.into_any()
@@ -129,24 +128,8 @@ fn OverviewView(o: Overview) -> impl IntoView {
 
 /// Weeks as rows, message types as columns, with a bar of the week's total (drawn as SVG).
 #[component]
-fn Weeks(weeks: Vec<WeekRow>) -> impl IntoView {
-    let mut by_week: Vec<(chrono::NaiveDate, [i64; 3])> = Vec::new();
-    for w in weeks {
-        let column = match w.message_type {
-            MessageType::Operational => 0,
-            MessageType::Marketing => 1,
-            MessageType::Newsletter => 2,
-        };
-        match by_week.last_mut() {
-            Some((week, counts)) if *week == w.week => counts[column] += w.sent,
-            _ => {
-                let mut counts = [0; 3];
-                counts[column] = w.sent;
-                by_week.push((w.week, counts));
-            }
-        }
-    }
-    let totals: Vec<i64> = by_week.iter().map(|(_, c)| c.iter().sum()).collect();
+fn Weeks(weeks: Vec<WeekVolume>) -> impl IntoView {
+    let totals: Vec<i64> = weeks.iter().map(WeekVolume::total).collect();
     let widths = bars(&totals, 200);
     view! {
         <div class="table-wrap">
@@ -159,12 +142,12 @@ fn Weeks(weeks: Vec<WeekRow>) -> impl IntoView {
                     <th scope="col">"Total"</th>
                 </tr></thead>
                 <tbody>
-                    {by_week.into_iter().zip(widths).zip(totals).map(|(((week, c), width), total)| view! {
+                    {weeks.into_iter().zip(widths).zip(totals).map(|((w, width), total)| view! {
                         <tr>
-                            <td class="when">{week.to_string()}</td>
-                            <td class="num">{format_count(c[0])}</td>
-                            <td class="num">{format_count(c[1])}</td>
-                            <td class="num">{format_count(c[2])}</td>
+                            <td class="when">{w.week.to_string()}</td>
+                            <td class="num">{format_count(w.operational)}</td>
+                            <td class="num">{format_count(w.marketing)}</td>
+                            <td class="num">{format_count(w.newsletter)}</td>
                             <td>
                                 <svg width="204" height="12" role="img" aria-label=format!("{} messages", format_count(total))>
                                     <rect class="bar-open" x="0" y="1" height="10" width=width.to_string() />

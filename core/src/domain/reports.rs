@@ -223,13 +223,62 @@ pub fn standing(rate: Rate, (warn, over): (f64, f64)) -> Standing {
     }
 }
 
-/// Messages sent in one week by type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WeekRow {
+/// Messages sent in one week, by type.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekVolume {
     /// Monday of the week.
     pub week: chrono::NaiveDate,
-    pub message_type: MessageType,
-    pub sent: i64,
+    pub operational: i64,
+    pub marketing: i64,
+    pub newsletter: i64,
+}
+
+impl WeekVolume {
+    pub fn total(&self) -> i64 {
+        self.operational + self.marketing + self.newsletter
+    }
+}
+
+/// Monday of `day`'s week.
+pub fn monday(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    day - chrono::Duration::days(i64::from(
+        chrono::Datelike::weekday(&day).num_days_from_monday(),
+    ))
+}
+
+/// What was `sent` (day, type, count) summed per week, for every week from `from`'s to `to`'s:
+/// a week that sent nothing is a row of zeros, so that the rows keep time (a quiet month shows
+/// as one, not as two busy weeks side by side). Counts of days outside the range are left out.
+pub fn weekly(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    sent: impl IntoIterator<Item = (chrono::NaiveDate, MessageType, i64)>,
+) -> Vec<WeekVolume> {
+    let first = monday(from);
+    let mut weeks: Vec<WeekVolume> = std::iter::successors(Some(first), |w| {
+        Some(*w + chrono::Duration::weeks(1)).filter(|next| *next <= to)
+    })
+    .map(|week| WeekVolume {
+        week,
+        ..WeekVolume::default()
+    })
+    .collect();
+    for (day, message_type, count) in sent {
+        if day < from || day > to {
+            continue;
+        }
+        let Ok(at) = usize::try_from((monday(day) - first).num_weeks()) else {
+            continue;
+        };
+        if let Some(w) = weeks.get_mut(at) {
+            *match message_type {
+                MessageType::Operational => &mut w.operational,
+                MessageType::Marketing => &mut w.marketing,
+                MessageType::Newsletter => &mut w.newsletter,
+            } += count;
+        }
+    }
+    weeks
 }
 
 /// A campaign's engagement, for the organisation's report.
@@ -245,7 +294,8 @@ pub struct CampaignEngagement {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     pub since: DateTime<Utc>,
-    pub weeks: Vec<WeekRow>,
+    /// Every week of the period, the quiet ones too.
+    pub weeks: Vec<WeekVolume>,
     pub campaigns: Vec<CampaignEngagement>,
     /// Email in the period: sent, bounced (permanent), complained.
     pub email: DeliveryStats,
@@ -422,6 +472,69 @@ mod tests {
         ] {
             assert_eq!(standing(rate, limits), want, "{rate:?}");
         }
+    }
+
+    #[test]
+    fn every_week_of_the_period_is_a_row_the_quiet_ones_too() {
+        use MessageType::{Marketing, Newsletter, Operational};
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let w = |week: &str, operational, marketing, newsletter| WeekVolume {
+            week: d(week),
+            operational,
+            marketing,
+            newsletter,
+        };
+        for (name, from, to, sent, want) in [
+            (
+                "nothing sent: every week, empty",
+                "2026-11-11",
+                "2026-11-25",
+                vec![],
+                vec![
+                    w("2026-11-09", 0, 0, 0),
+                    w("2026-11-16", 0, 0, 0),
+                    w("2026-11-23", 0, 0, 0),
+                ],
+            ),
+            (
+                "a quiet week between two busy ones stays between them",
+                "2026-11-02",
+                "2026-11-22",
+                vec![
+                    (d("2026-11-02"), Marketing, 10),
+                    (d("2026-11-08"), Marketing, 5),
+                    (d("2026-11-08"), Operational, 1),
+                    (d("2026-11-22"), Newsletter, 7),
+                ],
+                vec![
+                    w("2026-11-02", 1, 15, 0),
+                    w("2026-11-09", 0, 0, 0),
+                    w("2026-11-16", 0, 0, 7),
+                ],
+            ),
+            (
+                "days outside the period are left out",
+                "2026-11-04",
+                "2026-11-10",
+                vec![
+                    (d("2026-11-03"), Marketing, 100),
+                    (d("2026-11-04"), Marketing, 1),
+                    (d("2026-11-10"), Newsletter, 2),
+                    (d("2026-11-11"), Newsletter, 100),
+                ],
+                vec![w("2026-11-02", 0, 1, 0), w("2026-11-09", 0, 0, 2)],
+            ),
+            (
+                "a year's end",
+                "2026-12-28",
+                "2027-01-04",
+                vec![(d("2027-01-01"), Operational, 3)],
+                vec![w("2026-12-28", 3, 0, 0), w("2027-01-04", 0, 0, 0)],
+            ),
+        ] {
+            assert_eq!(weekly(d(from), d(to), sent), want, "{name}");
+        }
+        assert_eq!(w("2026-11-02", 1, 15, 4).total(), 20);
     }
 
     #[test]

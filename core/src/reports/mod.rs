@@ -7,22 +7,20 @@
 use crate::domain::access::{Action, Actor};
 use crate::domain::reports::{
     Activity, BOUNCE_LIMITS, COMPLAINT_LIMITS, CampaignEngagement, HourRow, LinkRow, Overview,
-    PER_PAGE, RecipientPage, RecipientQuery, RecipientRow, WeekRow, standing,
+    PER_PAGE, RecipientPage, RecipientQuery, RecipientRow, standing, weekly,
 };
-use crate::domain::{
-    Channel, DeliveryState, DeliveryStats, MessageType, Rate, RecipientFilter, RecipientSort,
-};
+use crate::domain::{Channel, DeliveryState, DeliveryStats, Rate, RecipientFilter, RecipientSort};
 use crate::entity::{
     campaign, campaign_hour, campaign_send, campaign_stats, contact, link, message, send_stats,
 };
 use crate::{Error, Result};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Tells this instance's open report pages which campaigns' numbers moved. Pages also read the
 /// counters every few seconds, so what another instance records reaches them too.
@@ -466,12 +464,13 @@ pub async fn activity(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Resu
     Ok(Activity::of(&rows))
 }
 
-/// The organisation's sending since `since`: messages sent per week and type, engagement of
-/// its campaigns, and email deliverability against providers' limits.
+/// The organisation's sending from `since` to `until`: messages sent per week and type,
+/// engagement of its campaigns, and email deliverability against providers' limits.
 pub async fn overview(
     db: &impl ConnectionTrait,
     actor: &Actor,
     since: DateTime<Utc>,
+    until: DateTime<Utc>,
 ) -> Result<Overview> {
     actor.require(Action::ReadCampaigns)?;
     let org_id = actor.org_id();
@@ -504,20 +503,14 @@ pub async fn overview(
             run_stats.insert(r.send_id, stats_from!(&r));
         }
     }
-    let mut weeks: BTreeMap<(chrono::NaiveDate, &'static str), (MessageType, i64)> =
-        BTreeMap::new();
+    let mut sent = Vec::with_capacity(runs.len());
     let mut email = DeliveryStats::default();
     let mut per_campaign: HashMap<i64, DeliveryStats> = HashMap::new();
     for (send, campaign_id, at) in &runs {
         let (Some(c), Some(s)) = (campaigns.get(campaign_id), run_stats.get(send)) else {
             continue;
         };
-        let day = at.date_naive();
-        let monday = day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()));
-        weeks
-            .entry((monday, c.message_type.as_str()))
-            .or_insert((c.message_type, 0))
-            .1 += s.sent;
+        sent.push((at.date_naive(), c.message_type, s.sent));
         let e = per_campaign.entry(*campaign_id).or_default();
         add(e, s);
         if c.channel == Channel::Email {
@@ -548,14 +541,7 @@ pub async fn overview(
     };
     Ok(Overview {
         since,
-        weeks: weeks
-            .into_iter()
-            .map(|((week, _), (message_type, sent))| WeekRow {
-                week,
-                message_type,
-                sent,
-            })
-            .collect(),
+        weeks: weekly(since.date_naive(), until.date_naive(), sent),
         campaigns: engagement,
         bounce: standing(hard, BOUNCE_LIMITS),
         complaint: standing(email.complaint_rate(), COMPLAINT_LIMITS),

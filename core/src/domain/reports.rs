@@ -263,20 +263,17 @@ pub fn weekly(
         ..WeekVolume::default()
     })
     .collect();
-    for (day, message_type, count) in sent {
-        if day < from || day > to {
-            continue;
-        }
-        let Ok(at) = usize::try_from((monday(day) - first).num_weeks()) else {
-            continue;
-        };
-        if let Some(w) = weeks.get_mut(at) {
-            *match message_type {
-                MessageType::Operational => &mut w.operational,
-                MessageType::Marketing => &mut w.marketing,
-                MessageType::Newsletter => &mut w.newsletter,
-            } += count;
-        }
+    for (day, message_type, count) in sent
+        .into_iter()
+        .filter(|(day, ..)| (from..=to).contains(day))
+    {
+        // A day of the period falls in one of its weeks: from `first` to `monday(to)`.
+        let w = &mut weeks[(monday(day) - first).num_weeks() as usize];
+        *match message_type {
+            MessageType::Operational => &mut w.operational,
+            MessageType::Marketing => &mut w.marketing,
+            MessageType::Newsletter => &mut w.newsletter,
+        } += count;
     }
     weeks
 }

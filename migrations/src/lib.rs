@@ -15,6 +15,7 @@ mod m0007_schedule;
 mod m0008_sending;
 mod m0009_actions;
 mod m0010_tracking;
+mod m0011_liveness;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_sending::Migration),
             Box::new(m0009_actions::Migration),
             Box::new(m0010_tracking::Migration),
+            Box::new(m0011_liveness::Migration),
         ]
     }
 }

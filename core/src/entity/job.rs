@@ -26,6 +26,9 @@ pub struct Model {
     /// The worker holding it, until `lease_expires_at`.
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// The PostgreSQL advisory lock the holding worker keeps while its process lives; `None`
+    /// where the lease alone tells (SQLite, one-off runs). See `crate::jobs::liveness`.
+    pub lease_key: Option<i32>,
     /// Two jobs of one kind with the same key are never pending at once.
     pub dedup_key: Option<String>,
     pub created_at: DateTimeUtc,

@@ -11,7 +11,10 @@
 //! - Workers ([`runner`]) claim due jobs with `FOR UPDATE SKIP LOCKED` on PostgreSQL (any
 //!   number of instances) and a single conditional `UPDATE` on SQLite (one instance), and hold
 //!   a lease they renew while the job runs. A worker that dies leaves a lease that expires;
-//!   another instance takes the job over, and that counts as an attempt.
+//!   another instance takes the job over, and that counts as an attempt. A serving instance
+//!   does not wait for the lease ([`liveness`]): on SQLite a starting instance owns every lease,
+//!   on PostgreSQL a job is free once the advisory lock its worker held for its process's life
+//!   is gone, so work resumes within seconds of a `kill -9` and a restart.
 //! - A failed run is retried with exponential backoff and jitter ([`backoff`]). After its last
 //!   attempt a job stays in the table as failed, with its error, until an operator retries it
 //!   ([`queue::retry`]); it is never deleted silently.
@@ -21,6 +24,7 @@
 //! - Time comes from [`clock::Clock`], so tests move through hours in milliseconds.
 
 pub mod clock;
+mod liveness;
 pub mod queue;
 pub mod runner;
 pub mod schedule;

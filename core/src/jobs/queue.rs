@@ -84,6 +84,7 @@ pub(crate) async fn enqueue_raw(
         last_error: Set(None),
         lease_owner: Set(None),
         lease_expires_at: Set(None),
+        lease_key: Set(None),
         dedup_key: Set(raw.dedup_key),
         created_at: Set(now),
         started_at: Set(None),
@@ -103,7 +104,9 @@ pub(crate) async fn enqueue_raw(
 }
 
 /// Claims up to `limit` due jobs of `kinds` for `owner` until `now + lease`: pending jobs whose
-/// time has come, and running jobs whose worker's lease expired. Each claim counts an attempt.
+/// time has come, and running jobs whose worker is gone: its lease expired, or (PostgreSQL) the
+/// advisory lock it held for its process's life is free. Each claim counts an attempt. `key` is
+/// the claiming worker's own lock ([`super::liveness`]), if it holds one.
 pub(crate) async fn claim(
     db: &impl ConnectionTrait,
     owner: &str,
@@ -111,6 +114,7 @@ pub(crate) async fn claim(
     limit: u64,
     now: DateTime<Utc>,
     lease: Duration,
+    key: Option<i32>,
 ) -> Result<Vec<job::Model>> {
     use job::Column as J;
     if limit == 0 || kinds.is_empty() {
@@ -125,7 +129,11 @@ pub(crate) async fn claim(
         .add(
             Condition::all()
                 .add(Expr::col(J::State).eq(JobState::Running))
-                .add(Expr::col(J::LeaseExpiresAt).lt(now)),
+                .add(
+                    Condition::any()
+                        .add(Expr::col(J::LeaseExpiresAt).lt(now))
+                        .add_option(super::liveness::holder_gone(db.get_database_backend())),
+                ),
         );
     // SKIP LOCKED: instances claiming at the same moment take different jobs instead of
     // waiting for each other. SQLite has one writer and ignores the clause.
@@ -145,6 +153,7 @@ pub(crate) async fn claim(
         .value(J::State, JobState::Running)
         .value(J::LeaseOwner, owner)
         .value(J::LeaseExpiresAt, now + lease)
+        .value(J::LeaseKey, key)
         .value(J::StartedAt, now)
         .value(J::Attempts, Expr::col(J::Attempts).add(1))
         .and_where(Expr::col(J::Id).in_subquery(candidates))

@@ -1,6 +1,7 @@
 //! Workers: claim due jobs, run them with a lease, record how they ended, and fire periodic
 //! schedules. One [`Runner`] per instance runs up to `concurrency` jobs at once.
 
+use super::liveness::Liveness;
 use super::queue::{self, Raw};
 use super::schedule::{self, Period, Schedule};
 use super::{Job, Step, backoff};
@@ -238,7 +239,7 @@ impl Runner {
         }
     }
 
-    async fn claim(&self, limit: usize) -> Result<Vec<job::Model>> {
+    async fn claim(&self, limit: usize, key: Option<i32>) -> Result<Vec<job::Model>> {
         let db = &self.herald.db;
         let _writer = crate::db::write_lock(db).await;
         queue::claim(
@@ -248,6 +249,7 @@ impl Runner {
             limit as u64,
             self.herald.clock.now(),
             self.lease,
+            key,
         )
         .await
     }
@@ -287,7 +289,7 @@ impl Runner {
         self.fire_schedules(&mut due).await;
         let mut total = 0;
         loop {
-            let jobs = self.claim(self.concurrency).await?;
+            let jobs = self.claim(self.concurrency, None).await?;
             if jobs.is_empty() {
                 return Ok(total);
             }
@@ -336,6 +338,8 @@ impl Runner {
     pub fn spawn(self) -> RunnerHandle {
         let (stop, stopping) = watch::channel(false);
         let task = tokio::spawn(async move {
+            let mut alive =
+                Liveness::start(&self.herald.db, &self.owner, self.herald.clock.now()).await;
             let mut running = JoinSet::new();
             let mut due = vec![None; self.registry.schedules.len()];
             let mut renewed = std::time::Instant::now();
@@ -348,7 +352,7 @@ impl Runner {
                 self.fire_schedules(&mut due).await;
                 let free = self.concurrency.saturating_sub(running.len());
                 if free > 0 {
-                    match self.claim(free).await {
+                    match self.claim(free, alive.key()).await {
                         Ok(jobs) => {
                             for j in jobs {
                                 tracing::debug!(job = j.id, kind = j.kind, "running a job");
@@ -358,11 +362,14 @@ impl Runner {
                         Err(e) => tracing::warn!(error = %e, "could not look for jobs"),
                     }
                 }
-                if !running.is_empty() && renewed.elapsed() >= renew_every {
-                    let _writer = crate::db::write_lock(&self.herald.db).await;
-                    let until = self.herald.clock.now() + self.lease;
-                    if let Err(e) = queue::renew(&self.herald.db, &self.owner, until).await {
-                        tracing::warn!(error = %e, "could not renew job leases");
+                if renewed.elapsed() >= renew_every {
+                    alive.ensure(&self.herald.db).await;
+                    if !running.is_empty() {
+                        let _writer = crate::db::write_lock(&self.herald.db).await;
+                        let until = self.herald.clock.now() + self.lease;
+                        if let Err(e) = queue::renew(&self.herald.db, &self.owner, until).await {
+                            tracing::warn!(error = %e, "could not renew job leases");
+                        }
                     }
                     renewed = std::time::Instant::now();
                 }

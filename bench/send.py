@@ -99,6 +99,7 @@ def prepare(n):
 def start(env, sink):
     port = free_port()
     run_env = dict(env, HERALD_LISTEN=f"127.0.0.1:{port}", HERALD_SMTP_URL=f"smtp://127.0.0.1:{sink.port}",
+                   HERALD_DEFAULT_FROM="noreply@bench.example",
                    HERALD_SMTP_POOL=str(POOL), HERALD_WORKERS=str(POOL))
     proc = subprocess.Popen([HERALD, "serve"], env=run_env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -36,7 +36,10 @@ pub struct Config {
     /// `HERALD_SMTP_POOL`: SMTP connections kept open at most. Default 4.
     pub smtp_pool: u32,
     /// `HERALD_DEFAULT_FROM`: the From address of campaigns that name none. Default
-    /// `noreply@` the public URL's host.
+    /// `noreply@` the public URL's host when that is a mail domain; with an IP address or
+    /// `localhost` (the embedded default), `noreply@herald.localhost` while messages go to the
+    /// development mailbox, and a refusal to start once they leave the machine (see
+    /// [`derived_from`]).
     pub default_from: String,
     /// `HERALD_SES_REGION`: send through Amazon SES v2 in this region (credentials from the
     /// standard AWS chain) instead of SMTP or the development mailbox. Default: none.
@@ -150,11 +153,12 @@ impl Config {
                 let host = public_url
                     .split("://")
                     .nth(1)
-                    .unwrap_or("localhost")
-                    .split(['/', ':'])
+                    .unwrap_or_default()
+                    .split(['/', '?', '#'])
                     .next()
-                    .unwrap_or("localhost");
-                format!("noreply@{host}")
+                    .unwrap_or_default();
+                let sends_out = smtp_url.is_some() || var("HERALD_SES_REGION").is_some();
+                derived_from(host, sends_out)?
             }
         };
         let region = var("HERALD_REGION").unwrap_or_else(|| "us".into());
@@ -233,6 +237,33 @@ impl Config {
     }
 }
 
+/// The From address derived from the public URL's host (`host[:port]`) when
+/// `HERALD_DEFAULT_FROM` is not set. A host that is no mail domain (an IP address, `localhost`,
+/// a name without a dot) gives no valid address: the development mailbox, where nothing leaves
+/// the machine, gets `noreply@herald.localhost` (the reserved `.localhost` name, RFC 6761);
+/// with a real provider Herald refuses to start rather than send from an address every mailbox
+/// provider rejects.
+fn derived_from(host: &str, sends_out: bool) -> anyhow::Result<String> {
+    let name = match host.strip_prefix('[') {
+        // An IPv6 literal, `[::1]:3000`.
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let candidate = format!("noreply@{name}");
+    if herald_core::domain::EmailAddress::parse(&candidate).is_ok() {
+        return Ok(candidate.to_lowercase());
+    }
+    if !sends_out {
+        return Ok("noreply@herald.localhost".into());
+    }
+    anyhow::bail!(
+        "HERALD_DEFAULT_FROM is not set, and the public URL's host {name:?} is not a mail \
+         domain to send from: set HERALD_DEFAULT_FROM to the address campaigns that name no \
+         sender come from (news@your-domain.example), or HERALD_PUBLIC_URL to Herald's public \
+         https:// address on your domain"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,7 +287,7 @@ mod tests {
         assert_eq!(c.workers, 4);
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.smtp_url, None);
-        assert_eq!(c.default_from, "noreply@127.0.0.1");
+        assert_eq!(c.default_from, "noreply@herald.localhost");
         assert_eq!(c.daily_run_at.to_string(), "16:00:00");
         assert!(!c.secure_cookies());
     }
@@ -279,6 +310,59 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(pg.database_url, "postgres://postgres@127.0.0.1/herald");
+    }
+
+    #[test]
+    fn the_default_sender_is_derived_from_the_public_url_or_start_up_is_refused() {
+        // (public URL, a real provider configured, the derived From or None for a refusal)
+        let cases = [
+            (
+                "https://mail.example.org",
+                false,
+                Some("noreply@mail.example.org"),
+            ),
+            (
+                "https://Mail.Example.org:8443/herald",
+                true,
+                Some("noreply@mail.example.org"),
+            ),
+            (
+                "http://127.0.0.1:3000",
+                false,
+                Some("noreply@herald.localhost"),
+            ),
+            ("http://[::1]:3000", false, Some("noreply@herald.localhost")),
+            (
+                "http://localhost:3000",
+                false,
+                Some("noreply@herald.localhost"),
+            ),
+            ("http://127.0.0.1:3000", true, None),
+            ("http://[::1]:3000", true, None),
+            ("http://intranet", true, None),
+        ];
+        for (url, sends_out, want) in cases {
+            let mut vars = vec![("HERALD_PUBLIC_URL", url)];
+            if sends_out {
+                vars.push(("HERALD_SMTP_URL", "smtp://127.0.0.1:2525"));
+            }
+            match (config(&vars), want) {
+                (Ok(c), Some(want)) => assert_eq!(c.default_from, want, "{url}"),
+                (Err(e), None) => {
+                    let e = e.to_string();
+                    assert!(e.contains("set HERALD_DEFAULT_FROM"), "{url}: {e}");
+                }
+                (got, want) => panic!("{url} (provider {sends_out}): {got:?}, wanted {want:?}"),
+            }
+        }
+        // An explicit address wins, and SES counts as a provider that sends out.
+        let c = config(&[
+            ("HERALD_SES_REGION", "eu-west-1"),
+            ("HERALD_DEFAULT_FROM", "news@acme.example"),
+        ])
+        .unwrap();
+        assert_eq!(c.default_from, "news@acme.example");
+        assert!(config(&[("HERALD_SES_REGION", "eu-west-1")]).is_err());
     }
 
     #[test]

@@ -416,3 +416,150 @@ async fn tracking_hits_answered_before_sigterm_are_all_written() {
     let _ = lines.count();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Started as a newcomer starts it (no `HERALD_DEFAULT_FROM`, the public URL an IP address),
+/// Herald sends a campaign that names no sender from an address its own check accepts, into the
+/// development mailbox; with a real provider and no domain to derive one from, it refuses to
+/// start and says what to set.
+#[tokio::test]
+async fn a_campaign_without_a_sender_is_sent_from_the_derived_default_address() {
+    use serde_json::{Value, json};
+    let dir = std::env::temp_dir().join(format!("herald-cli-from-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, out) = herald(
+        &dir,
+        &[
+            "user",
+            "add",
+            "--org",
+            "acme",
+            "--email",
+            "ops@acme.test",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(ok, "{out}");
+    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["api-key", "create", "--org", "acme", "--name", "CRM"])
+        .env_clear()
+        .env("HERALD_DATA_DIR", &dir)
+        .env("HERALD_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .env_clear()
+        .env("HERALD_DATA_DIR", &dir)
+        .env("HERALD_SMTP_URL", "smtp://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("set HERALD_DEFAULT_FROM"), "{said}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .env_clear()
+        .env("HERALD_DATA_DIR", &dir)
+        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HERALD_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    while client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed().as_secs() < 30, "the server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let r = post(
+        "/contacts",
+        json!({"contacts": [{"email": "ada@example.org"}]}),
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let t: Value = post(
+        "/templates",
+        json!({"name": "Hello", "subject": "Hello", "html": "<p>Hi</p>", "text": "Hi"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let c: Value = post(
+        "/campaigns",
+        json!({"name": "News", "message_type": "marketing", "template_id": t["id"],
+               "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "immediately"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = c["id"].as_i64().expect("a campaign");
+    let r = post(&format!("/campaigns/{id}/activate"), json!({}))
+        .await
+        .unwrap();
+    let status = r.status();
+    assert_eq!(
+        status,
+        reqwest::StatusCode::OK,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let mut sent = Value::Null;
+    for _ in 0..100 {
+        sent = client
+            .get(format!("{base}/campaigns/{id}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if sent["messages"]["sent"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sent["messages"]["sent"], 1, "{sent}");
+    let db = herald_core::db::connect(&format!("sqlite://{}", dir.join("herald.db").display()))
+        .await
+        .unwrap();
+    use sea_orm::EntityTrait;
+    let mail = herald_core::entity::mailbox_message::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].sender, "noreply@herald.localhost");
+    db.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -248,6 +248,7 @@ async fn email(ctx: &crate::jobs::JobContext, notification_id: i64) -> Result<()
             unsubscribe_url: None,
             host: &host,
             now,
+            feedback_id: None,
             dkim: super::sending::dkim_for(h, n.org_id, &sender.address)
                 .await?
                 .as_ref(),

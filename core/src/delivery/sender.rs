@@ -615,6 +615,8 @@ async fn compose_message(
     )
     .await
     .map_err(|e| SendError::Transient(format!("The links could not be stored: {e}")))?;
+    let feedback_id =
+        compose::feedback_id(&format!("c{}", m.campaign_id), c.message_type, m.org_id);
     let raw = compose::mime(
         &Envelope {
             message_id: m.id,
@@ -624,6 +626,7 @@ async fn compose_message(
             host: &batch.host,
             now: ctx.now(),
             dkim: batch.dkim.as_ref(),
+            feedback_id: feedback_id.as_deref(),
         },
         &body,
     )

@@ -111,6 +111,7 @@ pub async fn send_test(h: &Herald, actor: &Actor, what: TestOf, to: TestTo) -> R
     // The link is there to be seen; it unsubscribes no one.
     let unsubscribe = (message_type != MessageType::Operational)
         .then(|| format!("{}/u/test", h.settings.public_url));
+    let feedback = compose::feedback_id("test", message_type, org_id);
     let mut report = TestReport::default();
     for (i, address) in addresses.into_iter().enumerate() {
         let vars = super::sender::context(
@@ -141,6 +142,7 @@ pub async fn send_test(h: &Herald, actor: &Actor, what: TestOf, to: TestTo) -> R
                 host: &host,
                 now,
                 dkim: dkim.as_ref(),
+                feedback_id: feedback.as_deref(),
             },
             &body,
         )
@@ -226,6 +228,7 @@ pub async fn check_provider(
                     host: &host,
                     now,
                     dkim: dkim.as_ref(),
+                    feedback_id: None,
                 },
                 &body,
             )

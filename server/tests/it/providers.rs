@@ -76,7 +76,7 @@ async fn smtp_messages_are_signed_with_the_sending_domains_dkim_key() {
     }
 
     let w = World { h, ..w };
-    activate_with(&w, Trigger::Immediately, |_| {}).await;
+    let campaign = activate_with(&w, Trigger::Immediately, |_| {}).await;
     drain(&w.h, &w.clock, everything).await;
     // The campaign's two messages (the run's report to its creator carries no message id).
     let received: Vec<String> = sink
@@ -97,11 +97,20 @@ async fn smtp_messages_are_signed_with_the_sending_domains_dkim_key() {
             .unwrap()
             .replace(['\r', '\n', ' ', '\t'], "")
             .to_lowercase();
+        let signed: Vec<&str> = h_tag.split(':').collect();
+        for header in [
+            "from",
+            "subject",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+            "feedback-id",
+        ] {
+            assert!(signed.contains(&header), "{header} is not signed: {h_tag}");
+        }
+        // Gmail's feedback loop: campaign, type and organisation.
         assert!(
-            h_tag.contains("list-unsubscribe")
-                && h_tag.contains("from")
-                && h_tag.contains("subject"),
-            "{h_tag}"
+            raw.contains(&format!("Feedback-ID: c{campaign}:marketing:o")),
+            "{raw}"
         );
         let path = dir.join(format!("verify-{i}.eml"));
         std::fs::write(&path, raw).unwrap();

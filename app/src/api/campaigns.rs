@@ -33,8 +33,15 @@ pub async fn list_campaigns(
 
 #[server(endpoint = "get_campaign")]
 pub async fn get_campaign(id: i64) -> Result<CampaignDetail, AppError> {
-    let (h, actor) = super::ssr::require_actor().await?;
-    Ok(herald_core::campaigns::get(&h.db, &actor, id, h.settings.daily_run_at, h.now()).await?)
+    // Its status and counts change while it sends: one state per page (see `snapshot`).
+    super::ssr::snapshot(format!("get_campaign/{id}"), || async move {
+        let (h, actor) = super::ssr::require_actor().await?;
+        Ok(
+            herald_core::campaigns::get(&h.db, &actor, id, h.settings.daily_run_at, h.now())
+                .await?,
+        )
+    })
+    .await
 }
 
 /// A campaign's links, opens and clicks over time, and runs.
@@ -42,8 +49,11 @@ pub async fn get_campaign(id: i64) -> Result<CampaignDetail, AppError> {
 pub async fn campaign_report(
     id: i64,
 ) -> Result<herald_core::domain::reports::CampaignReport, AppError> {
-    let (h, actor) = super::ssr::require_actor().await?;
-    Ok(herald_core::reports::report(&h.db, &actor, id).await?)
+    super::ssr::snapshot(format!("campaign_report/{id}"), || async move {
+        let (h, actor) = super::ssr::require_actor().await?;
+        Ok(herald_core::reports::report(&h.db, &actor, id).await?)
+    })
+    .await
 }
 
 /// A page of a campaign's per-recipient table: `filter`, `sort` ("recipient", "sent",
@@ -53,8 +63,14 @@ pub async fn campaign_recipients(
     id: i64,
     query: herald_core::domain::reports::RecipientQuery,
 ) -> Result<herald_core::domain::reports::RecipientPage, AppError> {
-    let (h, actor) = super::ssr::require_actor().await?;
-    Ok(herald_core::reports::recipients(&h.db, &actor, id, &query).await?)
+    super::ssr::snapshot(
+        format!("campaign_recipients/{id}/{query:?}"),
+        || async move {
+            let (h, actor) = super::ssr::require_actor().await?;
+            Ok(herald_core::reports::recipients(&h.db, &actor, id, &query).await?)
+        },
+    )
+    .await
 }
 
 /// The organisation's sending over the last 90 days.

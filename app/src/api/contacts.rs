@@ -212,8 +212,12 @@ pub async fn remove_from_list(id: i64, email: String) -> Result<(), AppError> {
 
 #[server(endpoint = "get_import")]
 pub async fn get_import(id: i64) -> Result<ImportStatus, AppError> {
-    let (h, actor) = super::ssr::require_actor().await?;
-    Ok(herald_core::ingest::imports::status(&h.db, &actor, id).await?)
+    // Its progress changes while the page is rendered: one state per page (see `snapshot`).
+    super::ssr::snapshot(format!("get_import/{id}"), || async move {
+        let (h, actor) = super::ssr::require_actor().await?;
+        Ok(herald_core::ingest::imports::status(&h.db, &actor, id).await?)
+    })
+    .await
 }
 
 #[server(endpoint = "recent_imports")]

@@ -10,6 +10,10 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 pub fn herald() -> Result<Herald, AppError> {
     use_context::<Herald>().ok_or_else(|| {
@@ -80,6 +84,42 @@ pub struct RequestSession(std::sync::Arc<std::sync::OnceLock<Option<CurrentUser>
 pub fn provide_request_context(herald: Herald) {
     provide_context(herald);
     provide_context(RequestSession::default());
+    provide_context(RequestSnapshot::default());
+}
+
+/// What one request has read, by key: see [`snapshot`].
+#[derive(Clone, Default)]
+pub struct RequestSnapshot(Arc<Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>>);
+
+/// Loads `key` once per request: later calls with the same key, and calls made while the first
+/// is still loading, answer the first call's result.
+///
+/// A server-rendered page must read one state of data that changes while it is open (an import
+/// in progress, a campaign sending). Leptos builds a page under the shell's `<Suspense>` more
+/// than once on the server (its `dry_resolve` re-runs child closures to find their resources),
+/// so each page resource is created and fetched twice; the HTML came from one fetch and the
+/// data the browser hydrates with from the other, and when the state changed in between the
+/// browser's view no longer matched the HTML and hydration panicked. Through the snapshot both
+/// see one state (and the database is asked once).
+pub async fn snapshot<T, F>(key: String, load: impl FnOnce() -> F) -> Result<T, AppError>
+where
+    T: Clone + Send + Sync + 'static,
+    F: Future<Output = Result<T, AppError>>,
+{
+    type Cell<T> = tokio::sync::OnceCell<Result<T, AppError>>;
+    let Some(snapshot) = use_context::<RequestSnapshot>() else {
+        return load().await;
+    };
+    let cell = {
+        let mut map = snapshot.0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(key).or_insert_with(|| Arc::new(Cell::<T>::new()));
+        Arc::clone(entry).downcast::<Cell<T>>()
+    };
+    match cell {
+        Ok(cell) => cell.get_or_init(load).await.clone(),
+        // The key was used for another type: a programming error, but never a wrong answer.
+        Err(_) => load().await,
+    }
 }
 
 /// The signed-in user, if any.
@@ -135,4 +175,42 @@ pub fn set_session_cookie(h: &Herald, token: &str) {
 
 pub fn clear_session_cookie(h: &Herald) {
     set_cookie(h, "", 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn a_request_loads_each_key_once_even_while_the_first_load_is_running() {
+        let owner = Owner::new();
+        owner.set();
+        provide_context(RequestSnapshot::default());
+        let loads = Arc::new(AtomicU32::new(0));
+        let load = |value: u32| {
+            let loads = Arc::clone(&loads);
+            move || async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok::<_, AppError>(value)
+            }
+        };
+        // Two readings of one key at once (a page built twice), then a third: the first's answer.
+        let (a, b) = tokio::join!(
+            snapshot("job/1".into(), load(1)),
+            snapshot("job/1".into(), load(2))
+        );
+        let c = snapshot("job/1".into(), load(3)).await;
+        assert_eq!((a, b, c), (Ok(1), Ok(1), Ok(1)));
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        // Another key is another reading; so is a key asked for as another type.
+        assert_eq!(snapshot("job/2".into(), load(4)).await, Ok(4));
+        let other = snapshot("job/1".into(), || async { Ok::<_, AppError>("text") }).await;
+        assert_eq!(other, Ok("text"));
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+        // Another request (its own snapshot) reads again.
+        provide_context(RequestSnapshot::default());
+        assert_eq!(snapshot("job/1".into(), load(5)).await, Ok(5));
+    }
 }

@@ -130,7 +130,7 @@ def generate():
 
 def main():
     if not os.path.exists(HERALD):
-        sys.exit("build first: bin/build")
+        sys.exit("build first: bin/build --production")
     psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
     psql(f"CREATE DATABASE {DB}", db="postgres")
     data = tempfile.mkdtemp(prefix="herald-bench-")

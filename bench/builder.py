@@ -29,7 +29,7 @@ def where(sql):
 
 def main():
     if not os.path.exists(a.HERALD):
-        sys.exit("build first: bin/build")
+        sys.exit("build first: bin/build --production")
     a.psql(f"DROP DATABASE IF EXISTS {a.DB}", db="postgres")
     a.psql(f"CREATE DATABASE {a.DB}", db="postgres")
     data = tempfile.mkdtemp(prefix="herald-bench-")

@@ -10,7 +10,7 @@ rows (generated in SQL), starts the release `herald` on it, signs in, and times:
            psql in the same session, median of RUNS runs (\\timing, no connection set-up).
 
 Prints both and their ratio. Usage: bench/campaign_list.py [MESSAGES] (default 1,000,000).
-Needs: target/release/herald (bin/build), psql, PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
+Needs: target/release/herald (bin/build --production), psql, PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
 """
 import http.cookiejar, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -31,7 +31,7 @@ def psql(sql, db=DB, capture=False):
 
 def main():
     if not os.path.exists(HERALD):
-        sys.exit("build first: bin/build")
+        sys.exit("build first: bin/build --production")
     psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
     psql(f"CREATE DATABASE {DB}", db="postgres")
     data = tempfile.mkdtemp(prefix="herald-bench-")

@@ -11,7 +11,7 @@ one `INSERT ... ON CONFLICT (org_id, email) DO UPDATE`, in psql. Then the file i
 again, which must change nothing.
 
 Usage: bench/import.py [ROWS] (default 50,000).
-Needs: target/release/herald (bin/build), psql, PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
+Needs: target/release/herald (bin/build --production), psql, PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
 """
 import http.cookiejar, json, os, random, re, shutil, subprocess, sys, tempfile, time, urllib.request
 
@@ -30,7 +30,7 @@ def psql(sql, db=DB):
 
 def main():
     if not os.path.exists(HERALD):
-        sys.exit("build first: bin/build")
+        sys.exit("build first: bin/build --production")
     rng = random.Random(7)
     lines = ["Email,First name,Last name,Language,Newsletter,Groups,Plan"]
     for i in range(ROWS):

@@ -7,7 +7,7 @@
 // and measures until the "Opened" card shows one more. Prints the median and p95 (goal: p95
 // under 1 s) and, for scale, the round trip of the pixel request alone.
 //
-//   bin/build && node bench/live.mjs [HITS]      (default 40)
+//   bin/build --production && node bench/live.mjs [HITS]      (default 40)
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';

@@ -19,7 +19,7 @@ Herald did before the counters), as hand-written SQL in one psql session: the li
 over all messages, and the one campaign's counts.
 
 Usage: bench/reports.py [RECIPIENTS] (default 1,000,000).
-Needs: target/release/herald (bin/build), psql, PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
+Needs: target/release/herald (bin/build --production), psql, PostgreSQL at $PG (postgres://postgres@127.0.0.1:5432).
 """
 import http.cookiejar, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -41,7 +41,7 @@ def psql(sql, db=DB, capture=False):
 
 def main():
     if not os.path.exists(HERALD):
-        sys.exit("build first: bin/build")
+        sys.exit("build first: bin/build --production")
     # (A run cut short may still hold the database.)
     psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{DB}'", db="postgres", capture=True)
     psql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")

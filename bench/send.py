@@ -17,7 +17,7 @@ Then the event latency: an event-triggered campaign is active, 1,000 events are 
 the sink (its file's time) is compared with its event's POST; prints the median and p95.
 
 Usage: bench/send.py [RECIPIENTS ...]. Needs target/release/herald and
-target/release/examples/smtp_ceiling (bin/build; cargo build --release -p server --example
+target/release/examples/smtp_ceiling (bin/build --production; cargo build --release -p server --example
 smtp_ceiling), .venv with aiosmtpd (bin/setup --test), psql and PostgreSQL at $PG.
 """
 import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request
@@ -187,7 +187,7 @@ def events(setup, sink, count=1000):
 
 
 def main():
-    for path, how in [(HERALD, "bin/build"), (CEILING, "cargo build --release -p server --example smtp_ceiling"),
+    for path, how in [(HERALD, "bin/build --production"), (CEILING, "cargo build --release -p server --example smtp_ceiling"),
                       (PYTHON, "bin/setup --test")]:
         if not os.path.exists(path):
             sys.exit(f"missing {path}: {how}")

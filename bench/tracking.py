@@ -20,7 +20,7 @@ the full queue refused are counted as dropped (answered all the same), and accep
 covers every request wrk completed (wrk does not count those cut off when it stops).
 
 Usage: bench/tracking.py [DURATION] [CONNECTIONS]   (defaults 10 s, 32)
-Needs: target/release/herald (bin/build); wrk (installed from Debian when missing).
+Needs: target/release/herald (bin/build --production); wrk (installed from Debian when missing).
 """
 import base64, hashlib, hmac, os, random, re, shutil, sqlite3, struct, subprocess, sys, tempfile, time, urllib.request
 
@@ -65,7 +65,7 @@ def metrics(base: str) -> dict:
 
 def main():
     if not os.path.exists(HERALD):
-        sys.exit("build first: bin/build")
+        sys.exit("build first: bin/build --production")
     if not shutil.which("wrk"):
         print("installing wrk from Debian")
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)

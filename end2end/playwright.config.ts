@@ -1,11 +1,12 @@
 import { defineConfig } from '@playwright/test';
 
-// Herald's browser tests: Debian's Chromium (never a downloaded browser) against the release
-// build, started fresh with demo data in a throw-away data directory. Every test runs twice:
+// Herald's browser tests: Debian's Chromium (never a downloaded browser) against bin/build's
+// build (the optimised bundle and the server `cargo test` builds; $HERALD_BIN for another), started fresh with demo data in a throw-away data directory. Every test runs twice:
 // hydrated (JavaScript on) and server-rendered only (JavaScript off).
 const port = Number(process.env.HERALD_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = '../target/e2e-data';
+const herald = process.env.HERALD_BIN ?? './target/debug/herald';
 
 export default defineConfig({
   testDir: './tests',
@@ -29,7 +30,7 @@ export default defineConfig({
   ],
   webServer: {
     cwd: '..',
-    command: `rm -rf ${dataDir.replace('../', '')} && ./target/release/herald demo && exec ./target/release/herald serve`,
+    command: `rm -rf ${dataDir.replace('../', '')} && ${herald} demo && exec ${herald} serve`,
     url: `${baseURL}/healthz`,
     timeout: 120_000,
     reuseExistingServer: false,

@@ -51,9 +51,13 @@ export async function signIn(page: Page, info: TestInfo, who = ADMIN) {
 const root = '..';
 const dataDir = 'target/e2e-data';
 
-/// Runs the release `herald` against the test server's data (SQLite takes a second process).
+/// The `herald` binary under test: bin/build's (the dev profile, as `cargo test` builds it), or
+/// $HERALD_BIN.
+export const HERALD_BIN = process.env.HERALD_BIN ?? './target/debug/herald';
+
+/// Runs `herald` against the test server's data (SQLite takes a second process).
 export function herald(args: string[]): string {
-  return execFileSync('./target/release/herald', args, {
+  return execFileSync(HERALD_BIN, args, {
     cwd: root,
     env: { ...process.env, HERALD_DATA_DIR: dataDir, HERALD_LOG: 'error' },
   }).toString();

@@ -33,8 +33,10 @@ pub struct Config {
     /// when offered; `smtps://` for implicit TLS). Default: none, messages go to the
     /// development mailbox (stored in the database, nothing leaves the machine).
     pub smtp_url: Option<String>,
-    /// `HERALD_SMTP_POOL`: SMTP connections kept open at most. Default 4.
-    pub smtp_pool: u32,
+    /// `HERALD_SMTP_POOL`: SMTP connections (and transactions at once) to the relay at most.
+    /// Default 4. `HERALD_SMTP_PER_DESTINATION`: of those, at most this many towards one mailbox
+    /// provider (Gmail, Microsoft, Yahoo, Apple, or any other domain). Default: the pool.
+    pub smtp_limits: herald_core::delivery::provider::SmtpLimits,
     /// `HERALD_DEFAULT_FROM`: the From address of campaigns that name none. Default
     /// `noreply@` the public URL's host when that is a mail domain; with an IP address or
     /// `localhost` (the embedded default), `noreply@herald.localhost` while messages go to the
@@ -138,6 +140,23 @@ impl Config {
                 .filter(|n| (1..=100).contains(n))
                 .ok_or_else(|| anyhow::anyhow!("HERALD_SMTP_POOL={n:?} must be from 1 to 100"))?,
         };
+        let per_destination = match var("HERALD_SMTP_PER_DESTINATION") {
+            None => smtp_pool,
+            Some(n) => n
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=smtp_pool).contains(n))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "HERALD_SMTP_PER_DESTINATION={n:?} must be from 1 to HERALD_SMTP_POOL ({smtp_pool})"
+                    )
+                })?,
+        };
+        let smtp_limits = herald_core::delivery::provider::SmtpLimits {
+            pool: smtp_pool,
+            per_destination,
+        };
         let smtp_url = var("HERALD_SMTP_URL");
         if let Some(url) = &smtp_url {
             herald_core::delivery::provider::parse_smtp_url(url).map_err(|e| anyhow::anyhow!(e))?;
@@ -214,7 +233,7 @@ impl Config {
             sms_from,
             daily_run_at,
             smtp_url,
-            smtp_pool,
+            smtp_limits,
             default_from,
             database_url,
             workers,
@@ -398,6 +417,24 @@ mod tests {
         for (name, value) in [("HERALD_REGION", "mars"), ("HERALD_DAILY_RUN_AT", "4pm")] {
             let e = config(&[(name, value)]).unwrap_err().to_string();
             assert!(e.contains(name), "{e}");
+        }
+        // The per-destination limit is a part of the pool.
+        let c = config(&[
+            ("HERALD_SMTP_POOL", "16"),
+            ("HERALD_SMTP_PER_DESTINATION", "4"),
+        ])
+        .unwrap();
+        assert_eq!((c.smtp_limits.pool, c.smtp_limits.per_destination), (16, 4));
+        let c = config(&[("HERALD_SMTP_POOL", "8")]).unwrap();
+        assert_eq!(c.smtp_limits.per_destination, 8);
+        for n in ["0", "9", "many"] {
+            let e = config(&[
+                ("HERALD_SMTP_POOL", "8"),
+                ("HERALD_SMTP_PER_DESTINATION", n),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("HERALD_SMTP_PER_DESTINATION"), "{n}: {e}");
         }
         let eu = config(&[("HERALD_REGION", "eu")]).unwrap();
         assert_eq!(eu.daily_run_at.to_string(), "09:00:00");

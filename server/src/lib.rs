@@ -52,7 +52,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             .await
         }
         (None, Some(url)) => {
-            Provider::smtp(url, config.smtp_pool).map_err(|e| anyhow::anyhow!(e))?
+            Provider::smtp(url, config.smtp_limits).map_err(|e| anyhow::anyhow!(e))?
         }
         (None, None) => Provider::Mailbox,
     };
@@ -68,7 +68,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
         sms,
         sms_from: config.sms_from.clone(),
         ses_endpoint: config.ses_endpoint.clone(),
-        smtp_pool: config.smtp_pool,
+        smtp_limits: config.smtp_limits,
     };
     Ok(Herald {
         db,

@@ -31,6 +31,7 @@ pub mod provider;
 pub mod scheduler;
 pub mod sender;
 pub mod sending;
+pub mod smtp;
 pub mod test_send;
 pub mod unsubscribe;
 

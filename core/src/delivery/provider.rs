@@ -1,5 +1,6 @@
 //! Providers: where a rendered message goes. The development mailbox (the default: it stores
-//! each message in the database), SMTP (lettre, pooled), Amazon SES v2 (raw MIME, tagged with
+//! each message in the database), SMTP (lettre's protocol through Herald's own pool,
+//! [`super::smtp`]), Amazon SES v2 (raw MIME, tagged with
 //! Herald's message id) and an HTTP SMS provider with a Twilio-style API.
 //!
 //! A provider answers one of three ways: accepted (with its id for the message), a transient
@@ -7,12 +8,12 @@
 //! account, HTTP 429 and 5xx, a connection refused, a timeout) or a permanent one (the message
 //! fails).
 
+use super::smtp::{Relay, SmtpPool};
 use crate::entity::{mailbox_message, message};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
-use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::{AsyncTransport, Tokio1Executor};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use std::sync::Arc;
 
 /// A message ready to hand over.
 #[derive(Clone, Debug)]
@@ -56,7 +57,7 @@ pub enum Provider {
     Mailbox,
     /// An SMTP relay, with a pool of connections.
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        pool: Arc<SmtpPool>,
         /// The URL without its password, for people.
         shown: String,
     },
@@ -93,16 +94,14 @@ impl std::fmt::Debug for Provider {
 
 impl Provider {
     /// An SMTP provider from `smtp://user:pass@host:port` (STARTTLS when the server offers
-    /// it, plain otherwise, as local sinks need) or `smtps://…` (implicit TLS), with up to
-    /// `pool` connections.
-    pub fn smtp(url: &str, pool: u32) -> std::result::Result<Provider, String> {
-        let (lettre_url, shown) = parse_smtp_url(url)?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url)
-            .map_err(|e| format!("HERALD_SMTP_URL: {e}"))?
-            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(pool.max(1)))
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
-        Ok(Provider::Smtp { transport, shown })
+    /// it, plain otherwise, as local sinks need; `?tls=required` or `?tls=none`) or
+    /// `smtps://…` (implicit TLS), within `limits`.
+    pub fn smtp(url: &str, limits: SmtpLimits) -> std::result::Result<Provider, String> {
+        let (relay, shown) = parse_smtp_url(url)?;
+        Ok(Provider::Smtp {
+            pool: Arc::new(SmtpPool::new(relay, limits.pool, limits.per_destination)),
+            shown,
+        })
     }
 
     /// Amazon SES v2 in `region`, credentials from the standard AWS chain; `endpoint` points
@@ -173,6 +172,15 @@ impl Provider {
         }
     }
 
+    /// How many messages one sender hands over at once: an SMTP pool's size (the pool holds
+    /// the rest back); one otherwise.
+    pub fn parallel(&self) -> usize {
+        match self {
+            Provider::Smtp { pool, .. } => pool.size(),
+            _ => 1,
+        }
+    }
+
     /// The provider in words, for logs and operators (never a password).
     pub fn describe(&self) -> String {
         match self {
@@ -213,7 +221,7 @@ impl Provider {
                 })?;
                 Ok(format!("mailbox-{}", m.message_id))
             }
-            Provider::Smtp { transport, .. } => {
+            Provider::Smtp { pool, .. } => {
                 let envelope = lettre::address::Envelope::new(
                     Some(
                         m.from
@@ -226,12 +234,8 @@ impl Provider {
                     ],
                 )
                 .map_err(|e| SendError::Permanent(e.to_string()))?;
-                match transport.send_raw(&envelope, &m.raw).await {
-                    Ok(response) => Ok(response.message().collect::<Vec<_>>().join(" ")),
-                    Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                    // 4xx answers, refused or dropped connections, timeouts: try again.
-                    Err(e) => Err(SendError::Transient(e.to_string())),
-                }
+                // 5xx answers fail; 4xx, refused or dropped connections, timeouts: again later.
+                pool.send(&envelope, &m.raw).await
             }
             Provider::Ses {
                 client,
@@ -398,29 +402,31 @@ pub fn parse_sms_url(url: &str) -> std::result::Result<(String, String, String),
     ))
 }
 
-/// Checks an SMTP URL; answers it in lettre's form and as shown to people (no password).
-pub fn parse_smtp_url(url: &str) -> std::result::Result<(String, String), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("HERALD_SMTP_URL is not a URL: {e}"))?;
-    let scheme = parsed.scheme().to_owned();
-    if scheme != "smtp" && scheme != "smtps" {
-        return Err(format!(
-            "HERALD_SMTP_URL must start with smtp:// or smtps://, not {scheme}://"
-        ));
+/// How many SMTP transactions run at once: through the relay (`HERALD_SMTP_POOL`, one
+/// connection each) and towards one mailbox provider (`HERALD_SMTP_PER_DESTINATION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmtpLimits {
+    pub pool: u32,
+    pub per_destination: u32,
+}
+
+impl SmtpLimits {
+    /// `pool` connections, all of them usable towards one provider.
+    pub fn pool(pool: u32) -> SmtpLimits {
+        SmtpLimits {
+            pool,
+            per_destination: pool,
+        }
     }
-    let host = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("HERALD_SMTP_URL has no host")?
-        .to_owned();
-    let mut lettre_url = parsed.clone();
-    if scheme == "smtp" && !parsed.query_pairs().any(|(k, _)| k == "tls") {
-        // STARTTLS when the server offers it, plain otherwise (local sinks).
-        lettre_url
-            .query_pairs_mut()
-            .append_pair("tls", "opportunistic");
-    }
+}
+
+/// Checks an SMTP URL; answers where it leads and how it is shown to people (no password).
+pub fn parse_smtp_url(url: &str) -> std::result::Result<(Relay, String), String> {
+    let relay = Relay::parse(url)?;
+    let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let host = parsed.host_str().unwrap_or_default();
     let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-    Ok((lettre_url.to_string(), format!("{scheme}://{host}{port}")))
+    Ok((relay, format!("{}://{host}{port}", parsed.scheme())))
 }
 
 #[cfg(test)]

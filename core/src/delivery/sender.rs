@@ -12,6 +12,7 @@ use crate::entity::{campaign, campaign_send, contact, message};
 use crate::jobs::{Job, JobContext, Step, backoff};
 use crate::{Error, Herald, Result};
 use chrono::Duration;
+use futures::StreamExt;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
@@ -82,14 +83,32 @@ impl Job for Deliver {
             let mut taken = 0;
             let mut last_error = String::new();
             let total = claimed.len();
+            // Rendered one after the other (the batch caches templates and links), handed over
+            // as many at once as the provider takes (an SMTP pool's connections), each answer
+            // recorded as it comes.
+            let mut ready = Vec::with_capacity(total);
             for (m, k) in claimed {
-                match deliver(ctx, &mut batch, m, k.as_ref()).await? {
-                    Delivered::Taken => taken += 1,
-                    Delivered::Later(e) => {
-                        transient += 1;
-                        last_error = e;
+                let out = compose_message(ctx, &mut batch, &m, k.as_ref()).await;
+                ready.push((m, out));
+            }
+            {
+                let batch = &batch;
+                let at_once = batch
+                    .routes
+                    .for_channel(c.channel)
+                    .map_or(1, |p| p.parallel());
+                let mut answers = futures::stream::iter(ready)
+                    .map(|(m, out)| deliver(ctx, batch, m, out))
+                    .buffer_unordered(at_once);
+                while let Some(answer) = answers.next().await {
+                    match answer? {
+                        Delivered::Taken => taken += 1,
+                        Delivered::Later(e) => {
+                            transient += 1;
+                            last_error = e;
+                        }
+                        Delivered::Failed => {}
                     }
-                    Delivered::Failed => {}
                 }
             }
             if transient == total {
@@ -467,15 +486,16 @@ enum Delivered {
     Failed,
 }
 
-/// Renders and hands over one claimed message, then records the answer.
+/// Hands over one claimed message (or records why it could not be rendered), then records the
+/// answer.
 async fn deliver(
     ctx: &JobContext,
-    batch: &mut Batch<'_>,
+    batch: &Batch<'_>,
     m: message::Model,
-    k: Option<&contact::Model>,
+    composed: std::result::Result<Outgoing, SendError>,
 ) -> Result<Delivered> {
     let db = ctx.db();
-    let outcome = match compose_message(ctx, batch, &m, k).await {
+    let outcome = match composed {
         Ok(out) => match batch.routes.for_channel(m.channel) {
             Some(provider) => {
                 if let Some(limiter) = &batch.routes.limiter {

@@ -458,7 +458,7 @@ pub struct InstanceProviders {
     pub sms_from: String,
     /// `HERALD_SES_ENDPOINT`: where SES clients connect (a local double in tests).
     pub ses_endpoint: Option<String>,
-    pub smtp_pool: u32,
+    pub smtp_limits: super::provider::SmtpLimits,
 }
 
 /// Where organisation `org_id`'s messages go now.
@@ -493,7 +493,7 @@ pub async fn routes(h: &Herald, org_id: i64) -> Result<Routes> {
         EmailProvider::Instance => instance.email.clone(),
         EmailProvider::Mailbox => Arc::new(Provider::Mailbox),
         EmailProvider::Smtp => Arc::new(
-            Provider::smtp(&open(&c.smtp_url, "SMTP URL")?, instance.smtp_pool)
+            Provider::smtp(&open(&c.smtp_url, "SMTP URL")?, instance.smtp_limits)
                 .map_err(Error::Invalid)?,
         ),
         EmailProvider::Ses => Arc::new(

@@ -128,7 +128,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         job_lease_seconds: 60,
         trusted_proxies: Default::default(),
         smtp_url: None,
-        smtp_pool: 4,
+        smtp_limits: herald_core::delivery::provider::SmtpLimits::pool(4),
         default_from: "noreply@herald.test".into(),
         daily_run_at: chrono::NaiveTime::from_hms_opt(16, 0, 0).expect("a time"),
         ses_region: None,

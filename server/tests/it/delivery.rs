@@ -475,7 +475,14 @@ async fn an_opt_out_during_the_send_is_honoured() {
 async fn a_provider_that_is_down_requeues_instead_of_failing() {
     let w = world().await;
     // Nothing listens on port 1: the connection is refused.
-    let h = with_provider(&w.h, Provider::smtp("smtp://127.0.0.1:1", 2).unwrap());
+    let h = with_provider(
+        &w.h,
+        Provider::smtp(
+            "smtp://127.0.0.1:1",
+            herald_core::delivery::provider::SmtpLimits::pool(2),
+        )
+        .unwrap(),
+    );
     let id = activate(&w).await;
     let worker = Runner::new(h.clone(), Registry::herald(h.settings.daily_run_at)).concurrency(4);
     for _ in 0..3 {
@@ -739,7 +746,11 @@ async fn smtp_delivers_fails_permanently_and_retries_transient_refusals() {
     );
     let h = with_provider(
         &w.h,
-        Provider::smtp(&format!("smtp://127.0.0.1:{}", sink.port), 2).unwrap(),
+        Provider::smtp(
+            &format!("smtp://127.0.0.1:{}", sink.port),
+            herald_core::delivery::provider::SmtpLimits::pool(2),
+        )
+        .unwrap(),
     );
     let id = activate(&w).await;
     let worker = Runner::new(h.clone(), Registry::herald(h.settings.daily_run_at)).concurrency(4);

@@ -34,7 +34,11 @@ async fn smtp_messages_are_signed_with_the_sending_domains_dkim_key() {
     let sink = SmtpSink::start(&dir, &[]);
     let h = with_provider(
         &w.h,
-        Provider::smtp(&format!("smtp://127.0.0.1:{}", sink.port), 2).unwrap(),
+        Provider::smtp(
+            &format!("smtp://127.0.0.1:{}", sink.port),
+            herald_core::delivery::provider::SmtpLimits::pool(2),
+        )
+        .unwrap(),
     );
     let record = sending::add_domain(
         &h.db,

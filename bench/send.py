@@ -39,6 +39,7 @@ def smtp_source():
         work = tempfile.mkdtemp(prefix="herald-postfix-")
         subprocess.run(["apt-get", "download", "postfix"], cwd=work, check=True, capture_output=True)
         deb = next(n for n in os.listdir(work) if n.endswith(".deb"))
+        os.makedirs(POSTFIX, exist_ok=True)
         subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), POSTFIX], check=True)
         shutil.rmtree(work, ignore_errors=True)
     return SMTP_SOURCE

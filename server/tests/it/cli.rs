@@ -2,15 +2,19 @@
 
 use std::process::Command;
 
-fn herald(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(args)
+/// `herald` with nothing configured but its data directory (SQLite there).
+fn command(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HERALD_DATA_DIR", dir)
-        .env("HERALD_LOG", "error")
-        .output()
-        .unwrap();
+        .env("HERALD_LOG", "error");
+    command
+}
+
+fn herald(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = command(dir).args(args).output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -440,20 +444,19 @@ async fn a_campaign_without_a_sender_is_sent_from_the_derived_default_address() 
         ],
     );
     assert!(ok, "{out}");
-    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["api-key", "create", "--org", "acme", "--name", "CRM"])
-        .env_clear()
-        .env("HERALD_DATA_DIR", &dir)
-        .env("HERALD_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (ok, out) = herald(
+        &dir,
+        &["api-key", "create", "--org", "acme", "--name", "CRM"],
+    );
+    assert!(ok, "{out}");
+    let key = out
+        .split_whitespace()
+        .find(|w| w.starts_with("hk_"))
+        .expect("a key")
+        .to_owned();
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let refused = command(&dir)
         .arg("serve")
-        .env_clear()
-        .env("HERALD_DATA_DIR", &dir)
         .env("HERALD_SMTP_URL", "smtp://127.0.0.1:1")
         .output()
         .unwrap();
@@ -461,32 +464,16 @@ async fn a_campaign_without_a_sender_is_sent_from_the_derived_default_address() 
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("set HERALD_DEFAULT_FROM"), "{said}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let port = crate::common::free_port();
+    let mut child = command(&dir)
         .arg("serve")
-        .env_clear()
-        .env("HERALD_DATA_DIR", &dir)
         .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HERALD_LOG", "error")
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    crate::common::ready(&format!("http://127.0.0.1:{port}")).await;
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::Client::new();
-    let started = std::time::Instant::now();
-    while client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed().as_secs() < 30, "the server did not start");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let post = |path: &str, body: Value| {
         client
             .post(format!("{base}{path}"))

@@ -1,7 +1,7 @@
 //! Crash tests: the real `herald` binary is killed (SIGKILL, no shutdown) in the middle of
 //! background work and started again; the work must finish exactly once.
 
-use crate::common;
+use crate::common::{self, free_port, ready};
 use reqwest::StatusCode;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,17 +41,6 @@ fn start_with(url: &str, dir: &std::path::Path, port: u16, env: &[(&str, String)
     }
 }
 
-async fn ready(base: &str) {
-    let started = Instant::now();
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Runs a `herald` command against `database`; it must succeed.
 fn cli(database: &common::Database, dir: &std::path::Path, args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_herald"))
@@ -62,14 +51,6 @@ fn cli(database: &common::Database, dir: &std::path::Path, args: &[&str]) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn import_status(client: &reqwest::Client, base: &str, id: &str) -> serde_json::Value {

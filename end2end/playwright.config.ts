@@ -7,6 +7,10 @@ const port = Number(process.env.HERALD_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = '../target/e2e-data';
 const herald = process.env.HERALD_BIN ?? './target/debug/herald';
+// The DNS server Herald's sending-domain checks ask (tools/dns-double): tests publish records
+// with helpers.ts' publishDns, which writes zone files into target/e2e-dns.
+const dnsPort = Number(process.env.HERALD_E2E_DNS_PORT ?? 3153);
+const dnsZones = 'target/e2e-dns';
 
 export default defineConfig({
   testDir: './tests',
@@ -28,7 +32,13 @@ export default defineConfig({
     { name: 'js', use: { javaScriptEnabled: true } },
     { name: 'nojs', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
+  webServer: [{
+    cwd: '..',
+    command: `rm -rf ${dnsZones} && exec .venv/bin/python tools/dns-double --port ${dnsPort} --dir ${dnsZones}`,
+    port: dnsPort,
+    timeout: 30_000,
+    reuseExistingServer: false,
+  }, {
     cwd: '..',
     command: `rm -rf ${dataDir.replace('../', '')} && ${herald} demo && exec ${herald} serve`,
     url: `${baseURL}/healthz`,
@@ -39,6 +49,7 @@ export default defineConfig({
       HERALD_DATA_DIR: dataDir.replace('../', ''),
       HERALD_LISTEN: `127.0.0.1:${port}`,
       HERALD_LOG: 'warn',
+      HERALD_DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
     },
-  },
+  }],
 });

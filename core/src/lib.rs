@@ -98,6 +98,8 @@ pub struct Settings {
     pub daily_run_at: chrono::NaiveTime,
     /// Tells open report pages of this instance that a campaign's numbers moved.
     pub live: reports::Live,
+    /// The DNS server sending domains' checks ask (`HERALD_DNS_RESOLVER`).
+    pub resolver: delivery::dns::Resolver,
 }
 
 /// The client's address as the server saw it, put in each request's extensions by the HTTP

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
 
 /// Console errors that are not faults: a refusal the server answered with a 4xx status (the
@@ -81,3 +82,13 @@ export function sql(query: string): string {
 
 /// The demo organisation's id, in SQL.
 export const DEMO = "(SELECT id FROM organisation WHERE slug = 'demo')";
+
+/// Publishes `zone` in the DNS server the test instance asks (tools/dns-double, started by
+/// playwright.config.ts), as the zone file `name`.json, replacing the previous one of that name.
+/// It is read on the next question.
+export function publishDns(name: string, zone: { records: [string, string, string][] }) {
+  const dir = `${root}/target/e2e-dns`;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/${name}.json.tmp`, JSON.stringify(zone));
+  renameSync(`${dir}/${name}.json.tmp`, `${dir}/${name}.json`);
+}

@@ -1,5 +1,5 @@
 import { type APIRequestContext, type Page } from '@playwright/test';
-import { DEMO, expect, herald, hydrated, signIn, sql, test, withJs } from './helpers';
+import { DEMO, expect, herald, hydrated, publishDns, signIn, sql, test, withJs } from './helpers';
 
 // Sending as people do it, against the demo instance (which sends into its development
 // mailbox): send now from a selection on the contact list and read the messages in the Mailbox;
@@ -218,7 +218,7 @@ test('a test send from the template editor arrives marked as a test', async ({ p
   expect(sql(`SELECT message_id IS NULL FROM mailbox_message WHERE subject LIKE '[Test]%' ORDER BY id DESC LIMIT 1`)).toBe('1');
 });
 
-test('Settings → Sending: a test through the provider, a sender identity, a domain and its DNS record', async ({ page }, info) => {
+test('Settings → Sending: a test through the provider, a sender identity, a domain, its DNS record and its check', async ({ page }, info) => {
   await signIn(page, info);
   await page.goto('/settings');
   await page.getByRole('link', { name: 'Open Sending' }).click();
@@ -240,9 +240,37 @@ test('Settings → Sending: a test through the provider, a sender identity, a do
   const domain = `e2e-${info.project.name}.northwind.example`;
   await page.getByLabel('Domain', { exact: true }).fill(domain);
   await page.getByRole('button', { name: 'Add the domain' }).click();
-  const row = page.getByTestId('domains').locator('tr', { hasText: domain });
-  await expect(row).toContainText(`herald._domainkey.${domain}`);
-  await expect(row).toContainText('v=DKIM1; k=rsa; p=');
+  const card = page.getByTestId(`domain-${domain}`);
+  await expect(card.getByTestId('dkim-name')).toHaveText(`herald._domainkey.${domain}`);
+  await expect(card.getByTestId('dkim-value')).toContainText('v=DKIM1; k=rsa; p=');
+  await expect(card).toContainText('Not checked yet');
   // The private key is never shown.
   expect(await page.content()).not.toContain('PRIVATE KEY');
+
+  // Checked before anything is published: every rule fails, saying what to publish.
+  const check = card.getByRole('button', { name: 'Check the DNS records now' });
+  await check.click();
+  await expect(card.getByTestId('domain-summary')).toContainText('Does not meet');
+  await expect(card.getByTestId('rule-dmarc')).toContainText(`_dmarc.${domain}`);
+  await expect(card.getByTestId('rule-spf')).toContainText('No SPF record');
+
+  // The records published (in the DNS server the instance asks): the domain meets the rules.
+  const name = (await card.getByTestId('dkim-name').textContent())!;
+  const value = (await card.getByTestId('dkim-value').textContent())!;
+  publishDns(info.project.name, {
+    records: [
+      [domain, 'TXT', 'v=spf1 include:relay.northwind.example ~all'],
+      [name, 'TXT', value],
+      [`_dmarc.${domain}`, 'TXT', 'v=DMARC1; p=none; rua=mailto:dmarc@northwind.example'],
+    ],
+  });
+  await check.click();
+  await expect(card.getByTestId('domain-summary')).toContainText("Meets Gmail's, Yahoo's and Outlook.com's rules for bulk mail.");
+  for (const rule of ['spf', 'dkim', 'dmarc', 'alignment']) {
+    await expect(card.getByTestId(`rule-${rule}`)).toContainText('OK');
+  }
+  await expect(card.getByTestId('rule-dkim')).toContainText("Herald's key is published");
+  // Kept: a fresh load shows the last check.
+  await page.reload();
+  await expect(page.getByTestId(`domain-${domain}`).getByTestId('domain-summary')).toContainText('Meets');
 });

@@ -16,6 +16,7 @@ mod m0008_sending;
 mod m0009_actions;
 mod m0010_tracking;
 mod m0011_liveness;
+mod m0012_domain_check;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_actions::Migration),
             Box::new(m0010_tracking::Migration),
             Box::new(m0011_liveness::Migration),
+            Box::new(m0012_domain_check::Migration),
         ]
     }
 }

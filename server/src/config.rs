@@ -71,6 +71,10 @@ pub struct Config {
     /// `HERALD_TRACKING_QUEUE`: opens and clicks held in memory on their way to the database;
     /// beyond it hits are dropped (and counted). Default 100000.
     pub tracking_queue: usize,
+    /// `HERALD_DNS_RESOLVER`: the DNS server (`address` or `address:port`) that checks sending
+    /// domains' SPF, DKIM and DMARC records ask. Default: the first nameserver of
+    /// `/etc/resolv.conf`.
+    pub dns_resolver: herald_core::delivery::dns::Resolver,
 }
 
 impl Config {
@@ -189,6 +193,11 @@ impl Config {
                 anyhow::anyhow!("HERALD_DAILY_RUN_AT={at:?} must be a time like 16:00 (UTC)")
             })?,
         };
+        let dns_resolver = match var("HERALD_DNS_RESOLVER") {
+            None => herald_core::delivery::dns::Resolver::system(),
+            Some(s) => herald_core::delivery::dns::Resolver::parse(&s)
+                .map_err(|e| anyhow::anyhow!("HERALD_DNS_RESOLVER: {e}"))?,
+        };
         let sms_url = var("HERALD_SMS_URL");
         if let Some(url) = &sms_url {
             herald_core::delivery::provider::parse_sms_url(url)
@@ -226,6 +235,7 @@ impl Config {
             ses_topic_arns,
             sns_cert_dir: var("HERALD_SNS_CERT_DIR").map(PathBuf::from),
             tracking_queue,
+            dns_resolver,
             ses_region: var("HERALD_SES_REGION"),
             ses_configuration_set: var("HERALD_SES_CONFIGURATION_SET"),
             ses_endpoint: var("HERALD_SES_ENDPOINT"),

@@ -82,6 +82,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Herald> {
             default_from: config.default_from.clone(),
             daily_run_at: config.daily_run_at,
             live: Default::default(),
+            resolver: config.dns_resolver.clone(),
         }),
         clock: Arc::new(herald_core::jobs::SystemClock),
     })

@@ -129,6 +129,16 @@ pub async fn add_sending_domain(domain: String) -> Result<String, AppError> {
     ))
 }
 
+/// Looks up the sending domain's SPF, DKIM and DMARC records now and judges them against the
+/// mailbox providers' sender rules; the result is kept on the domain.
+#[server(endpoint = "check_sending_domain")]
+pub async fn check_sending_domain(
+    id: i64,
+) -> Result<herald_core::domain::sender_auth::DomainCheck, AppError> {
+    let (h, actor) = super::ssr::require_actor().await?;
+    Ok(herald_core::delivery::domain_check::check(&h, &actor, id).await?)
+}
+
 /// "Send a test" through the organisation's provider for `channel` (email to you, or a text
 /// message to `phone`); answers what the provider said.
 #[server(endpoint = "check_provider")]

@@ -22,6 +22,8 @@
 
 pub mod actions;
 pub mod compose;
+pub mod dns;
+pub mod domain_check;
 pub mod events;
 pub mod fanout;
 pub mod mailbox;

@@ -29,6 +29,8 @@ pub use crate::domain::sending::{
 
 fn domain_of(d: &sending_domain::Model) -> Domain {
     Domain {
+        id: d.id,
+        check: super::domain_check::last_check(d),
         record_name: format!("{}._domainkey.{}", d.selector, d.domain),
         record_value: format!("v=DKIM1; k=rsa; p={}", d.public_key),
         domain: d.domain.clone(),

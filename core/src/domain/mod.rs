@@ -14,6 +14,7 @@ pub mod mailing;
 mod password;
 pub mod reports;
 pub mod schedule;
+pub mod sender_auth;
 pub mod sending;
 mod stats;
 pub mod system;

@@ -120,6 +120,9 @@ pub struct Identity {
 /// A sending domain and the DNS record that publishes its DKIM key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Domain {
+    pub id: i64,
+    /// Its last SPF, DKIM and DMARC check, if it was checked.
+    pub check: Option<super::sender_auth::DomainCheck>,
     pub domain: String,
     pub selector: String,
     /// `<selector>._domainkey.<domain>`

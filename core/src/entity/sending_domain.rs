@@ -13,6 +13,10 @@ pub struct Model {
     pub private_key: String,
     pub public_key: String,
     pub created_at: DateTimeUtc,
+    /// The last check of its SPF, DKIM and DMARC records (`domain::sender_auth::DomainCheck`,
+    /// JSON), if it was ever checked.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub dns_check: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

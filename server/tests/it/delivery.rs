@@ -117,6 +117,7 @@ pub(crate) fn with_provider(h: &Herald, provider: Provider) -> Herald {
         default_from: s.default_from.clone(),
         daily_run_at: s.daily_run_at,
         live: s.live.clone(),
+        resolver: s.resolver.clone(),
     });
     h
 }

@@ -12,6 +12,7 @@ mod cli;
 mod contacts;
 mod crash;
 mod delivery;
+mod dns;
 mod imports;
 mod jobs;
 mod providers;

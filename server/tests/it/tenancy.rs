@@ -602,6 +602,46 @@ async fn no_server_function_crosses_organisations() {
         bravo_sending.email_provider,
         herald_core::domain::sending::EmailProvider::Instance
     );
+    // Alpha's admin checks Alpha's sending domain, not Bravo's (which keeps no result).
+    let alpha_org = herald_core::auth::accounts::find_org(db, "alpha")
+        .await
+        .unwrap()
+        .unwrap();
+    let alpha_domain =
+        herald_core::delivery::sending::overview(&app.herald, &Actor::system(alpha_org.id))
+            .await
+            .unwrap()
+            .domains[0]
+            .id;
+    check(
+        "check_sending_domain",
+        &[("id", &alpha_domain.to_string())],
+        StatusCode::OK,
+    )
+    .await;
+    herald_core::delivery::sending::add_domain(
+        db,
+        &app.herald.settings.secret_key,
+        &Actor::system(bravo_org.id),
+        "bravo.test",
+        "herald",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let bravo_domain =
+        herald_core::delivery::sending::overview(&app.herald, &Actor::system(bravo_org.id))
+            .await
+            .unwrap()
+            .domains[0]
+            .clone();
+    check(
+        "check_sending_domain",
+        &[("id", &bravo_domain.id.to_string())],
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(bravo_domain.check, None);
 
     // The System page: Alpha's admin sees no job of Bravo's and cannot retry one.
     check("system_status", &[], StatusCode::OK).await;

@@ -1,16 +1,17 @@
 //! Settings → Sending (admins): the provider the organisation's email and text messages go
 //! through, with a "send a test" that reports the provider's answer in words; sender identities
 //! (a campaign picks one; replies go to its address); sending domains with their generated DKIM
-//! key and the DNS record to publish; the rate limit and what each provider answered last.
+//! key, the DNS record to publish and, checked when asked, whether the domain's SPF, DKIM and
+//! DMARC records meet the mailbox providers' sender rules; the rate limit and what each provider answered last.
 //! Secrets are given once, sealed, and never shown again. Plain forms: it works without
 //! JavaScript.
 
 use crate::api::system::{
-    AddSenderIdentity, AddSendingDomain, CheckProvider, SetSending, sending_settings,
-    sending_status,
+    AddSenderIdentity, AddSendingDomain, CheckProvider, CheckSendingDomain, SetSending,
+    sending_settings, sending_status,
 };
 use crate::components::{ErrorNote, action_result, format_time};
-use herald_core::domain::sending::{EmailProvider, SendingOverview, SmsProvider};
+use herald_core::domain::sending::{Domain, EmailProvider, SendingOverview, SmsProvider};
 use herald_core::domain::system::SendingStatus;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,12 +22,14 @@ pub fn SendingPage() -> impl IntoView {
     let identity = ServerAction::<AddSenderIdentity>::new();
     let domain = ServerAction::<AddSendingDomain>::new();
     let check = ServerAction::<CheckProvider>::new();
+    let check_domain = ServerAction::<CheckSendingDomain>::new();
     let settings = Resource::new(
         move || {
             (
                 set.version().get(),
                 identity.version().get(),
                 domain.version().get(),
+                check_domain.version().get(),
             )
         },
         |_| sending_settings(),
@@ -42,7 +45,7 @@ pub fn SendingPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (settings.await, status.await) {
-                    (Ok(o), Ok(s)) => view! { <Providers o=o.clone() s set check /><Identities o=o.clone() identity /><Domains o domain /> }.into_any(),
+                    (Ok(o), Ok(s)) => view! { <Providers o=o.clone() s set check /><Identities o=o.clone() identity /><Domains o domain check=check_domain /> }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <ErrorNote error=e /> }.into_any(),
                 }
             })}
@@ -170,23 +173,17 @@ fn Identities(o: SendingOverview, identity: ServerAction<AddSenderIdentity>) -> 
 }
 
 #[component]
-fn Domains(o: SendingOverview, domain: ServerAction<AddSendingDomain>) -> impl IntoView {
+fn Domains(
+    o: SendingOverview,
+    domain: ServerAction<AddSendingDomain>,
+    check: ServerAction<CheckSendingDomain>,
+) -> impl IntoView {
     view! {
         <section class="card" data-testid="domains">
             <h2>"Sending domains"</h2>
-            <p class="muted">"Herald signs messages from a domain with its own DKIM key. Publish the record below in the domain's DNS."</p>
-            {(!o.domains.is_empty()).then(|| view! {
-                <div class="table-wrap">
-                    <table>
-                        <thead><tr><th scope="col">"Domain"</th><th scope="col">"DNS record (TXT)"</th><th scope="col">"Value"</th></tr></thead>
-                        <tbody>
-                            {o.domains.into_iter().map(|d| view! {
-                                <tr><td>{d.domain}</td><td><code>{d.record_name}</code></td><td><code class="wrap">{d.record_value}</code></td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            })}
+            <p class="muted">"Herald signs messages from a domain with its own DKIM key. Publish the record below in the domain's DNS, then check it: Gmail, Yahoo and Outlook.com refuse bulk mail from domains without SPF, DKIM and DMARC, aligned with the From address."</p>
+            {o.domains.into_iter().map(|d| view! { <DomainStanding d check /> }).collect_view()}
+            <div data-testid="domain-check-answer">{move || action_result(check.value().get(), |c| c.summary)}</div>
             <ActionForm action=domain attr:class="narrow">
                 <label for="domain-name">"Domain"</label>
                 <input id="domain-name" name="domain" required placeholder="news.example.com" />
@@ -194,5 +191,49 @@ fn Domains(o: SendingOverview, domain: ServerAction<AddSendingDomain>) -> impl I
             </ActionForm>
             {move || action_result(domain.value().get(), |s| s)}
         </section>
+    }
+}
+
+/// One sending domain: the DKIM record to publish and its last check, rule by rule.
+#[component]
+fn DomainStanding(d: Domain, check: ServerAction<CheckSendingDomain>) -> impl IntoView {
+    let standing = d.check.as_ref().map_or_else(
+        || view! { <span class="badge">"Not checked yet"</span> }.into_any(),
+        |c| view! { <span class=format!("badge verdict-{}", c.verdict.as_str())>{c.verdict.label()}</span> }.into_any(),
+    );
+    let rules = d.check.map(|c| {
+        let rows = [("SPF", c.spf), ("DKIM", c.dkim), ("DMARC", c.dmarc), ("Alignment", c.alignment)];
+        view! {
+            <p data-testid="domain-summary">{c.summary} " " <span class="muted">{format!("Checked {}.", format_time(Some(c.checked_at)))}</span></p>
+            <div class="table-wrap">
+                <table class="rules">
+                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Looked up at"</th><th scope="col">"Found"</th><th scope="col">"Standing"</th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|(rule, f)| view! {
+                            <tr data-testid=format!("rule-{}", rule.to_lowercase())>
+                                <th scope="row">{rule}</th>
+                                <td><code class="wrap">{f.name}</code></td>
+                                <td>{f.record.map_or_else(|| view! { <span class="muted">"nothing"</span> }.into_any(), |r| view! { <code class="wrap">{r}</code> }.into_any())}</td>
+                                <td><span class=format!("badge verdict-{}", f.verdict.as_str())>{f.verdict.label()}</span> " " {f.detail}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+    });
+    view! {
+        <article class="domain" data-testid=format!("domain-{}", d.domain)>
+            <h3>{d.domain.clone()} " " {standing}</h3>
+            <dl class="facts">
+                <dt>"DKIM record (TXT)"</dt><dd><code data-testid="dkim-name">{d.record_name}</code></dd>
+                <dt>"Value"</dt><dd><code class="wrap" data-testid="dkim-value">{d.record_value}</code></dd>
+            </dl>
+            {rules}
+            <ActionForm action=check attr:class="inline">
+                <input type="hidden" name="id" value=d.id />
+                <button type="submit" disabled=move || check.pending().get()>"Check the DNS records now"</button>
+            </ActionForm>
+        </article>
     }
 }

@@ -105,4 +105,11 @@ test('one click on a received message\'s List-Unsubscribe header unsubscribes; t
   const tampered = path.slice(0, -3) + (path.endsWith('AAA') ? 'BBB' : 'AAA');
   expect((await request.get(tampered)).status()).toBe(404);
   expect((await request.post(tampered, { form: { 'List-Unsubscribe': 'One-Click' } })).status()).toBe(404);
+
+  // Reports show how quickly unsubscribes took effect.
+  await signIn(page, info);
+  await page.goto('/reports');
+  const unsubscribes = page.getByTestId('unsubscribes');
+  await expect(unsubscribes).toContainText('Suppressed: the slowest took effect at once');
+  await expect(unsubscribes).toContainText('no message of the kind they left reached them afterwards');
 });

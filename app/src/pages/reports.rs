@@ -5,7 +5,7 @@
 use crate::api::campaigns::reports_overview;
 use crate::components::{CountRate, ErrorNote, format_count};
 use herald_core::domain::reports::{
-    BOUNCE_LIMITS, COMPLAINT_LIMITS, Overview, Standing, WeekVolume, bars,
+    BOUNCE_LIMITS, ComplaintLine, Overview, Standing, Suppression, WeekVolume, bars,
 };
 use herald_core::domain::{DeliveryStats, Rate};
 use leptos::prelude::*;
@@ -49,6 +49,85 @@ fn standing_note(s: Standing, what: &str, (warn, over): (f64, f64)) -> (String, 
     }
 }
 
+fn rank(s: Standing) -> u8 {
+    match s {
+        Standing::Fine => 0,
+        Standing::Warning => 1,
+        Standing::Over => 2,
+    }
+}
+
+fn tone(s: Standing) -> &'static str {
+    match s {
+        Standing::Fine => "good",
+        Standing::Warning => "warning",
+        Standing::Over => "bad",
+    }
+}
+
+/// The complaint rate against one provider's line, in words.
+fn line_note(l: &ComplaintLine, s: Standing) -> String {
+    let verdict = match s {
+        Standing::Fine => "under it".to_owned(),
+        Standing::Warning => format!("over it: get back under before {} %", l.limit),
+        Standing::Over => format!("at the limit: {}", l.at_limit),
+    };
+    format!(
+        "{}: keep under {} %, never {} %. {}",
+        l.who,
+        l.keep_under,
+        l.limit,
+        capitalise(&verdict)
+    )
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
+}
+
+/// A duration in seconds, in words.
+fn seconds_in_words(s: i64) -> String {
+    match s {
+        0 => "at once (under a second)".to_owned(),
+        1..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
+
+/// How quickly unsubscribes took effect, against Gmail's and Yahoo's two days.
+fn suppression_note(s: &Suppression) -> (String, &'static str) {
+    let Some(longest) = s.longest_seconds else {
+        return ("Nobody unsubscribed. Gmail and Yahoo require unsubscribes to take effect within 2 days; Herald's take effect in the request.".to_owned(), "good");
+    };
+    let after = match s.sent_after {
+        0 => "no message of the kind they left reached them afterwards".to_owned(),
+        1 => "1 message of the kind they left reached someone afterwards".to_owned(),
+        n => format!(
+            "{} messages of the kind they left reached them afterwards",
+            format_count(n)
+        ),
+    };
+    let late = longest > 2 * 24 * 3600;
+    let took = if longest == i64::MAX {
+        "some have not taken effect".to_owned()
+    } else {
+        format!("the slowest took effect {}", seconds_in_words(longest))
+    };
+    let tone = if late || s.sent_after > 0 {
+        "bad"
+    } else {
+        "good"
+    };
+    (
+        format!("Suppressed: {took}, and {after} (Gmail and Yahoo allow 2 days)."),
+        tone,
+    )
+}
+
 #[component]
 fn OverviewView(o: Overview) -> impl IntoView {
     let e = o.email;
@@ -57,8 +136,14 @@ fn OverviewView(o: Overview) -> impl IntoView {
         whole: e.sent,
     };
     let (bounce_note, bounce_tone) = standing_note(o.bounce, "hard bounces", BOUNCE_LIMITS);
-    let (complaint_note, complaint_tone) =
-        standing_note(o.complaint, "complaints", COMPLAINT_LIMITS);
+    let complaint_tone = tone(
+        o.complaint
+            .iter()
+            .map(|(_, s)| *s)
+            .max_by_key(|s| rank(*s))
+            .unwrap_or(Standing::Fine),
+    );
+    let (unsubscribe_note, unsubscribe_tone) = suppression_note(&o.suppression);
     view! {
         <section class="card" aria-labelledby="deliverability-title" data-testid="deliverability">
             <h2 id="deliverability-title">"Email deliverability, last 90 days"</h2>
@@ -76,7 +161,15 @@ fn OverviewView(o: Overview) -> impl IntoView {
                 <div class=format!("card metric tone-{complaint_tone}") data-testid="complaint-rate">
                     <span class="label">"Complaint rate"</span>
                     <span class="value">{e.complaint_rate().display()}</span>
-                    <span class="note">{complaint_note}</span>
+                    <ul class="plain note">
+                        {o.complaint.into_iter().map(|(l, s)| view! { <li data-testid="complaint-line">{line_note(&l, s)}</li> }).collect_view()}
+                    </ul>
+                    <span class="note muted">"Counted from the complaints providers report to Herald (SES's feedback loops). Gmail shows its own rate, per Feedback-ID, in Postmaster Tools."</span>
+                </div>
+                <div class=format!("card metric tone-{unsubscribe_tone}") data-testid="unsubscribes">
+                    <span class="label">"Unsubscribes"</span>
+                    <span class="value">{format_count(o.suppression.unsubscribes)}</span>
+                    <span class="note">{unsubscribe_note}</span>
                 </div>
             </div>
         </section>

@@ -208,11 +208,9 @@ pub enum Standing {
     Over,
 }
 
-/// Amazon SES reviews an account at a 5 % bounce rate and may pause it at 10 %; for complaints
-/// at 0.1 % and 0.5 %. Gmail and Yahoo ask bulk senders to stay under 0.3 % spam complaints.
-/// Herald warns at half the review point.
+/// Amazon SES reviews an account at a 5 % bounce rate and may pause it at 10 %; Herald warns at
+/// half the review point. Complaints have a line per provider ([`complaint_lines`]).
 pub const BOUNCE_LIMITS: (f64, f64) = (2.5, 5.0);
-pub const COMPLAINT_LIMITS: (f64, f64) = (0.05, 0.1);
 
 /// Where `rate` stands against `(warn, over)` in percent (no data: fine).
 pub fn standing(rate: Rate, (warn, over): (f64, f64)) -> Standing {
@@ -221,6 +219,87 @@ pub fn standing(rate: Rate, (warn, over): (f64, f64)) -> Standing {
         Some(p) if p >= warn => Standing::Warning,
         _ => Standing::Fine,
     }
+}
+
+/// A mailbox provider's line for spam complaints, in percent of messages: keep under
+/// `keep_under`; at `limit` it acts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintLine {
+    pub who: String,
+    pub keep_under: f64,
+    pub limit: f64,
+    /// What happens at the limit.
+    pub at_limit: String,
+}
+
+/// The complaint lines reports show: Gmail's (and Yahoo's, the same) for bulk senders since
+/// 2024, under 0.1 % and never 0.3 %; Amazon SES's account review at 0.1 % and pause at 0.5 %.
+pub fn complaint_lines() -> Vec<ComplaintLine> {
+    vec![
+        ComplaintLine {
+            who: "Gmail and Yahoo".into(),
+            keep_under: 0.1,
+            limit: 0.3,
+            at_limit:
+                "mail goes to spam or is refused, and Gmail no longer helps with delivery problems"
+                    .into(),
+        },
+        ComplaintLine {
+            who: "Amazon SES".into(),
+            keep_under: 0.1,
+            limit: 0.5,
+            at_limit: "SES may pause the account's sending (it reviews it from 0.1 %)".into(),
+        },
+    ]
+}
+
+impl ComplaintLine {
+    /// Where `rate` stands: under the line, between it and the limit, or at the limit.
+    pub fn standing(&self, rate: Rate) -> Standing {
+        standing(rate, (self.keep_under, self.limit))
+    }
+}
+
+/// How quickly unsubscribes took effect: Gmail and Yahoo require bulk senders to honour one
+/// within two days.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    /// Consents withdrawn in the period (an unsubscribe link, the preference centre, a
+    /// complaint, an import or the API), once per person and kind of message.
+    pub unsubscribes: i64,
+    /// The longest time, in seconds, from a withdrawal to the last message of that kind that
+    /// still went to the person (0 when none did); `None` without withdrawals.
+    pub longest_seconds: Option<i64>,
+    /// Messages of the kind people left that went to them after they left. Herald decides
+    /// again at the moment of sending, so this stays zero but for a message already handed
+    /// over; it is counted, not assumed.
+    pub sent_after: i64,
+}
+
+/// Measures [`Suppression`] from the period's withdrawn consents (contact, marketing or
+/// newsletter, when) and the messages sent to those contacts (contact, message type, when).
+pub fn suppression(
+    withdrawn: &[(i64, MessageType, DateTime<Utc>)],
+    sent: &[(i64, MessageType, DateTime<Utc>)],
+) -> Suppression {
+    let mut out = Suppression {
+        unsubscribes: withdrawn.len() as i64,
+        ..Suppression::default()
+    };
+    for (contact, kind, at) in withdrawn {
+        let later: Vec<DateTime<Utc>> = sent
+            .iter()
+            .filter(|(c, t, s)| c == contact && t == kind && s > at)
+            .map(|(_, _, s)| *s)
+            .collect();
+        out.sent_after += later.len() as i64;
+        let delay = later
+            .iter()
+            .max()
+            .map_or(0, |last| (*last - *at).num_seconds());
+        out.longest_seconds = Some(out.longest_seconds.map_or(delay, |l| l.max(delay)));
+    }
+    out
 }
 
 /// Messages sent in one week, by type.
@@ -297,7 +376,9 @@ pub struct Overview {
     /// Email in the period: sent, bounced (permanent), complained.
     pub email: DeliveryStats,
     pub bounce: Standing,
-    pub complaint: Standing,
+    /// The complaint rate against each provider's line.
+    pub complaint: Vec<(ComplaintLine, Standing)>,
+    pub suppression: Suppression,
 }
 
 /// A bar chart's bars, scaled to `height`: each value's height, rounded (an empty chart is
@@ -463,12 +544,61 @@ mod tests {
             (r(2, 100), BOUNCE_LIMITS, Standing::Fine),
             (r(3, 100), BOUNCE_LIMITS, Standing::Warning),
             (r(5, 100), BOUNCE_LIMITS, Standing::Over),
-            (r(1, 10_000), COMPLAINT_LIMITS, Standing::Fine),
-            (r(5, 10_000), COMPLAINT_LIMITS, Standing::Warning),
-            (r(1, 1000), COMPLAINT_LIMITS, Standing::Over),
         ] {
             assert_eq!(standing(rate, limits), want, "{rate:?}");
         }
+        let [gmail, ses] = <[ComplaintLine; 2]>::try_from(complaint_lines()).unwrap();
+        for (rate, at_gmail, at_ses) in [
+            (r(0, 0), Standing::Fine, Standing::Fine),
+            (r(9, 10_000), Standing::Fine, Standing::Fine),
+            (r(1, 1000), Standing::Warning, Standing::Warning),
+            (r(3, 1000), Standing::Over, Standing::Warning),
+            (r(5, 1000), Standing::Over, Standing::Over),
+        ] {
+            assert_eq!(
+                (gmail.standing(rate), ses.standing(rate)),
+                (at_gmail, at_ses),
+                "{rate:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn suppression_is_measured_from_what_happened() {
+        use MessageType::{Marketing, Newsletter, Operational};
+        let t = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        // 1 left marketing at 0 and got only an operational message since; 2 left newsletters
+        // at 10 and got one newsletter at 20 (already handed over, say) and marketing at 30
+        // (which it never left); 3 left marketing at 0 after a marketing message at -5.
+        let withdrawn = [
+            (1, Marketing, t(0)),
+            (2, Newsletter, t(10)),
+            (3, Marketing, t(0)),
+        ];
+        let sent = [
+            (1, Operational, t(5)),
+            (2, Newsletter, t(20)),
+            (2, Marketing, t(30)),
+            (3, Marketing, t(-5)),
+            (3, Marketing, t(0)),
+        ];
+        assert_eq!(
+            suppression(&withdrawn, &sent),
+            Suppression {
+                unsubscribes: 3,
+                longest_seconds: Some(10),
+                sent_after: 1
+            }
+        );
+        assert_eq!(
+            suppression(&withdrawn[..1], &sent),
+            Suppression {
+                unsubscribes: 1,
+                longest_seconds: Some(0),
+                sent_after: 0
+            }
+        );
+        assert_eq!(suppression(&[], &sent), Suppression::default());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 
 use crate::domain::access::{Action, Actor};
 use crate::domain::reports::{
-    Activity, BOUNCE_LIMITS, COMPLAINT_LIMITS, CampaignEngagement, HourRow, LinkRow, Overview,
-    PER_PAGE, RecipientPage, RecipientQuery, RecipientRow, standing, weekly,
+    Activity, BOUNCE_LIMITS, CampaignEngagement, HourRow, LinkRow, Overview, PER_PAGE,
+    RecipientPage, RecipientQuery, RecipientRow, Suppression, complaint_lines, standing,
+    suppression, weekly,
 };
 use crate::domain::{Channel, DeliveryState, DeliveryStats, Rate, RecipientFilter, RecipientSort};
 use crate::entity::{
@@ -544,9 +545,84 @@ pub async fn overview(
         weeks: weekly(since.date_naive(), until.date_naive(), sent),
         campaigns: engagement,
         bounce: standing(hard, BOUNCE_LIMITS),
-        complaint: standing(email.complaint_rate(), COMPLAINT_LIMITS),
+        complaint: complaint_lines()
+            .into_iter()
+            .map(|l| {
+                let s = l.standing(email.complaint_rate());
+                (l, s)
+            })
+            .collect(),
         email,
+        suppression: unsubscribes(db, org_id, &campaigns, since).await?,
     })
+}
+
+/// How quickly the period's unsubscribes took effect, measured from the contacts' withdrawn
+/// consents and the messages sent to them since (see [`suppression`]).
+async fn unsubscribes(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    campaigns: &HashMap<i64, campaign::Model>,
+    since: DateTime<Utc>,
+) -> Result<Suppression> {
+    use crate::domain::MessageType;
+    use sea_orm::Condition;
+    let left = contact::Entity::find()
+        .filter(contact::Column::OrgId.eq(org_id))
+        .filter(
+            Condition::any()
+                .add(
+                    contact::Column::MarketingConsent
+                        .eq(false)
+                        .and(contact::Column::MarketingConsentAt.gte(since)),
+                )
+                .add(
+                    contact::Column::NewsletterConsent
+                        .eq(false)
+                        .and(contact::Column::NewsletterConsentAt.gte(since)),
+                ),
+        )
+        .all(db)
+        .await?;
+    let mut withdrawn = Vec::new();
+    for c in &left {
+        for (given, at, kind) in [
+            (
+                c.marketing_consent,
+                c.marketing_consent_at,
+                MessageType::Marketing,
+            ),
+            (
+                c.newsletter_consent,
+                c.newsletter_consent_at,
+                MessageType::Newsletter,
+            ),
+        ] {
+            if let Some(at) = at.filter(|at| !given && *at >= since) {
+                withdrawn.push((c.id, kind, at));
+            }
+        }
+    }
+    let first = withdrawn.iter().map(|w| w.2).min().unwrap_or(since);
+    let ids: Vec<i64> = left.iter().map(|c| c.id).collect();
+    let mut sent = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Option<i64>, i64, Option<DateTime<Utc>>)> = message::Entity::find()
+            .select_only()
+            .column(message::Column::ContactId)
+            .column(message::Column::CampaignId)
+            .column(message::Column::SentAt)
+            .filter(message::Column::ContactId.is_in(chunk.iter().copied()))
+            .filter(message::Column::SentAt.gt(first))
+            .filter(message::Column::Seed.eq(false))
+            .into_tuple()
+            .all(db)
+            .await?;
+        sent.extend(rows.into_iter().filter_map(|(contact, campaign, at)| {
+            Some((contact?, campaigns.get(&campaign)?.message_type, at?))
+        }));
+    }
+    Ok(suppression(&withdrawn, &sent))
 }
 
 fn add(to: &mut DeliveryStats, s: &DeliveryStats) {

@@ -607,6 +607,41 @@ async fn one_click_unsubscribe_from_the_header_and_the_preference_centre() {
         "withdrawn, not merely never given"
     );
 
+    // Reports measure how quickly it took effect: two withdrawals (ada's now, cy's when the
+    // world was made), in force at once; a campaign sent an hour later reaches fay, not ada.
+    let suppression = || async {
+        let now = Utc::now();
+        herald_core::reports::overview(
+            &h.db,
+            &w.admin,
+            now - Duration::days(90),
+            now + Duration::days(1),
+        )
+        .await
+        .unwrap()
+        .suppression
+    };
+    let s = suppression().await;
+    assert_eq!(
+        (s.unsubscribes, s.longest_seconds, s.sent_after),
+        (2, Some(0), 0)
+    );
+    w.clock.set(Utc::now() + Duration::hours(1));
+    let second = activate(&w).await;
+    drain(h, &w.clock, everything).await;
+    let sent: Vec<String> = messages(h, second)
+        .await
+        .into_iter()
+        .filter(|m| m.sent_at.is_some())
+        .map(|m| m.recipient)
+        .collect();
+    assert_eq!(sent, ["fay@example.org"]);
+    let s = suppression().await;
+    assert_eq!(
+        (s.unsubscribes, s.longest_seconds, s.sent_after),
+        (2, Some(0), 0)
+    );
+
     // The preference centre, as a form without JavaScript: back to receiving marketing.
     let r = plain
         .post(&url)

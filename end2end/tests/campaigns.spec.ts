@@ -68,8 +68,8 @@ test('the reports page shows deliverability, volume and engagement', async ({ pa
   await expect(page.getByTestId('complaint-rate')).toContainText('%');
   // Against each provider's line, Gmail's and SES's.
   const lines = page.getByTestId('complaint-line');
-  await expect(lines.nth(0)).toContainText('Gmail and Yahoo: keep under 0.1 %, never 0.3 %.');
-  await expect(lines.nth(1)).toContainText('Amazon SES: keep under 0.1 %, never 0.5 %.');
+  await expect(lines.nth(0)).toContainText('Gmail and Yahoo: keep under 0.1 %, never reach 0.3 %.');
+  await expect(lines.nth(1)).toContainText('Amazon SES: keep under 0.1 %, never reach 0.5 %.');
   await expect(page.getByTestId('unsubscribes')).toContainText('Gmail and Yahoo');
   await expect(page.getByTestId('weeks').locator('tbody tr').first()).toBeVisible();
   await expect(page.getByTestId('engagement').locator('tbody tr').first()).toBeVisible();

@@ -68,24 +68,17 @@ fn tone(s: Standing) -> &'static str {
 /// The complaint rate against one provider's line, in words.
 fn line_note(l: &ComplaintLine, s: Standing) -> String {
     let verdict = match s {
-        Standing::Fine => "under it".to_owned(),
-        Standing::Warning => format!("over it: get back under before {} %", l.limit),
-        Standing::Over => format!("at the limit: {}", l.at_limit),
+        Standing::Fine => "Within it.".to_owned(),
+        Standing::Warning => format!(
+            "Over it: get back under {} % before reaching {} %.",
+            l.keep_under, l.limit
+        ),
+        Standing::Over => format!("At the limit: {}.", l.at_limit),
     };
     format!(
-        "{}: keep under {} %, never {} %. {}",
-        l.who,
-        l.keep_under,
-        l.limit,
-        capitalise(&verdict)
+        "{}: keep under {} %, never reach {} %. {verdict}",
+        l.who, l.keep_under, l.limit
     )
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| {
-        f.to_uppercase().collect::<String>() + c.as_str()
-    })
 }
 
 /// A duration in seconds, in words.

@@ -539,7 +539,8 @@ fn alignment(
     policy: Option<&Policy>,
     envelope: &EnvelopeSender,
 ) -> Finding {
-    let name = domain;
+    // Alignment is judged from the records above, not looked up.
+    let name = "";
     // Herald signs with d=<the sending domain>: aligned with From addresses at the domain,
     // and (relaxed alignment) at its subdomains.
     let dkim_aligned = dkim.verdict != Verdict::Fail;
@@ -575,7 +576,7 @@ fn alignment(
         }
         finding(verdict, name, None, detail)
     } else if spf_aligned {
-        let mut detail = format!("Only SPF aligns: publish the DKIM key too. {spf_words}");
+        let mut detail = "Only SPF aligns (the envelope sender is the From address): publish the DKIM key too, since forwarding breaks SPF.".to_owned();
         if policy.strict_spf {
             detail.push_str(" Strict SPF alignment (“aspf=s”) applies.");
         }

@@ -183,7 +183,8 @@ fn Domains(
             <h2>"Sending domains"</h2>
             <p class="muted">"Herald signs messages from a domain with its own DKIM key. Publish the record below in the domain's DNS, then check it: Gmail, Yahoo and Outlook.com refuse bulk mail from domains without SPF, DKIM and DMARC, aligned with the From address."</p>
             {o.domains.into_iter().map(|d| view! { <DomainStanding d check /> }).collect_view()}
-            <div data-testid="domain-check-answer">{move || action_result(check.value().get(), |c| c.summary)}</div>
+            // A failed check (not a failing domain) is said here; the result is in the card.
+            <div data-testid="domain-check-answer">{move || check.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e /> })}</div>
             <ActionForm action=domain attr:class="narrow">
                 <label for="domain-name">"Domain"</label>
                 <input id="domain-name" name="domain" required placeholder="news.example.com" />
@@ -212,8 +213,14 @@ fn DomainStanding(d: Domain, check: ServerAction<CheckSendingDomain>) -> impl In
                         {rows.into_iter().map(|(rule, f)| view! {
                             <tr data-testid=format!("rule-{}", rule.to_lowercase())>
                                 <th scope="row">{rule}</th>
-                                <td><code class="wrap">{f.name}</code></td>
-                                <td>{f.record.map_or_else(|| view! { <span class="muted">"nothing"</span> }.into_any(), |r| view! { <code class="wrap">{r}</code> }.into_any())}</td>
+                                {if f.name.is_empty() {
+                                    view! { <td colspan="2" class="muted">"Judged from the records above"</td> }.into_any()
+                                } else {
+                                    view! {
+                                        <td><code class="wrap">{f.name}</code></td>
+                                        <td>{f.record.map_or_else(|| view! { <span class="muted">"nothing"</span> }.into_any(), |r| view! { <code class="wrap">{r}</code> }.into_any())}</td>
+                                    }.into_any()
+                                }}
                                 <td><span class=format!("badge verdict-{}", f.verdict.as_str())>{f.verdict.label()}</span> " " {f.detail}</td>
                             </tr>
                         }).collect_view()}

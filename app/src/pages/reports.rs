@@ -32,28 +32,20 @@ fn standing_note(s: Standing, what: &str, (warn, over): (f64, f64)) -> (String, 
     match s {
         Standing::Fine => (
             format!("Fine: providers start reviewing senders at {over} % {what}."),
-            "good",
+            tone(s),
         ),
         Standing::Warning => (
             format!(
                 "Getting close: at {over} % {what} providers review the account (Herald warns from {warn} %)."
             ),
-            "warning",
+            tone(s),
         ),
         Standing::Over => (
             format!(
                 "Over the {over} % providers allow for {what}: sending may be paused. Clean the list before sending more."
             ),
-            "bad",
+            tone(s),
         ),
-    }
-}
-
-fn rank(s: Standing) -> u8 {
-    match s {
-        Standing::Fine => 0,
-        Standing::Warning => 1,
-        Standing::Over => 2,
     }
 }
 
@@ -133,7 +125,7 @@ fn OverviewView(o: Overview) -> impl IntoView {
         o.complaint
             .iter()
             .map(|(_, s)| *s)
-            .max_by_key(|s| rank(*s))
+            .max()
             .unwrap_or(Standing::Fine),
     );
     let (unsubscribe_note, unsubscribe_tone) = suppression_note(&o.suppression);

@@ -198,8 +198,8 @@ pub struct CampaignReport {
     pub runs: Vec<RunRow>,
 }
 
-/// Where a rate stands against a provider's limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a rate stands against a provider's limits, from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Standing {
     Fine,
     /// Near the point where a provider reviews the account.

@@ -109,7 +109,7 @@ pub fn dmarc_names(domain: &str) -> Vec<String> {
 
 /// Whether a TXT record is a DMARC record (`v=DMARC1`).
 pub fn is_dmarc(record: &str) -> bool {
-    !versioned(std::slice::from_ref(&record.to_owned()), "v=DMARC1").is_empty()
+    has_version(record, "v=DMARC1")
 }
 
 /// Judges the lookups.
@@ -186,16 +186,19 @@ fn versioned<'a>(records: &'a [String], tag: &str) -> Vec<&'a str> {
     records
         .iter()
         .map(|r| r.trim())
-        .filter(|r| {
-            r.len() >= tag.len()
-                && r.is_char_boundary(tag.len())
-                && r[..tag.len()].eq_ignore_ascii_case(tag)
-                && r[tag.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| c == ' ' || c == ';')
-        })
+        .filter(|r| has_version(r, tag))
         .collect()
+}
+
+fn has_version(record: &str, tag: &str) -> bool {
+    let r = record.trim();
+    r.len() >= tag.len()
+        && r.is_char_boundary(tag.len())
+        && r[..tag.len()].eq_ignore_ascii_case(tag)
+        && r[tag.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == ';')
 }
 
 fn spf(domain: &str, answer: &Answer, envelope: &EnvelopeSender) -> Finding {

@@ -12,7 +12,8 @@ use crate::entity::{campaign, campaign_send, contact, message};
 use crate::jobs::{Job, JobContext, Step, backoff};
 use crate::{Error, Herald, Result};
 use chrono::Duration;
-use futures::StreamExt;
+use futures::future::FusedFuture;
+use futures::{FutureExt, StreamExt};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
@@ -83,9 +84,12 @@ impl Job for Deliver {
             let mut taken = 0;
             let mut last_error = String::new();
             let total = claimed.len();
-            // Rendered one after the other (the batch caches templates and links), handed over
-            // as many at once as the provider takes (an SMTP pool's connections), each answer
-            // recorded as it comes.
+            // Rendered one after the other (the batch caches templates and links), then handed
+            // over as many at once as the provider takes (an SMTP pool's connections). The
+            // answers are recorded a group at a time, in one transaction per group, while the
+            // next messages are being handed over: each transaction takes what arrived during
+            // the one before. One commit per message made the send's counters row (updated by
+            // every transition) the bottleneck.
             let mut ready = Vec::with_capacity(total);
             for (m, k) in claimed {
                 let out = compose_message(ctx, &mut batch, &m, k.as_ref()).await;
@@ -98,16 +102,31 @@ impl Job for Deliver {
                     .for_channel(c.channel)
                     .map_or(1, |p| p.parallel());
                 let mut answers = futures::stream::iter(ready)
-                    .map(|(m, out)| deliver(ctx, batch, m, out))
-                    .buffer_unordered(at_once);
-                while let Some(answer) = answers.next().await {
-                    match answer? {
-                        Delivered::Taken => taken += 1,
-                        Delivered::Later(e) => {
-                            transient += 1;
-                            last_error = e;
+                    .map(|(m, out)| hand_over(ctx, batch, m, out))
+                    .buffer_unordered(at_once)
+                    .fuse();
+                let mut pending = Vec::new();
+                let mut writing = std::pin::pin!(futures::future::Fuse::terminated());
+                loop {
+                    tokio::select! {
+                        Some(answer) = answers.next() => pending.push(answer),
+                        written = &mut writing, if !writing.is_terminated() => {
+                            for delivered in written? {
+                                match delivered {
+                                    Delivered::Taken => taken += 1,
+                                    Delivered::Later(e) => {
+                                        transient += 1;
+                                        last_error = e;
+                                    }
+                                    Delivered::Failed => {}
+                                }
+                            }
                         }
-                        Delivered::Failed => {}
+                        else => break,
+                    }
+                    if writing.is_terminated() && !pending.is_empty() {
+                        let answers = std::mem::take(&mut pending);
+                        writing.set(record_answers(ctx, batch.c, answers).fuse());
                     }
                 }
             }
@@ -224,6 +243,7 @@ async fn claim(
         .zip(recipients(&txn, c, &policy, &people, send.id, now).await?)
         .collect();
     let mut claimed = Vec::new();
+    let mut sending = Vec::new();
     let mut events = Vec::new();
     let mut no_address = Vec::new();
     for m in rows {
@@ -246,16 +266,7 @@ async fn claim(
             .filter(message::Column::State.eq(DeliveryState::Queued));
         match decision {
             Decision::Send => {
-                update
-                    .col_expr(message::Column::State, Expr::value(DeliveryState::Sending))
-                    .col_expr(message::Column::SendingAt, Expr::value(now))
-                    .col_expr(message::Column::SendingBy, Expr::value(run_token(ctx)))
-                    .col_expr(
-                        message::Column::Attempts,
-                        Expr::col(message::Column::Attempts).add(1),
-                    )
-                    .exec(&txn)
-                    .await?;
+                sending.push(m.id);
                 events.push(event(&m, DeliveryState::Sending, now, None));
                 let k = m.contact_id.and_then(|id| contacts.get(&id)).cloned();
                 claimed.push((m, k));
@@ -287,6 +298,21 @@ async fn claim(
                 ));
             }
         }
+    }
+    // The rows going out, in one statement (they are locked, or SQLite's writer is ours).
+    if !sending.is_empty() {
+        message::Entity::update_many()
+            .filter(message::Column::Id.is_in(sending))
+            .filter(message::Column::State.eq(DeliveryState::Queued))
+            .col_expr(message::Column::State, Expr::value(DeliveryState::Sending))
+            .col_expr(message::Column::SendingAt, Expr::value(now))
+            .col_expr(message::Column::SendingBy, Expr::value(run_token(ctx)))
+            .col_expr(
+                message::Column::Attempts,
+                Expr::col(message::Column::Attempts).add(1),
+            )
+            .exec(&txn)
+            .await?;
     }
     record(&txn, events).await?;
     super::actions::open_for(&txn, c, no_address, now).await?;
@@ -486,22 +512,20 @@ enum Delivered {
     Failed,
 }
 
-/// Hands over one claimed message (or records why it could not be rendered), then records the
-/// answer.
-async fn deliver(
+/// Hands over one claimed message, or passes on why it could not be made; records nothing.
+async fn hand_over(
     ctx: &JobContext,
     batch: &Batch<'_>,
     m: message::Model,
     composed: std::result::Result<Outgoing, SendError>,
-) -> Result<Delivered> {
-    let db = ctx.db();
+) -> (message::Model, std::result::Result<String, SendError>) {
     let outcome = match composed {
         Ok(out) => match batch.routes.for_channel(m.channel) {
             Some(provider) => {
                 if let Some(limiter) = &batch.routes.limiter {
                     limiter.wait().await;
                 }
-                provider.send(db, &out, ctx.now()).await
+                provider.send(ctx.db(), &out, ctx.now()).await
             }
             None => Err(SendError::Permanent(
                 "No SMS provider is configured for this organisation.".into(),
@@ -509,58 +533,68 @@ async fn deliver(
         },
         Err(e) => Err(e),
     };
+    (m, outcome)
+}
+
+/// Records the providers' answers for claimed rows in one transaction: `sent` with the
+/// provider's id, back to the queue with a backoff, or `failed` (with an action to fix it). A
+/// row no longer `sending` (reconciled by another run meanwhile) is left as it is.
+async fn record_answers(
+    ctx: &JobContext,
+    c: &campaign::Model,
+    answers: Vec<(message::Model, std::result::Result<String, SendError>)>,
+) -> Result<Vec<Delivered>> {
     let now = ctx.now();
-    let update = message::Entity::update_many()
-        .filter(message::Column::Id.eq(m.id))
-        .filter(message::Column::State.eq(DeliveryState::Sending));
-    let txn = db.begin().await?;
-    let delivered = match outcome {
-        Ok(provider_id) => {
-            update
-                .col_expr(message::Column::State, Expr::value(DeliveryState::Sent))
-                .col_expr(message::Column::SentAt, Expr::value(now))
-                .col_expr(
-                    message::Column::ProviderMessageId,
-                    Expr::value(provider_id.clone()),
-                )
-                .col_expr(message::Column::Error, Expr::value(Option::<String>::None))
-                .exec(&txn)
-                .await?;
-            record(
-                &txn,
-                vec![event(&m, DeliveryState::Sent, now, Some(provider_id))],
-            )
-            .await?;
-            Delivered::Taken
+    let txn = ctx.db().begin().await?;
+    let mut events = Vec::with_capacity(answers.len());
+    let mut failed = Vec::new();
+    let mut delivered = Vec::with_capacity(answers.len());
+    for (m, outcome) in answers {
+        let update = message::Entity::update_many()
+            .filter(message::Column::Id.eq(m.id))
+            .filter(message::Column::State.eq(DeliveryState::Sending));
+        match outcome {
+            Ok(provider_id) => {
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Sent))
+                    .col_expr(message::Column::SentAt, Expr::value(now))
+                    .col_expr(
+                        message::Column::ProviderMessageId,
+                        Expr::value(provider_id.clone()),
+                    )
+                    .col_expr(message::Column::Error, Expr::value(Option::<String>::None))
+                    .exec(&txn)
+                    .await?;
+                events.push(event(&m, DeliveryState::Sent, now, Some(provider_id)));
+                delivered.push(Delivered::Taken);
+            }
+            Err(SendError::Transient(e)) => {
+                let wait = backoff(m.attempts + 1, rand::random());
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Queued))
+                    .col_expr(message::Column::NotBefore, Expr::value(now + wait))
+                    .col_expr(message::Column::Error, Expr::value(e.clone()))
+                    .exec(&txn)
+                    .await?;
+                events.push(event(&m, DeliveryState::Queued, now, Some(e.clone())));
+                delivered.push(Delivered::Later(e));
+            }
+            Err(SendError::Permanent(e)) => {
+                update
+                    .col_expr(message::Column::State, Expr::value(DeliveryState::Failed))
+                    .col_expr(message::Column::FailedAt, Expr::value(now))
+                    .col_expr(message::Column::Error, Expr::value(e.clone()))
+                    .exec(&txn)
+                    .await?;
+                events.push(event(&m, DeliveryState::Failed, now, Some(e)));
+                // Someone must fix the address and send it, or ignore it.
+                failed.push(m.id);
+                delivered.push(Delivered::Failed);
+            }
         }
-        Err(SendError::Transient(e)) => {
-            let wait = backoff(m.attempts + 1, rand::random());
-            update
-                .col_expr(message::Column::State, Expr::value(DeliveryState::Queued))
-                .col_expr(message::Column::NotBefore, Expr::value(now + wait))
-                .col_expr(message::Column::Error, Expr::value(e.clone()))
-                .exec(&txn)
-                .await?;
-            record(
-                &txn,
-                vec![event(&m, DeliveryState::Queued, now, Some(e.clone()))],
-            )
-            .await?;
-            Delivered::Later(e)
-        }
-        Err(SendError::Permanent(e)) => {
-            update
-                .col_expr(message::Column::State, Expr::value(DeliveryState::Failed))
-                .col_expr(message::Column::FailedAt, Expr::value(now))
-                .col_expr(message::Column::Error, Expr::value(e.clone()))
-                .exec(&txn)
-                .await?;
-            record(&txn, vec![event(&m, DeliveryState::Failed, now, Some(e))]).await?;
-            // Someone must fix the address and send it, or ignore it.
-            super::actions::open_for(&txn, batch.c, vec![m.id], now).await?;
-            Delivered::Failed
-        }
-    };
+    }
+    record(&txn, events).await?;
+    super::actions::open_for(&txn, c, failed, now).await?;
     txn.commit().await?;
     Ok(delivered)
 }

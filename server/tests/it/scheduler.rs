@@ -459,3 +459,85 @@ async fn a_timed_campaign_active_without_a_next_run_gets_one() {
     );
     assert!(sends(&w, id).await.is_empty(), "nothing sent for the past");
 }
+
+/// What the campaign's `n`th send (from 0) did to ada and fay (the audience's two reachable
+/// people), as `state` or `state/reason`.
+async fn outcomes_of_send(w: &World, id: i64, n: usize) -> Vec<String> {
+    let reachable: Vec<i64> = w
+        .people
+        .iter()
+        .filter(|(name, _)| ["ada", "fay"].contains(name))
+        .map(|(_, id)| *id)
+        .collect();
+    let send = campaign_send::Entity::find()
+        .filter(campaign_send::Column::CampaignId.eq(id))
+        .order_by_asc(campaign_send::Column::Id)
+        .all(&w.h.db)
+        .await
+        .unwrap()[n]
+        .id;
+    let mut rows: Vec<String> = message::Entity::find()
+        .filter(message::Column::SendId.eq(send))
+        .filter(message::Column::Seed.eq(false))
+        .filter(message::Column::ContactId.is_in(reachable))
+        .all(&w.h.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| match m.skip_reason {
+            Some(r) => format!("{}/{}", m.state.as_str(), r.as_str()),
+            None => m.state.as_str().to_owned(),
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn a_recurring_campaign_reaches_each_contact_as_often_as_its_frequency_allows() {
+    // (frequency, what each of four daily runs does to the two recipients)
+    let cases: [(Frequency, [&str; 4]); 3] = [
+        (
+            Frequency::Once,
+            [
+                "sent",
+                "skipped/already_received",
+                "skipped/already_received",
+                "skipped/already_received",
+            ],
+        ),
+        (
+            Frequency::AtMostEvery { days: 2 },
+            [
+                "sent",
+                "skipped/frequency_cap",
+                "sent",
+                "skipped/frequency_cap",
+            ],
+        ),
+        (Frequency::EveryTime, ["sent", "sent", "sent", "sent"]),
+    ];
+    for (frequency, runs) in cases {
+        let w = world().await;
+        w.clock.set(t("2026-03-02T08:00:00Z"));
+        let id = activate_with(
+            &w,
+            Trigger::Recurring {
+                cadence: Cadence::Daily,
+                minute: 9 * 60,
+            },
+            |d| d.settings.frequency = frequency,
+        )
+        .await;
+        for (day, expected) in runs.iter().enumerate() {
+            w.clock
+                .set(t("2026-03-02T09:00:01Z") + Duration::days(day as i64));
+            drain(&w.h, &w.clock, everything).await;
+            assert_eq!(
+                outcomes_of_send(&w, id, day).await,
+                [*expected, *expected],
+                "{frequency:?}, run {day}"
+            );
+        }
+    }
+}

@@ -1,19 +1,27 @@
 import { defineConfig } from '@playwright/test';
 
 // Herald's browser tests: Debian's Chromium (never a downloaded browser) against bin/build's
-// build (the optimised bundle and the server `cargo test` builds; $HERALD_BIN for another), started fresh with demo data in a throw-away data directory. Every test runs twice:
-// hydrated (JavaScript on) and server-rendered only (JavaScript off).
+// build (the optimised bundle and the server `cargo test` builds; $HERALD_BIN for another),
+// started fresh with demo data in a throw-away data directory. Every test runs twice: hydrated
+// (JavaScript on, project `js`) and server-rendered only (JavaScript off, project `nojs`).
+//
+// One run of this configuration is one instance of Herald and the DNS server it asks, on the
+// ports and in the directory below: bin/test runs the two projects side by side, each with its
+// own instance (HERALD_E2E_PORT, HERALD_E2E_DNS_PORT, HERALD_E2E_DIR), since tests change the
+// demo data and count what they changed.
 const port = Number(process.env.HERALD_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
-const dataDir = '../target/e2e-data';
+// Relative to the repository: the instance's data directory and the DNS server's zone files
+// (tests publish records with helpers.ts' publishDns). helpers.ts reads the same variable.
+const dir = process.env.HERALD_E2E_DIR ?? 'target/e2e';
+const dataDir = `${dir}/data`;
 const herald = process.env.HERALD_BIN ?? './target/debug/herald';
-// The DNS server Herald's sending-domain checks ask (tools/dns-double): tests publish records
-// with helpers.ts' publishDns, which writes zone files into target/e2e-dns.
 const dnsPort = Number(process.env.HERALD_E2E_DNS_PORT ?? 3153);
-const dnsZones = 'target/e2e-dns';
+const dnsZones = `${dir}/dns`;
 
 export default defineConfig({
   testDir: './tests',
+  outputDir: `../${dir}/results`,
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
@@ -40,13 +48,13 @@ export default defineConfig({
     reuseExistingServer: false,
   }, {
     cwd: '..',
-    command: `rm -rf ${dataDir.replace('../', '')} && ${herald} demo && exec ${herald} serve`,
+    command: `rm -rf ${dataDir} && ${herald} demo && exec ${herald} serve`,
     url: `${baseURL}/healthz`,
     timeout: 120_000,
     reuseExistingServer: false,
     stdout: 'pipe',
     env: {
-      HERALD_DATA_DIR: dataDir.replace('../', ''),
+      HERALD_DATA_DIR: dataDir,
       HERALD_LISTEN: `127.0.0.1:${port}`,
       HERALD_LOG: 'warn',
       HERALD_DNS_RESOLVER: `127.0.0.1:${dnsPort}`,

@@ -50,7 +50,9 @@ export async function signIn(page: Page, info: TestInfo, who = ADMIN) {
 }
 
 const root = '..';
-const dataDir = 'target/e2e-data';
+/// The instance's directory, relative to `root` (see playwright.config.ts).
+const dir = process.env.HERALD_E2E_DIR ?? 'target/e2e';
+const dataDir = `${dir}/data`;
 
 /// The `herald` binary under test: bin/build's (the dev profile, as `cargo test` builds it), or
 /// $HERALD_BIN.
@@ -87,8 +89,8 @@ export const DEMO = "(SELECT id FROM organisation WHERE slug = 'demo')";
 /// playwright.config.ts), as the zone file `name`.json, replacing the previous one of that name.
 /// It is read on the next question.
 export function publishDns(name: string, zone: { records: [string, string, string][] }) {
-  const dir = `${root}/target/e2e-dns`;
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/${name}.json.tmp`, JSON.stringify(zone));
-  renameSync(`${dir}/${name}.json.tmp`, `${dir}/${name}.json`);
+  const zones = `${root}/${dir}/dns`;
+  mkdirSync(zones, { recursive: true });
+  writeFileSync(`${zones}/${name}.json.tmp`, JSON.stringify(zone));
+  renameSync(`${zones}/${name}.json.tmp`, `${zones}/${name}.json`);
 }

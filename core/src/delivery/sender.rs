@@ -80,9 +80,7 @@ impl Job for Deliver {
                 batch.contexts = contexts(db, send.id, &claimed).await?;
             }
             batch.load_splits(db, &claimed).await?;
-            let mut transient = 0;
-            let mut taken = 0;
-            let mut last_error = String::new();
+            let mut tally = Tally::default();
             let total = claimed.len();
             // Rendered one after the other (the batch caches templates and links), then handed
             // over as many at once as the provider takes (an SMTP pool's connections). The
@@ -110,18 +108,7 @@ impl Job for Deliver {
                 loop {
                     tokio::select! {
                         Some(answer) = answers.next() => pending.push(answer),
-                        written = &mut writing, if !writing.is_terminated() => {
-                            for delivered in written? {
-                                match delivered {
-                                    Delivered::Taken => taken += 1,
-                                    Delivered::Later(e) => {
-                                        transient += 1;
-                                        last_error = e;
-                                    }
-                                    Delivered::Failed => {}
-                                }
-                            }
-                        }
+                        written = &mut writing, if !writing.is_terminated() => tally.add(written?),
                         else => break,
                     }
                     if writing.is_terminated() && !pending.is_empty() {
@@ -130,7 +117,7 @@ impl Job for Deliver {
                     }
                 }
             }
-            if transient == total {
+            if tally.transient == total {
                 // Everything failed for a passing reason: the provider is down or throttling.
                 // Sending pauses (the campaign page says so) and resumes when it answers; the
                 // rows are back in the queue with their backoff.
@@ -142,13 +129,13 @@ impl Job for Deliver {
                     db,
                     c.org_id,
                     c.channel,
-                    Some(&last_error),
+                    Some(&tally.last_error),
                     ctx.now(),
                 )
                 .await?;
                 return Ok(Step::Later(Duration::seconds(15)));
             }
-            if taken > 0 && batch.routes_paused {
+            if tally.taken > 0 && batch.routes_paused {
                 super::sending::record_provider_answer(db, c.org_id, c.channel, None, ctx.now())
                     .await?;
                 batch.routes_paused = false;
@@ -504,12 +491,25 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// What became of one message.
-enum Delivered {
-    Taken,
-    /// Refused for a passing reason (with it): back in the queue.
-    Later(String),
-    Failed,
+/// What became of a batch's messages so far.
+#[derive(Default)]
+struct Tally {
+    /// Taken by the provider.
+    taken: usize,
+    /// Refused for a passing reason: back in the queue.
+    transient: usize,
+    /// The last passing reason.
+    last_error: String,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.taken += other.taken;
+        self.transient += other.transient;
+        if other.transient > 0 {
+            self.last_error = other.last_error;
+        }
+    }
 }
 
 /// Hands over one claimed message, or passes on why it could not be made; records nothing.
@@ -543,12 +543,12 @@ async fn record_answers(
     ctx: &JobContext,
     c: &campaign::Model,
     answers: Vec<(message::Model, std::result::Result<String, SendError>)>,
-) -> Result<Vec<Delivered>> {
+) -> Result<Tally> {
     let now = ctx.now();
     let txn = ctx.db().begin().await?;
     let mut events = Vec::with_capacity(answers.len());
     let mut failed = Vec::new();
-    let mut delivered = Vec::with_capacity(answers.len());
+    let mut tally = Tally::default();
     for (m, outcome) in answers {
         let update = message::Entity::update_many()
             .filter(message::Column::Id.eq(m.id))
@@ -566,7 +566,7 @@ async fn record_answers(
                     .exec(&txn)
                     .await?;
                 events.push(event(&m, DeliveryState::Sent, now, Some(provider_id)));
-                delivered.push(Delivered::Taken);
+                tally.taken += 1;
             }
             Err(SendError::Transient(e)) => {
                 let wait = backoff(m.attempts + 1, rand::random());
@@ -577,7 +577,8 @@ async fn record_answers(
                     .exec(&txn)
                     .await?;
                 events.push(event(&m, DeliveryState::Queued, now, Some(e.clone())));
-                delivered.push(Delivered::Later(e));
+                tally.transient += 1;
+                tally.last_error = e;
             }
             Err(SendError::Permanent(e)) => {
                 update
@@ -589,14 +590,13 @@ async fn record_answers(
                 events.push(event(&m, DeliveryState::Failed, now, Some(e)));
                 // Someone must fix the address and send it, or ignore it.
                 failed.push(m.id);
-                delivered.push(Delivered::Failed);
             }
         }
     }
     record(&txn, events).await?;
     super::actions::open_for(&txn, c, failed, now).await?;
     txn.commit().await?;
-    Ok(delivered)
+    Ok(tally)
 }
 
 /// The message for one row, or why it cannot be made: a permanent failure (a template that does

@@ -23,6 +23,7 @@ pub mod template;
 pub mod tracking;
 pub mod trigger;
 pub mod vocabulary;
+pub mod workflow;
 
 pub use email::{EmailAddress, InvalidEmail};
 pub use enums::*;

@@ -197,6 +197,134 @@ impl StepKind {
     }
 }
 
+fn span_words(span: Span) -> String {
+    let unit = match span.unit {
+        SpanUnit::Minutes => "minute",
+        SpanUnit::Hours => "hour",
+        SpanUnit::Days => "day",
+        SpanUnit::Weeks => "week",
+    };
+    match span.amount {
+        1 => format!("1 {unit}"),
+        n => format!("{n} {unit}s"),
+    }
+}
+
+/// "Monday, Wednesday or Friday"; "every day" for all seven.
+fn days_words(days: &[Weekday]) -> String {
+    const NAMES: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let mut days: Vec<Weekday> = days.to_vec();
+    days.sort_by_key(|d| d.num_days_from_monday());
+    days.dedup();
+    let names: Vec<&str> = days
+        .iter()
+        .map(|d| NAMES[d.num_days_from_monday() as usize])
+        .collect();
+    match names.as_slice() {
+        [] => "no day".into(),
+        _ if names.len() == 7 => "any day".into(),
+        [one] => (*one).into(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+impl Workflow {
+    /// A step in words, for the editor and the review page: "Wait 3 days", "If they opened
+    /// “Welcome”". `template` names a template by id (None: it is gone).
+    pub fn describe(&self, step: &Step, template: &dyn Fn(i64) -> Option<String>) -> String {
+        let template_words = |id: i64| match template(id) {
+            Some(name) => format!("“{name}”"),
+            None => format!("template #{id} (deleted)"),
+        };
+        // A send step by the message it sends, any other by its id.
+        let message_of = |id: &str| match self.step(id).map(|s| &s.kind) {
+            Some(StepKind::Send { template_id, .. }) => template_words(*template_id),
+            _ => format!("step “{id}”"),
+        };
+        let condition = |c: &Condition| match c {
+            Condition::Opened { step } => format!("they opened {}", message_of(step)),
+            Condition::Clicked { step } => format!("they clicked a link in {}", message_of(step)),
+            Condition::Matches { .. } => "they match the branch's audience".into(),
+            Condition::EventSince { event } => format!("“{event}” arrived since they entered"),
+        };
+        match &step.kind {
+            StepKind::Send {
+                channel,
+                template_id,
+                ..
+            } => format!(
+                "Send the {} {}",
+                match channel {
+                    Channel::Email => "email",
+                    Channel::Sms => "text message",
+                },
+                template_words(*template_id)
+            ),
+            StepKind::Wait { span, .. } => format!("Wait {}", span_words(*span)),
+            StepKind::WaitUntil { time, days, .. } => format!(
+                "Wait until {} on {}, in their time zone",
+                time.format("%H:%M"),
+                days_words(days)
+            ),
+            StepKind::WaitForEvent { event, timeout, .. } => {
+                format!("Wait up to {} for “{event}”", span_words(*timeout))
+            }
+            StepKind::Branch { paths, .. } => match paths.as_slice() {
+                [one] => format!("If {}", condition(&one.condition)),
+                _ => format!(
+                    "The first that holds: {}",
+                    paths
+                        .iter()
+                        .map(|p| condition(&p.condition))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            },
+            StepKind::RandomSplit { shares } => format!(
+                "Split at random: {}",
+                shares
+                    .iter()
+                    .map(|s| format!("{} %", s.percent))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+            StepKind::UpdateContact { change, .. } => match change {
+                ContactChange::AddToGroup { group } => format!("Add them to the group “{group}”"),
+                ContactChange::RemoveFromGroup { group } => {
+                    format!("Remove them from the group “{group}”")
+                }
+                ContactChange::Consent { marketing: true } => {
+                    "Record their consent to marketing".into()
+                }
+                ContactChange::Consent { marketing: false } => {
+                    "Record that they withdrew consent to marketing".into()
+                }
+                ContactChange::SetAttribute { name, value } => {
+                    format!("Set “{name}” to “{value}”")
+                }
+            },
+            StepKind::CreateAction {
+                assignee, title, ..
+            } => format!(
+                "Create a to-do for {}: “{title}”",
+                match assignee {
+                    Assignee::AccountManager => "their account manager",
+                    Assignee::CampaignCreator => "the campaign's creator",
+                }
+            ),
+            StepKind::Exit => "Exit".into(),
+        }
+    }
+}
+
 /// What keeps a workflow from being published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
@@ -778,6 +906,126 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(choose(Some(Removal::Exit)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_step_in_words() {
+        let template = |id: i64| (id == 1).then(|| "Welcome".to_owned());
+        let at_nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let step = |kind: StepKind| Step {
+            id: "s".into(),
+            kind,
+        };
+        let w = welcome();
+        let cases = [
+            (w.steps[0].clone(), "Send the email “Welcome”"),
+            (w.steps[1].clone(), "Wait 3 days"),
+            (w.steps[2].clone(), "If they opened “Welcome”"),
+            (
+                step(StepKind::Send {
+                    channel: Channel::Sms,
+                    template_id: 7,
+                    next: None,
+                }),
+                "Send the text message template #7 (deleted)",
+            ),
+            (
+                step(StepKind::Wait {
+                    span: Span {
+                        amount: 1,
+                        unit: SpanUnit::Hours,
+                    },
+                    next: None,
+                }),
+                "Wait 1 hour",
+            ),
+            (
+                step(StepKind::WaitUntil {
+                    time: at_nine,
+                    days: vec![Weekday::Fri, Weekday::Mon, Weekday::Wed, Weekday::Mon],
+                    next: None,
+                }),
+                "Wait until 09:00 on Monday, Wednesday or Friday, in their time zone",
+            ),
+            (
+                step(StepKind::WaitUntil {
+                    time: at_nine,
+                    days: vec![
+                        Weekday::Mon,
+                        Weekday::Tue,
+                        Weekday::Wed,
+                        Weekday::Thu,
+                        Weekday::Fri,
+                        Weekday::Sat,
+                        Weekday::Sun,
+                    ],
+                    next: None,
+                }),
+                "Wait until 09:00 on any day, in their time zone",
+            ),
+            (
+                step(StepKind::WaitForEvent {
+                    event: "invoice.paid".into(),
+                    timeout: Span {
+                        amount: 2,
+                        unit: SpanUnit::Weeks,
+                    },
+                    next: None,
+                    on_timeout: None,
+                }),
+                "Wait up to 2 weeks for “invoice.paid”",
+            ),
+            (
+                step(StepKind::Branch {
+                    paths: vec![
+                        Path {
+                            condition: Condition::Clicked {
+                                step: "welcome".into(),
+                            },
+                            next: None,
+                        },
+                        Path {
+                            condition: Condition::EventSince {
+                                event: "login".into(),
+                            },
+                            next: None,
+                        },
+                        Path {
+                            condition: Condition::Opened {
+                                step: "wait".into(),
+                            },
+                            next: None,
+                        },
+                    ],
+                    otherwise: None,
+                }),
+                "The first that holds: they clicked a link in “Welcome”; “login” arrived since they entered; they opened step “wait”",
+            ),
+            (
+                split("s", &[(50, None), (30, None), (20, None)]),
+                "Split at random: 50 % / 30 % / 20 %",
+            ),
+            (update("s", None), "Add them to the group “vip”"),
+            (
+                step(StepKind::UpdateContact {
+                    change: ContactChange::Consent { marketing: false },
+                    next: None,
+                }),
+                "Record that they withdrew consent to marketing",
+            ),
+            (
+                step(StepKind::CreateAction {
+                    assignee: Assignee::AccountManager,
+                    title: "Call about the renewal".into(),
+                    next: None,
+                }),
+                "Create a to-do for their account manager: “Call about the renewal”",
+            ),
+            (step(StepKind::Exit), "Exit"),
+        ];
+        for (s, want) in cases {
+            assert_eq!(w.describe(&s, &template), want);
+        }
     }
 
     #[test]

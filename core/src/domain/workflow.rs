@@ -10,6 +10,7 @@
 
 use super::Channel;
 use super::audience::Filter;
+use super::trigger::WEEKDAYS;
 use chrono::{NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -165,25 +166,21 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    /// Every way on from the step, with the words of the way (for problems and the editor).
-    pub fn exits(&self) -> Vec<(&'static str, &Next)> {
+    /// Every way on from the step.
+    pub fn exits(&self) -> Vec<&Next> {
         match self {
             StepKind::Send { next, .. }
             | StepKind::Wait { next, .. }
             | StepKind::WaitUntil { next, .. }
             | StepKind::UpdateContact { next, .. }
-            | StepKind::CreateAction { next, .. } => vec![("next", next)],
+            | StepKind::CreateAction { next, .. } => vec![next],
             StepKind::WaitForEvent {
                 next, on_timeout, ..
-            } => vec![("when the event arrives", next), ("on timeout", on_timeout)],
-            StepKind::Branch { paths, otherwise } => paths
-                .iter()
-                .map(|p| ("a branch path", &p.next))
-                .chain([("otherwise", otherwise)])
-                .collect(),
-            StepKind::RandomSplit { shares } => {
-                shares.iter().map(|s| ("a split share", &s.next)).collect()
+            } => vec![next, on_timeout],
+            StepKind::Branch { paths, otherwise } => {
+                paths.iter().map(|p| &p.next).chain([otherwise]).collect()
             }
+            StepKind::RandomSplit { shares } => shares.iter().map(|s| &s.next).collect(),
             StepKind::Exit => vec![],
         }
     }
@@ -210,23 +207,14 @@ fn span_words(span: Span) -> String {
     }
 }
 
-/// "Monday, Wednesday or Friday"; "every day" for all seven.
+/// "Monday, Wednesday or Friday"; "any day" for all seven.
 fn days_words(days: &[Weekday]) -> String {
-    const NAMES: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
     let mut days: Vec<Weekday> = days.to_vec();
     days.sort_by_key(|d| d.num_days_from_monday());
     days.dedup();
     let names: Vec<&str> = days
         .iter()
-        .map(|d| NAMES[d.num_days_from_monday() as usize])
+        .map(|d| WEEKDAYS[d.num_days_from_monday() as usize])
         .collect();
     match names.as_slice() {
         [] => "no day".into(),
@@ -407,7 +395,7 @@ impl Workflow {
                     .kind
                     .exits()
                     .into_iter()
-                    .filter_map(|(_, n)| n.as_deref())
+                    .filter_map(|n| n.as_deref())
                     .filter(|n| self.step(n).is_some())
                     .collect();
                 (s.id.as_str(), to)
@@ -441,12 +429,13 @@ impl Workflow {
                 problems.push(Problem::DuplicateId(s.id.clone()));
             }
         }
-        if self.step(&self.entry).is_none() {
+        let entry_known = self.step(&self.entry).is_some();
+        if !entry_known {
             problems.push(Problem::UnknownEntry(self.entry.clone()));
         }
         let successors = self.successors();
         for s in &self.steps {
-            for (_, next) in s.kind.exits() {
+            for next in s.kind.exits() {
                 if let Some(to) = next
                     && self.step(to).is_none()
                 {
@@ -458,7 +447,7 @@ impl Workflow {
             }
             problems.extend(self.step_problems(s, &successors));
         }
-        if self.step(&self.entry).is_some() {
+        if entry_known {
             let mut reached = Self::after(&successors, &self.entry);
             reached.insert(self.entry.clone());
             for s in &self.steps {

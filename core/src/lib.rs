@@ -54,6 +54,8 @@ pub mod templates;
 pub mod tracking;
 #[cfg(feature = "storage")]
 pub mod webhooks;
+#[cfg(feature = "storage")]
+pub mod workflows;
 
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};

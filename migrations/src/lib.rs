@@ -17,6 +17,7 @@ mod m0009_actions;
 mod m0010_tracking;
 mod m0011_liveness;
 mod m0012_domain_check;
+mod m0013_workflows;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_tracking::Migration),
             Box::new(m0011_liveness::Migration),
             Box::new(m0012_domain_check::Migration),
+            Box::new(m0013_workflows::Migration),
         ]
     }
 }

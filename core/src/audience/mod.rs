@@ -320,6 +320,32 @@ pub async fn contact_ids(
         .await?)
 }
 
+/// Which of contacts `ids` the audience reaches at `now` (a workflow's branch or its exit rule
+/// asks for a batch of runs at once).
+pub(crate) async fn ids_among(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: Scope,
+    filter: &Filter,
+    now: DateTime<Utc>,
+    ids: &[i64],
+) -> Result<std::collections::BTreeSet<i64>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in ids.chunks(1000) {
+        let found: Vec<i64> = select(scope, filter, now)?
+            .select_only()
+            .column(contact::Column::Id)
+            .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 /// The next `limit` contacts of the audience after contact id `after`, ascending: how the
 /// delivery engine streams an audience of any size, one page at a time. `targets_of`: only the
 /// contacts a targeted send is for.

@@ -462,6 +462,11 @@ async fn problems_of(
     now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
     let mut out = draft_problems(db, actor.org_id(), &draft_of(c), now).await?;
+    if let Some(wf) = &c.workflow {
+        // A workflow's send steps name their templates.
+        out.retain(|p| p != crate::domain::campaign::NO_TEMPLATE);
+        out.extend(crate::workflows::manage::problems(db, c.org_id, wf).await?);
+    }
     if c.approved_at.is_none() && approval_needed(db, actor).await? {
         out.push(APPROVAL_NEEDED.into());
     }
@@ -531,6 +536,26 @@ pub async fn activate_checked(
         .filter(campaign::Column::Status.is_in([CampaignStatus::Draft, CampaignStatus::Inactive]))
         .exec(&txn)
         .await?;
+    if done.rows_affected == 1 && c.workflow.is_some() {
+        // The workflow as it is now is what runs enter (runs in progress go on by it).
+        let live = match c.workflow_version_id {
+            Some(v) => crate::entity::workflow_version::Entity::find_by_id(v)
+                .one(&txn)
+                .await?
+                .map(|v| v.definition),
+            None => None,
+        };
+        if live.as_ref() != c.workflow.as_ref() {
+            crate::workflows::manage::publish_in(
+                &txn,
+                &c,
+                actor.user_id(),
+                &Default::default(),
+                now,
+            )
+            .await?;
+        }
+    }
     if done.rows_affected == 1 && c.trigger == Some(Trigger::Immediately) {
         let active = find(&txn, actor.org_id(), c.id).await?;
         let occurrence = format!("activation:{}", now.to_rfc3339());

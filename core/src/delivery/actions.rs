@@ -69,7 +69,7 @@ pub(crate) async fn open(
         .map(|m| action::ActiveModel {
             org_id: Set(m.org_id),
             campaign_id: Set(m.campaign_id),
-            message_id: Set(m.id),
+            message_id: Set(Some(m.id)),
             contact_id: Set(m.contact_id.unwrap_or_default()),
             channel: Set(c.channel),
             reason: Set(reason_of(m, c.channel)),

@@ -114,11 +114,10 @@ pub(super) async fn write(
         })
         .collect();
     message::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([message::Column::SendId, message::Column::ContactId])
-                .do_nothing()
-                .to_owned(),
-        )
+        // Any conflict: the unique index on send and contact covers only the rows of sends
+        // that are not a workflow's (a partial index, which a conflict target would have to
+        // repeat the condition of).
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
     let last = contacts.last().map_or(send.cursor, |k| k.id);

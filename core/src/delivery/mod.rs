@@ -87,6 +87,9 @@ pub async fn start_send(
     targets: Targets,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
+    if c.workflow_version_id.is_some() {
+        return crate::workflows::entry::enter(db, c, occurrence, targets, now).await;
+    }
     let (targeted, mut ids, mut contexts) = match targets {
         Targets::Audience => (false, Vec::new(), std::collections::BTreeMap::new()),
         Targets::Contacts(ids) => (true, ids, std::collections::BTreeMap::new()),
@@ -163,6 +166,19 @@ pub async fn start_send(
         )
         .await?;
     }
+    enqueue_senders(db, c, send_id, shards, now).await?;
+    Ok(Some(send_id))
+}
+
+/// Enqueues the sender of each shard of send `send_id` (one pending each: a sender already
+/// waiting takes the new rows too).
+async fn enqueue_senders(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    send_id: i64,
+    shards: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
     for shard in 0..shards {
         crate::jobs::enqueue(
             db,
@@ -180,7 +196,17 @@ pub async fn start_send(
         )
         .await?;
     }
-    Ok(Some(send_id))
+    Ok(())
+}
+
+/// Has the senders of a long-lived send (a workflow's send step) take the rows just queued.
+pub(crate) async fn deliver_send(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    send: &campaign_send::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    enqueue_senders(db, c, send.id, i64::from(send.shards), now).await
 }
 
 /// What the campaign and its organisation ask of every message.
@@ -365,6 +391,10 @@ pub(crate) async fn complete_if_done(
 ) -> Result<bool> {
     if send.fanned_out_at.is_none() || send.completed_at.is_some() {
         return Ok(send.completed_at.is_some());
+    }
+    if send.step_id.is_some() {
+        // A workflow's send step lasts as long as its version: more runs will pass it.
+        return Ok(false);
     }
     let open = message::Entity::find()
         .filter(message::Column::SendId.eq(send.id))

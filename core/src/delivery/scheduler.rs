@@ -371,6 +371,8 @@ pub struct StoredEvent {
     pub id: i64,
     pub contact_id: i64,
     pub name: String,
+    /// What keys a workflow's runs (an invoice id).
+    pub properties: crate::entity::values::Properties,
 }
 
 /// Starts the sends that stored events trigger, in the transaction that stored them: each
@@ -385,6 +387,8 @@ pub async fn on_events(
     if events.is_empty() {
         return Ok(0);
     }
+    // Runs in workflows first: the goals an event reaches, the waits it ends.
+    crate::workflows::entry::on_events(db, org_id, events, now).await?;
     let waiting = waiting_in(db, org_id, |t| matches!(t, Trigger::Event { .. })).await?;
     let mut started = 0;
     for e in events {
@@ -396,6 +400,26 @@ pub async fn on_events(
                 continue;
             }
             let occurrence = format!("event:{}", e.id);
+            if let Some(key) = keyed_by(c, db).await? {
+                // A keyed workflow: one run per contact and key (an event without the key
+                // starts none).
+                let Some(value) = crate::workflows::key_of(&e.properties, &key) else {
+                    tracing::info!(event = e.id, campaign = c.id, key, "event without the workflow's key");
+                    continue;
+                };
+                let entrant = crate::workflows::entry::Entrant {
+                    contact_id: e.contact_id,
+                    key: value,
+                    context: None,
+                };
+                if crate::workflows::entry::enter_as(db, c, &occurrence, Some(vec![entrant]), now)
+                    .await?
+                    .is_some()
+                {
+                    started += 1;
+                }
+                continue;
+            }
             if start_send(
                 db,
                 c,
@@ -411,6 +435,24 @@ pub async fn on_events(
         }
     }
     Ok(started)
+}
+
+/// The event property a workflow campaign's runs are keyed by, if it is one and keyed.
+async fn keyed_by(c: &campaign::Model, db: &impl ConnectionTrait) -> Result<Option<String>> {
+    let Some(v) = c.workflow_version_id else {
+        return Ok(None);
+    };
+    let Some(version) = crate::entity::workflow_version::Entity::find_by_id(v)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(version
+        .definition
+        .key
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty()))
 }
 
 /// Starts the sends for the contacts who entered `segment` in the refresh at `now`, in the

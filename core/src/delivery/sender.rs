@@ -70,6 +70,7 @@ impl Job for Deliver {
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound("campaign"))?;
+            let c = crate::workflows::sending_as(db, c, &send).await?;
             let org = find_org(db, c.org_id).await?;
             let claimed = claim(ctx, &c, &org, &send, self.shard).await?;
             if claimed.is_empty() {
@@ -78,6 +79,8 @@ impl Job for Deliver {
             let mut batch = Batch::load(&ctx.herald, &c, &org).await?;
             if send.targeted {
                 batch.contexts = contexts(db, send.id, &claimed).await?;
+            } else if send.step_id.is_some() {
+                batch.contexts = crate::workflows::contexts(db, &claimed).await?;
             }
             batch.load_splits(db, &claimed).await?;
             let mut tally = Tally::default();
@@ -316,6 +319,10 @@ async fn contexts(
 ) -> Result<HashMap<i64, serde_json::Value>> {
     use crate::entity::send_target;
     let ids: Vec<i64> = claimed.iter().filter_map(|(m, _)| m.contact_id).collect();
+    let message_of: HashMap<i64, i64> = claimed
+        .iter()
+        .filter_map(|(m, _)| Some((m.contact_id?, m.id)))
+        .collect();
     Ok(send_target::Entity::find()
         .filter(send_target::Column::SendId.eq(send_id))
         .filter(send_target::Column::ContactId.is_in(ids))
@@ -325,7 +332,7 @@ async fn contexts(
         .into_iter()
         .filter_map(|t| {
             Some((
-                t.contact_id,
+                *message_of.get(&t.contact_id)?,
                 serde_json::from_str(t.context.as_deref()?).ok()?,
             ))
         })
@@ -379,7 +386,8 @@ struct Batch<'a> {
     host: String,
     /// Template content by version and language.
     contents: HashMap<(i64, String), Content>,
-    /// What a targeted send's messages render with beyond the contact, by contact.
+    /// What a targeted send's (or a workflow run's) messages render with beyond the contact, by
+    /// message.
     contexts: HashMap<i64, serde_json::Value>,
     /// The split template version of the claimed contacts in a split's segment.
     split_version: HashMap<i64, i64>,
@@ -634,7 +642,7 @@ async fn compose_message(
         &urls.view(m.id),
     );
     if let Some(serde_json::Value::Object(extra)) =
-        m.contact_id.and_then(|id| batch.contexts.get(&id))
+        batch.contexts.get(&m.id)
         && let Some(vars) = vars.as_object_mut()
     {
         vars.extend(extra.clone());

@@ -69,6 +69,10 @@ pub struct Settings {
     pub split_versions: std::collections::BTreeMap<i64, i64>,
 }
 
+/// What [`Draft::problems`] says of a campaign without a template (a workflow's steps name
+/// theirs instead).
+pub const NO_TEMPLATE: &str = "Choose the template to send.";
+
 /// Everything the builder edits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
@@ -175,7 +179,7 @@ impl Draft {
             }
         }
         if self.template_id.is_none() {
-            out.push("Choose the template to send.".into());
+            out.push(NO_TEMPLATE.into());
         }
         if self.channel == Channel::Email {
             if self.settings.from_email.trim().is_empty() {

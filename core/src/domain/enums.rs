@@ -306,6 +306,39 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Where a workflow run stands.
+    RunStatus {
+        /// At a step: about to do it, or waiting there.
+        Active = "active", "In progress";
+        /// Went through its last step.
+        Completed = "completed", "Completed";
+        /// Ended early; the run's exit reason says why.
+        Exited = "exited", "Exited";
+        /// A step kept failing; the run waits for someone to retry it.
+        Failed = "failed", "Failed";
+    }
+}
+
+string_enum! {
+    /// Why a workflow run ended before its last step.
+    ExitReason {
+        ExitStep = "exit_step", "Reached an exit step";
+        Goal = "goal", "Reached the goal";
+        LeftAudience = "left_audience", "No longer in the audience";
+        Unsubscribed = "unsubscribed", "Unsubscribed";
+        /// Bounced, complained or suppressed.
+        Unreachable = "unreachable", "No longer reachable";
+        StepRemoved = "step_removed", "Step removed in a new version";
+        /// By a user or through the API.
+        Stopped = "stopped", "Stopped by hand";
+        /// A workflow with a loop that never waits: the run stops instead of spinning.
+        TooManySteps = "too_many_steps", "Too many steps without a wait";
+        /// The campaign was ended (deactivated) while the run was in it.
+        CampaignEnded = "campaign_ended", "The campaign ended";
+    }
+}
+
 impl DeliveryState {
     /// The transitions delivery workers and provider webhooks may make. Anything else is a
     /// late or duplicate notification and is ignored.
@@ -353,6 +386,8 @@ mod tests {
         check(ListKind::ALL, ListKind::as_str);
         check(ImportState::ALL, ImportState::as_str);
         check(JobState::ALL, JobState::as_str);
+        check(RunStatus::ALL, RunStatus::as_str);
+        check(ExitReason::ALL, ExitReason::as_str);
         check(BounceType::ALL, BounceType::as_str);
         check(HitKind::ALL, HitKind::as_str);
         check(RecipientFilter::ALL, RecipientFilter::as_str);

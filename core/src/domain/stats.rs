@@ -40,7 +40,7 @@ pub struct DeliveryStats {
 }
 
 /// A share of a whole, with the whole kept so that "no data" differs from 0 %.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rate {
     pub part: i64,
     pub whole: i64,
@@ -68,6 +68,29 @@ impl Rate {
 }
 
 impl DeliveryStats {
+    /// Both sets of numbers added up (a workflow step's messages over several versions).
+    pub fn plus(self, o: DeliveryStats) -> DeliveryStats {
+        DeliveryStats {
+            recipients: self.recipients + o.recipients,
+            waiting: self.waiting + o.waiting,
+            skipped: self.skipped + o.skipped,
+            sent: self.sent + o.sent,
+            pending: self.pending + o.pending,
+            delivered: self.delivered + o.delivered,
+            bounced: self.bounced + o.bounced,
+            soft_bounced: self.soft_bounced + o.soft_bounced,
+            complained: self.complained + o.complained,
+            failed: self.failed + o.failed,
+            unsubscribed: self.unsubscribed + o.unsubscribed,
+            opened: self.opened + o.opened,
+            human_opened: self.human_opened + o.human_opened,
+            clicked: self.clicked + o.clicked,
+            human_clicked: self.human_clicked + o.human_clicked,
+            opens: self.opens + o.opens,
+            clicks: self.clicks + o.clicks,
+        }
+    }
+
     /// Sent out of the intended recipients.
     pub fn sent_rate(&self) -> Rate {
         Rate {

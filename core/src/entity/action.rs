@@ -10,7 +10,8 @@ pub struct Model {
     pub id: i64,
     pub org_id: i64,
     pub campaign_id: i64,
-    pub message_id: i64,
+    /// The message that could not be sent (none for a workflow's to-do step).
+    pub message_id: Option<i64>,
     pub contact_id: i64,
     pub channel: Channel,
     pub reason: String,
@@ -19,6 +20,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub resolved_at: Option<DateTimeUtc>,
     pub resolved_by: Option<i64>,
+    /// A workflow's to-do step: the run and its position (unique together).
+    pub run_id: Option<i64>,
+    pub run_seq: Option<i32>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

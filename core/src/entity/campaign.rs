@@ -1,6 +1,7 @@
 use crate::domain::audience::Filter;
 use crate::domain::campaign::{Draft, Settings};
 use crate::domain::trigger::Trigger;
+use crate::domain::workflow::Workflow;
 use crate::domain::{CampaignKind, CampaignStatus, Channel, MessageType};
 use sea_orm::entity::prelude::*;
 
@@ -47,6 +48,10 @@ pub struct Model {
     pub pending: Option<Draft>,
     pub pending_by: Option<i64>,
     pub pending_at: Option<DateTimeUtc>,
+    /// The workflow being edited, for a campaign that is a series of steps.
+    pub workflow: Option<Workflow>,
+    /// The published version of the workflow that runs enter (`None`: a one-message campaign).
+    pub workflow_version_id: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

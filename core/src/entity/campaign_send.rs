@@ -22,6 +22,10 @@ pub struct Model {
     /// The send is for the contacts of `send_target` only (those an event, a record date or a
     /// segment entry picked), as far as they are in the campaign's audience.
     pub targeted: bool,
+    /// A workflow's send step (of version `version_id`): a send that lasts as long as the
+    /// version, with a message per run that passes the step.
+    pub version_id: Option<i64>,
+    pub step_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -45,6 +45,9 @@ pub struct Model {
     pub human_clicked_at: Option<DateTimeUtc>,
     /// When the recipient unsubscribed through it.
     pub unsubscribed_at: Option<DateTimeUtc>,
+    /// A workflow's message: the run and its position (unique together).
+    pub run_id: Option<i64>,
+    pub run_seq: Option<i32>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

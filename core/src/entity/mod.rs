@@ -48,3 +48,7 @@ pub mod template_version;
 pub mod tracking_event;
 pub mod values;
 pub mod webhook_receipt;
+pub mod workflow_counter;
+pub mod workflow_log;
+pub mod workflow_run;
+pub mod workflow_version;

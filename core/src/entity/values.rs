@@ -14,9 +14,10 @@ use crate::domain::template::Content;
 use crate::domain::trigger::Trigger;
 use crate::domain::{
     ActionState, BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState,
-    HitKind, ImportState, JobState, ListKind, Machine, MessageType, Role, RunOutcome, SkipReason,
-    SubscriptionStatus,
+    ExitReason, HitKind, ImportState, JobState, ListKind, Machine, MessageType, Role, RunOutcome,
+    RunStatus, SkipReason, SubscriptionStatus,
 };
+use crate::domain::workflow::Workflow;
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
 use sea_orm::{ColIdx, DbErr, QueryResult, TryGetError, TryGetable, Value};
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,8 @@ text_column!(
     RunOutcome,
     HitKind,
     Machine,
+    RunStatus,
+    ExitReason,
 );
 
 /// Stores a serde type as JSON text.
@@ -157,6 +160,8 @@ json_column!(
     Attributes,
     Properties,
     ColumnMapping,
+    Workflow,
+    super::workflow_version::TemplateVersions,
 );
 
 /// API key scopes, stored as their names separated by spaces.

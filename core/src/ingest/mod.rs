@@ -1204,6 +1204,7 @@ pub async fn add_events<C: ConnectionTrait>(
                     id: m.id,
                     contact_id: m.contact_id,
                     name: m.name.clone(),
+                    properties: m.properties.clone(),
                 }),
         );
         new_ids.extend(rows.into_iter().map(|m| m.id));

@@ -60,6 +60,15 @@ impl Registry {
             .add::<DailyRun>()
             .add::<crate::delivery::notify::EmailNotification>()
             .add::<crate::delivery::events::ConfirmSubscription>()
+            .add::<crate::workflows::Enter>()
+            .add::<crate::workflows::Tick>()
+            .add::<crate::workflows::Advance>()
+            // Runs whose wait is over go on within seconds.
+            .every(
+                "workflow.tick",
+                Period::Every(Duration::seconds(5)),
+                crate::workflows::Tick,
+            )
             // Timed campaigns fire within seconds of their time.
             .every("delivery.tick", Period::Every(Duration::seconds(20)), Tick)
             .every("delivery.daily", Period::DailyAt(daily_at), DailyRun)

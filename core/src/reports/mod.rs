@@ -95,6 +95,23 @@ pub async fn campaign_stats(
     Ok(out)
 }
 
+/// The counters of sends `ids` (a workflow's send steps), by send.
+pub(crate) async fn send_stats_of(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, DeliveryStats>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(send_stats::Entity::find()
+        .filter(send_stats::Column::SendId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.send_id, stats_from!(&r)))
+        .collect())
+}
+
 /// One campaign of the actor's organisation, or `NotFound`.
 async fn campaign_of(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<campaign::Model> {
     actor.require(Action::ReadCampaigns)?;

@@ -15,17 +15,31 @@ use chrono::{NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod report;
+pub mod run;
+
 /// Where a step goes on: another step's id, or nowhere (the run completes).
 pub type Next = Option<String>;
 
-/// A workflow: the step that runs enter and every step, in the order the editor shows them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A workflow: the step that runs enter and every step, in the order the editor shows them,
+/// with what ends a run early.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workflow {
     pub entry: String,
     pub steps: Vec<Step>,
+    /// The event that ends a run as a conversion (the invoice is paid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    /// An event property that keys the runs an event starts: one run per contact and key (an
+    /// invoice id), so two invoices run side by side; the goal event must carry the same key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// A run ends when its contact no longer matches the campaign's audience.
+    #[serde(default)]
+    pub leave_when_unmatched: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     /// Stable across versions; chosen by the editor, never reused within a workflow.
     pub id: String,
@@ -62,7 +76,7 @@ impl Span {
 }
 
 /// What a branch asks of a run's contact.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "if", rename_all = "snake_case")]
 pub enum Condition {
     /// They opened the message of an earlier send step (of this run).
@@ -76,21 +90,21 @@ pub enum Condition {
 }
 
 /// One way out of a branch: taken when its condition holds (the first that holds, in order).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Path {
     pub condition: Condition,
     pub next: Next,
 }
 
 /// One way out of a random split, taken by `percent` of the runs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Share {
     pub percent: u8,
     pub next: Next,
 }
 
 /// A change to the contact.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum ContactChange {
     AddToGroup {
@@ -118,7 +132,7 @@ pub enum Assignee {
     CampaignCreator,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StepKind {
     /// Sends a message of the outbox (decided, counted and tracked as a campaign's).
@@ -382,7 +396,7 @@ impl Problem {
 }
 
 impl Workflow {
-    fn step(&self, id: &str) -> Option<&Step> {
+    pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
     }
 
@@ -683,6 +697,7 @@ mod tests {
         Workflow {
             entry: entry.into(),
             steps,
+            ..Workflow::default()
         }
     }
 

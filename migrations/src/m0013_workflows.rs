@@ -219,22 +219,20 @@ impl MigrationTrait for Migration {
         add(m, "message", integer_null(a("run_seq"))).await?;
 
         if sqlite {
-            m.create_table(action_table("action_next")).await?;
+            // One batch, so that every statement runs on the same connection of the pool (a
+            // second connection may still see the old table).
+            let create = action_table("action_next").to_string(SqliteQueryBuilder);
             db.execute_unprepared(&format!(
-                "INSERT INTO action_next ({ACTION_COLUMNS}) SELECT {ACTION_COLUMNS} FROM action"
+                "{create}; \
+                 INSERT INTO action_next ({ACTION_COLUMNS}) SELECT {ACTION_COLUMNS} FROM action; \
+                 DROP TABLE action; \
+                 ALTER TABLE action_next RENAME TO action; \
+                 CREATE UNIQUE INDEX idx_action_message ON action (message_id); \
+                 CREATE INDEX idx_action_list ON action (org_id, state, id); \
+                 CREATE INDEX idx_action_campaign ON action (campaign_id, state); \
+                 CREATE INDEX idx_action_contact ON action (contact_id)"
             ))
             .await?;
-            db.execute_unprepared("DROP TABLE action").await?;
-            db.execute_unprepared("ALTER TABLE action_next RENAME TO action")
-                .await?;
-            for sql in [
-                "CREATE UNIQUE INDEX idx_action_message ON action (message_id)",
-                "CREATE INDEX idx_action_list ON action (org_id, state, id)",
-                "CREATE INDEX idx_action_campaign ON action (campaign_id, state)",
-                "CREATE INDEX idx_action_contact ON action (contact_id)",
-            ] {
-                db.execute_unprepared(sql).await?;
-            }
         } else {
             db.execute_unprepared("ALTER TABLE action ALTER COLUMN message_id DROP NOT NULL")
                 .await?;
@@ -262,10 +260,10 @@ impl MigrationTrait for Migration {
         }
         // A send reaches a contact at most once, except a workflow's step sends, where each
         // run's position is one message (idx_message_run) and a contact may have several runs.
-        db.execute_unprepared("DROP INDEX idx_message_send_contact")
-            .await?;
+        // (In one batch: on SQLite another connection of the pool may still see the old index.)
         db.execute_unprepared(
-            "CREATE UNIQUE INDEX idx_message_send_contact ON message (send_id, contact_id) \
+            "DROP INDEX idx_message_send_contact; \
+             CREATE UNIQUE INDEX idx_message_send_contact ON message (send_id, contact_id) \
              WHERE run_id IS NULL",
         )
         .await?;
@@ -274,14 +272,13 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        for sql in [
-            "DROP INDEX idx_message_send_contact",
-            "CREATE UNIQUE INDEX idx_message_send_contact ON message (send_id, contact_id)",
-            "DROP INDEX idx_message_run",
-            "DROP INDEX idx_campaign_send_step",
-        ] {
-            db.execute_unprepared(sql).await?;
-        }
+        db.execute_unprepared(
+            "DROP INDEX idx_message_send_contact; \
+             CREATE UNIQUE INDEX idx_message_send_contact ON message (send_id, contact_id); \
+             DROP INDEX idx_message_run; \
+             DROP INDEX idx_campaign_send_step",
+        )
+        .await?;
         for (table, col) in [
             ("message", "run_seq"),
             ("message", "run_id"),

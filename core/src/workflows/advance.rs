@@ -85,7 +85,13 @@ pub(crate) async fn advance_runs(
                 .col_expr(workflow_run::Column::Seq, Expr::value(at.seq))
                 .col_expr(workflow_run::Column::ArrivedAt, Expr::value(at.arrived_at))
                 .col_expr(workflow_run::Column::WakeAt, Expr::value(*until)),
-            Outcome::Completed => ended(update, RunStatus::Completed, None, now),
+            Outcome::Completed => {
+                // It stays at the last step it went through.
+                let last = a.passed.last().map_or((r.step_id.clone(), r.seq), |p| (p.step.clone(), p.seq));
+                ended(update, RunStatus::Completed, None, now)
+                    .col_expr(workflow_run::Column::StepId, Expr::value(last.0))
+                    .col_expr(workflow_run::Column::Seq, Expr::value(last.1))
+            }
             Outcome::Exited { step, seq, reason } => {
                 ended(update, RunStatus::Exited, Some(*reason), now)
                     .col_expr(workflow_run::Column::StepId, Expr::value(step.clone()))

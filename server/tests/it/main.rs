@@ -22,3 +22,4 @@ mod sending_ui;
 mod tenancy;
 mod tracking;
 mod users;
+mod workflows;

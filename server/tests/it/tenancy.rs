@@ -705,7 +705,7 @@ async fn no_server_function_crosses_organisations() {
         herald_core::entity::action::ActiveModel {
             org_id: Set(bravo_org.id),
             campaign_id: Set(bravo_campaign.parse().unwrap()),
-            message_id: Set(999_999),
+            message_id: Set(Some(999_999)),
             contact_id: Set(bravo_contact),
             channel: Set(herald_core::domain::Channel::Email),
             reason: Set("Bravo secret plans bounced".into()),

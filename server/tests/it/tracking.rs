@@ -18,7 +18,7 @@ use herald_core::webhooks::sns::{self, SnsKind, SnsMessage};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+pub(crate) const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 const HTML: &str = "<html><body><p>Hello {{ contact.first_name }}</p>\
     <p><a href=\"https://shop.example/a?x=1&amp;y=2\">Shop</a> \
     <a href='https://blog.example/b'>Blog</a> <a href=\"mailto:help@acme.example\">Mail us</a> \
@@ -65,7 +65,7 @@ async fn sent(w: &World) -> i64 {
 }
 
 /// The HTML ada received.
-async fn html_of(w: &World, who: &str) -> String {
+pub(crate) async fn html_of(w: &World, who: &str) -> String {
     let m = mailbox_message::Entity::find()
         .filter(mailbox_message::Column::Recipient.eq(format!("{who}@example.org")))
         .order_by_desc(mailbox_message::Column::Id)
@@ -83,7 +83,7 @@ async fn html_of(w: &World, who: &str) -> String {
 }
 
 /// Every `{base}/{kind}/…` URL in `html`, in order.
-fn urls(html: &str, base: &str, kind: &str) -> Vec<String> {
+pub(crate) fn urls(html: &str, base: &str, kind: &str) -> Vec<String> {
     let prefix = format!("{base}/{kind}/");
     let mut out = Vec::new();
     let mut rest = html;
@@ -96,7 +96,7 @@ fn urls(html: &str, base: &str, kind: &str) -> Vec<String> {
     out
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -104,7 +104,7 @@ fn client() -> reqwest::Client {
 }
 
 /// The app's address for a URL built with the public URL.
-fn local(app: &common::TestApp, url: &str) -> String {
+pub(crate) fn local(app: &common::TestApp, url: &str) -> String {
     url.replacen(&app.herald.settings.public_url, &app.base, 1)
 }
 

@@ -131,6 +131,9 @@ impl MigrationTrait for Migration {
                 // What the entry's messages render with beyond the contact (an event's, a
                 // record's fields), as JSON.
                 .col(text_null(a("context")))
+                // Resumed after a pause with "skip": the messages it was due to send while
+                // paused are skipped when it next moves on.
+                .col(boolean(a("skip_sends")).default(false))
                 .foreign_key(&mut fk(
                     "workflow_run",
                     "org_id",

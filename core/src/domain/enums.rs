@@ -176,6 +176,8 @@ string_enum! {
         OrganisationCap = "organisation_cap", "The weekly cap was reached";
         /// A quiet period lasted past the campaign's expiry.
         QuietPeriod = "quiet_period", "A quiet period outlasted the campaign";
+        /// Due while the workflow was paused; on resuming, the user chose to skip it.
+        Paused = "paused", "Skipped after a pause";
     }
 }
 

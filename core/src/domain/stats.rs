@@ -41,6 +41,7 @@ pub struct DeliveryStats {
 
 /// A share of a whole, with the whole kept so that "no data" differs from 0 %.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rate {
     pub part: i64,
     pub whole: i64,

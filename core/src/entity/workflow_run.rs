@@ -29,6 +29,9 @@ pub struct Model {
     pub error: Option<String>,
     /// What its messages render with beyond the contact (an event's, a record's fields).
     pub context: Option<String>,
+    /// Resumed after a pause with "skip": the send steps it passes when it next moves on are
+    /// skipped (they were due while it was paused).
+    pub skip_sends: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

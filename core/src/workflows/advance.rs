@@ -54,7 +54,7 @@ pub(crate) async fn advance_runs(
     let facts = read_facts(db, c, org, wf, &runs, &contacts, now).await?;
     let mut counts = Counts::default();
     let mut log = Vec::new();
-    let mut sends: BTreeMap<String, Vec<(i64, i32, i64)>> = BTreeMap::new();
+    let mut sends: BTreeMap<String, Vec<Due>> = BTreeMap::new();
     let mut changes = Vec::new();
     let mut todos = Vec::new();
     let mut moved = Moved::default();
@@ -76,6 +76,7 @@ pub(crate) async fn advance_runs(
         let mut update = workflow_run::Entity::update_many()
             .col_expr(workflow_run::Column::Attempts, Expr::value(0))
             .col_expr(workflow_run::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(workflow_run::Column::SkipSends, Expr::value(false))
             .filter(workflow_run::Column::Id.eq(r.id))
             .filter(workflow_run::Column::Seq.eq(r.seq))
             .filter(workflow_run::Column::Status.eq(RunStatus::Active));
@@ -122,10 +123,12 @@ pub(crate) async fn advance_runs(
             }
             via = p.exit.map(|e| e as i32);
             match &p.effect {
-                Some(Effect::Send { .. }) => sends
-                    .entry(p.step.clone())
-                    .or_default()
-                    .push((r.id, p.seq, r.contact_id)),
+                Some(Effect::Send { .. }) => sends.entry(p.step.clone()).or_default().push(Due {
+                    run_id: r.id,
+                    seq: p.seq,
+                    contact_id: r.contact_id,
+                    skip: r.skip_sends,
+                }),
                 Some(Effect::Update(change)) => changes.push((r.contact_id, change.clone())),
                 Some(Effect::Action { assignee, title }) => {
                     todos.push((r.id, p.seq, k.clone(), *assignee, title.clone()))
@@ -342,8 +345,17 @@ async fn read_facts(
     Ok(facts)
 }
 
-/// The messages of send step `step` for `runs` (run, position, contact), decided as a
-/// campaign's are; answers how many were queued.
+/// A message a run passing a send step is due.
+struct Due {
+    run_id: i64,
+    seq: i32,
+    contact_id: i64,
+    /// Due while the workflow was paused, and the user chose to skip those.
+    skip: bool,
+}
+
+/// The messages of send step `step` for `runs`, decided as a campaign's are; answers how many
+/// were queued.
 #[allow(clippy::too_many_arguments)]
 async fn enqueue_messages(
     db: &impl ConnectionTrait,
@@ -351,7 +363,7 @@ async fn enqueue_messages(
     org: &organisation::Model,
     version: &workflow_version::Model,
     step: &str,
-    runs: &[(i64, i32, i64)],
+    runs: &[Due],
     contacts: &HashMap<i64, contact::Model>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
@@ -360,7 +372,7 @@ async fn enqueue_messages(
     let pol = policy(&sc, org);
     let people: Vec<contact::Model> = runs
         .iter()
-        .filter_map(|(_, _, k)| contacts.get(k).map(|k| (k.id, k.clone())))
+        .filter_map(|d| contacts.get(&d.contact_id).map(|k| (k.id, k.clone())))
         .collect::<BTreeMap<i64, contact::Model>>()
         .into_values()
         .collect();
@@ -371,26 +383,31 @@ async fn enqueue_messages(
         .zip(recipients(db, &sc, &pol, &people, -1, now).await?)
         .collect();
     let mut rows = Vec::with_capacity(runs.len());
-    for (run_id, seq, contact_id) in runs {
-        let (Some(k), Some(to)) = (contacts.get(contact_id), facts.get(contact_id)) else {
+    for d in runs {
+        let (Some(k), Some(to)) = (contacts.get(&d.contact_id), facts.get(&d.contact_id)) else {
             continue;
         };
         let mut m = message::ActiveModel {
             org_id: Set(c.org_id),
             campaign_id: Set(c.id),
             send_id: Set(send.id),
-            contact_id: Set(Some(*contact_id)),
+            contact_id: Set(Some(d.contact_id)),
             channel: Set(sc.channel),
             recipient: Set(address(k, sc.channel).unwrap_or_default()),
             state: Set(DeliveryState::Queued),
             attempts: Set(0),
             queued_at: Set(now),
             seed: Set(false),
-            run_id: Set(Some(*run_id)),
-            run_seq: Set(Some(*seq)),
+            run_id: Set(Some(d.run_id)),
+            run_seq: Set(Some(d.seq)),
             ..Default::default()
         };
-        match decide(&pol, to, now) {
+        let decision = if d.skip {
+            Decision::Skip(crate::domain::SkipReason::Paused)
+        } else {
+            decide(&pol, to, now)
+        };
+        match decision {
             Decision::Send => {}
             Decision::Defer(until) => m.not_before = Set(Some(until)),
             Decision::Skip(reason) => {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -325,7 +325,7 @@ async fn enter_page(ctx: &JobContext, send_id: i64) -> Result<bool> {
     } else {
         HashMap::new()
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ctx.fence(&txn).await?;
     let Some(last) = contacts.last().map(|k| k.id) else {
         campaign_send::Entity::update_many()
@@ -472,7 +472,7 @@ async fn claim(
 async fn advance_batch(ctx: &JobContext, shard: i64) -> Result<usize> {
     let db = ctx.db();
     let now = ctx.now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ctx.fence(&txn).await?;
     let runs = claim(&txn, shard, now, BATCH).await?;
     let n = runs.len();
@@ -513,7 +513,7 @@ async fn one_at_a_time(ctx: &JobContext, shard: i64) -> Result<usize> {
         if ctx.stopping() {
             break;
         }
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         ctx.fence(&txn).await?;
         let Some(r) = claim(&txn, shard, now, 1).await?.pop() else {
             txn.commit().await?;
@@ -538,7 +538,7 @@ async fn record_failure(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let db = ctx.db();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let attempts = r.attempts + 1;
     let failed = attempts >= RUN_ATTEMPTS;
     let mut update = workflow_run::Entity::update_many()

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +25,24 @@ async fn campaign_of(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Resul
         .one(db)
         .await?
         .ok_or(Error::NotFound("campaign"))
+}
+
+/// A workflow campaign of the actor's organisation (a one-message campaign is not one).
+pub async fn campaign(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<campaign::Model> {
+    actor.require(Action::ReadCampaigns)?;
+    let c = campaign_of(db, actor, id).await?;
+    if c.workflow.is_none() && c.workflow_version_id.is_none() {
+        return Err(Error::NotFound("workflow"));
+    }
+    Ok(c)
+}
+
+/// The number of version `id` (1, 2, …).
+pub async fn version_number(db: &impl ConnectionTrait, id: i64) -> Result<Option<i32>> {
+    Ok(workflow_version::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|v| v.version))
 }
 
 /// The organisation's (non-system) template names, by id, for the templates `wf` sends.
@@ -188,7 +206,7 @@ pub async fn publish(
     now: DateTime<Utc>,
 ) -> Result<i32> {
     actor.require(Action::ActivateCampaigns)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let c = campaign_of(&txn, actor, id).await?;
     let v = publish_in(&txn, &c, actor.user_id(), choices, now).await?;
     txn.commit().await?;
@@ -352,7 +370,7 @@ pub async fn exit_run(
 ) -> Result<bool> {
     actor.require(Action::ActivateCampaigns)?;
     let c = campaign_of(db, actor, id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let Some(r) = workflow_run::Entity::find()
         .filter(workflow_run::Column::CampaignId.eq(c.id))
         .filter(workflow_run::Column::ContactId.eq(contact_id))
@@ -373,4 +391,90 @@ pub async fn exit_run(
     let ended = end_run(&txn, &r, ExitReason::Stopped, now).await?;
     txn.commit().await?;
     Ok(ended)
+}
+
+/// What happens, on resuming a paused workflow, to the messages that fell due while it was
+/// paused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overdue {
+    /// They go now.
+    Send,
+    /// They are skipped (reason "paused"); the runs go on to their next steps.
+    Skip,
+}
+
+/// Resumes a paused (deactivated) workflow campaign; runs frozen in place go on, the messages
+/// due meanwhile sent or skipped as `overdue` says.
+pub async fn resume(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    overdue: Overdue,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require(Action::ActivateCampaigns)?;
+    let c = campaign_of(db, actor, id).await?;
+    if c.workflow_version_id.is_none() {
+        return Err(Error::Invalid("The campaign has no published workflow.".into()));
+    }
+    if overdue == Overdue::Send {
+        return crate::campaigns::builder::activate(db, actor, id, now).await;
+    }
+    // Marked first (a run that moves on the moment the campaign is active must already know),
+    // and unmarked if the campaign does not resume.
+    let txn = crate::db::begin_write(db).await?;
+    workflow_run::Entity::update_many()
+        .col_expr(workflow_run::Column::SkipSends, Expr::value(true))
+        .filter(workflow_run::Column::CampaignId.eq(c.id))
+        .filter(workflow_run::Column::Status.eq(RunStatus::Active))
+        .filter(workflow_run::Column::WakeAt.lte(now))
+        .exec(&txn)
+        .await?;
+    let waiting = crate::entity::message::Entity::find()
+        .filter(crate::entity::message::Column::CampaignId.eq(c.id))
+        .filter(crate::entity::message::Column::RunId.is_not_null())
+        .filter(crate::entity::message::Column::State.eq(crate::domain::DeliveryState::Queued))
+        .all(&txn)
+        .await?;
+    for chunk in waiting.chunks(500) {
+        crate::entity::message::Entity::update_many()
+            .col_expr(
+                crate::entity::message::Column::State,
+                Expr::value(crate::domain::DeliveryState::Skipped),
+            )
+            .col_expr(
+                crate::entity::message::Column::SkipReason,
+                Expr::value(Some(crate::domain::SkipReason::Paused)),
+            )
+            .filter(crate::entity::message::Column::Id.is_in(chunk.iter().map(|m| m.id)))
+            .filter(crate::entity::message::Column::State.eq(crate::domain::DeliveryState::Queued))
+            .exec(&txn)
+            .await?;
+        crate::delivery::record(
+            &txn,
+            chunk
+                .iter()
+                .map(|m| {
+                    crate::delivery::event(
+                        m,
+                        crate::domain::DeliveryState::Skipped,
+                        now,
+                        Some(crate::domain::SkipReason::Paused.as_str().into()),
+                    )
+                })
+                .collect(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    if let Err(e) = crate::campaigns::builder::activate(db, actor, id, now).await {
+        workflow_run::Entity::update_many()
+            .col_expr(workflow_run::Column::SkipSends, Expr::value(false))
+            .filter(workflow_run::Column::CampaignId.eq(c.id))
+            .exec(db)
+            .await?;
+        return Err(e);
+    }
+    Ok(())
 }

@@ -9,7 +9,9 @@
 
 //!
 //! One file per area: [`contacts`], [`records`] (records and events), [`audiences`] (counts and
-//! segments), [`sending`] (templates, campaigns, transactional messages); [`auth`] finds the caller, [`error`] shapes every error answer.
+//! segments), [`sending`] (templates, campaigns, transactional messages), [`workflows`]
+//! (campaigns that are a series of steps); [`auth`] finds the caller, [`error`] shapes every
+//! error answer.
 
 mod audiences;
 mod auth;
@@ -17,6 +19,7 @@ mod contacts;
 mod error;
 mod records;
 mod sending;
+mod workflows;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 
@@ -42,7 +45,7 @@ use utoipa_axum::routes;
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
-    tags((name = "contacts"), (name = "records"), (name = "audiences"), (name = "sending"))
+    tags((name = "contacts"), (name = "records"), (name = "audiences"), (name = "sending"), (name = "workflows"))
 )]
 struct ApiDoc;
 
@@ -76,6 +79,15 @@ pub fn router() -> (axum::Router<Herald>, utoipa::openapi::OpenApi) {
         .routes(routes!(sending::campaign_stats))
         .routes(routes!(sending::campaign_links))
         .routes(routes!(sending::send_message))
+        .routes(routes!(workflows::create_workflow))
+        .routes(routes!(workflows::get_workflow, workflows::edit_workflow))
+        .routes(routes!(workflows::publish_workflow))
+        .routes(routes!(workflows::start_workflow))
+        .routes(routes!(workflows::pause_workflow))
+        .routes(routes!(workflows::resume_workflow))
+        .routes(routes!(workflows::workflow_stats))
+        .routes(routes!(workflows::step_runs))
+        .routes(routes!(workflows::exit_run))
         .split_for_parts();
     // The paths above are relative to where the router is nested.
     api.paths.paths = std::mem::take(&mut api.paths.paths)

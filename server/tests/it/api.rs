@@ -56,13 +56,15 @@ impl Api<'_> {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
-        let res = req.send().await.unwrap();
+        let req = req.build().unwrap();
+        let what = format!("{} {}", req.method(), req.url().path());
+        let res = self.http.execute(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
-        assert!(!status.is_server_error(), "{status}: {text}");
+        assert!(!status.is_server_error(), "{what}: {status}: {text}");
         Answer {
             status,
             headers,
@@ -80,6 +82,16 @@ impl Api<'_> {
             req = req.header("idempotency-key", key);
         }
         self.send(req).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            self.http
+                .put(format!("{}/api/v1{path}", self.app.base))
+                .bearer_auth(&self.key)
+                .json(&body),
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> Answer {
@@ -730,6 +742,83 @@ async fn the_rest_api_never_crosses_organisations() {
         "draft"
     );
 
+    // Bravo's workflow campaign: every workflow route refuses it to Alpha.
+    let wf = json!({"entry": "hello", "steps": [
+        {"id": "hello", "type": "send", "channel": "email", "template_id": bravo_template, "next": "wait"},
+        {"id": "wait", "type": "wait", "span": {"amount": 3, "unit": "days"}, "next": null}]});
+    let c = bravo
+        .post(
+            "/workflows",
+            json!({"name": "Bravo series", "message_type": "marketing", "workflow": wf,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "event", "name": "bravo"}}),
+            None,
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    assert_eq!(c.body["problems"], json!([]), "{}", c.body);
+    let bravo_flow = c.body["id"].as_i64().unwrap();
+
+    case("POST", "/workflows");
+    let a = alpha
+        .post(
+            "/workflows",
+            json!({"name": "Stolen", "message_type": "marketing", "workflow": wf,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "immediately"}}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert!(
+        a.body["problems"][0].as_str().unwrap().contains("not one of the organisation's templates"),
+        "{}",
+        a.body
+    );
+    clean(&a);
+    let stolen = a.body["id"].as_i64().unwrap();
+    let a = alpha
+        .post(&format!("/workflows/{stolen}/start"), json!({}), None)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+
+    case("GET", "/workflows/{id}");
+    let a = alpha.get(&format!("/workflows/{bravo_flow}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    clean(&a);
+    case("PUT", "/workflows/{id}");
+    let a = alpha
+        .put(&format!("/workflows/{bravo_flow}"), json!({"entry": "x", "steps": []}))
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    clean(&a);
+    for (action, body) in [
+        ("publish", json!({})),
+        ("start", json!({})),
+        ("pause", json!({})),
+        ("resume", json!({"overdue": "send"})),
+        ("exit", json!({"contact_id": bravo_id})),
+    ] {
+        case("POST", &format!("/workflows/{{id}}/{action}"));
+        let a = alpha
+            .post(&format!("/workflows/{bravo_flow}/{action}"), body, None)
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{action}: {}", a.body);
+        clean(&a);
+    }
+    case("GET", "/workflows/{id}/stats");
+    let a = alpha.get(&format!("/workflows/{bravo_flow}/stats")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    clean(&a);
+    case("GET", "/workflows/{id}/steps/{step}/runs");
+    let a = alpha
+        .get(&format!("/workflows/{bravo_flow}/steps/wait/runs"))
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    clean(&a);
+    let own = bravo
+        .get(&format!("/workflows/{bravo_flow}"))
+        .await;
+    assert_eq!(own.body["status"], "draft", "{}", own.body);
+
     case("POST", "/messages");
     for body in [
         json!({"template_id": bravo_template, "email": "a@alpha.test"}),
@@ -1085,10 +1174,15 @@ async fn the_openapi_description_matches_the_routes() {
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             operations += 1;
-            let url = format!("{}{}", app.base, path.replace("{id}", "1"));
+            let url = format!(
+                "{}{}",
+                app.base,
+                path.replace("{id}", "1").replace("{step}", "a")
+            );
             let req = match method.as_str() {
                 "get" => api.http.get(&url),
                 "post" => api.http.post(&url).json(&json!({})),
+                "put" => api.http.put(&url).json(&json!({})),
                 other => panic!("unexpected method {other}"),
             };
             // Without a key every documented operation exists and asks for one.
@@ -1101,7 +1195,7 @@ async fn the_openapi_description_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 17, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 27, "{:?}", paths.keys().collect::<Vec<_>>());
     // Enums are documented as they are sent: the stored strings.
     let schemas = &spec["components"]["schemas"];
     assert_eq!(schemas["Channel"]["enum"], json!(["email", "sms"]));
@@ -1365,4 +1459,137 @@ async fn campaigns_and_messages_are_sent_through_the_api() {
         "{}",
         mailbox[0].raw
     );
+}
+
+/// A workflow through the REST API: created with a problem, fixed, started; events let people
+/// in (keyed by invoice); the numbers and who waits where are read; a run is ended by hand;
+/// pausing and resuming work; a new version moves the people at a removed step.
+#[tokio::test]
+async fn a_workflow_is_run_through_the_api() {
+    let app = spawn_app().await;
+    let api = Api::new(&app, "alpha").await;
+    let c = api
+        .post(
+            "/contacts",
+            json!({"contacts": [{"email": "ada@alpha.test", "first_name": "Ada", "marketing_consent": true}]}),
+            None,
+        )
+        .await;
+    let ada = c.body["results"][0]["id"].as_i64().unwrap();
+    let t = api
+        .post(
+            "/templates",
+            json!({"name": "Due", "subject": "Invoice due", "html": "<p>Hi</p>"}),
+            None,
+        )
+        .await;
+    let template = t.body["id"].as_i64().unwrap();
+    // A loop that never waits: created, with the problem in words; starting is refused.
+    let looping = json!({"entry": "a", "steps": [
+        {"id": "a", "type": "send", "channel": "email", "template_id": template, "next": "a"}]});
+    let w = api
+        .post(
+            "/workflows",
+            json!({"name": "Dunning", "message_type": "operational", "workflow": looping,
+                   "audience": {"filter": "all", "of": []},
+                   "trigger": {"trigger": "event", "name": "invoice_created"},
+                   "settings": {"frequency": {"frequency": "every_time"}, "from_email": "billing@alpha.test"}}),
+            None,
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.body);
+    let id = w.body["id"].as_i64().unwrap();
+    assert!(
+        w.body["problems"].to_string().contains("without a wait"),
+        "{}",
+        w.body
+    );
+    let refused = api.post(&format!("/workflows/{id}/start"), json!({}), None).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    // Malformed: a step type that does not exist names the problem.
+    let bad = api
+        .put(&format!("/workflows/{id}"), json!({"entry": "a", "steps": [{"id": "a", "type": "teleport"}]}))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(fields(&bad), ["steps[0]"]);
+
+    let flow = json!({"entry": "send", "key": "invoice", "goal": "invoice_paid", "steps": [
+        {"id": "send", "type": "send", "channel": "email", "template_id": template, "next": "wait"},
+        {"id": "wait", "type": "wait", "span": {"amount": 7, "unit": "days"}, "next": null}]});
+    let fixed = api.put(&format!("/workflows/{id}"), flow).await;
+    assert_eq!(fixed.body["problems"], json!([]), "{}", fixed.body);
+    let started = api.post(&format!("/workflows/{id}/start"), json!({}), None).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    assert_eq!(started.body["status"], "active");
+    assert_eq!(started.body["version"], 1);
+    for (ext, invoice) in [("e1", "I-1"), ("e2", "I-2")] {
+        let e = api
+            .post(
+                "/events",
+                json!({"events": [{"email": "ada@alpha.test", "name": "invoice_created",
+                                   "external_id": ext, "properties": {"invoice": invoice}}]}),
+                None,
+            )
+            .await;
+        assert_eq!(e.status, StatusCode::OK, "{}", e.body);
+    }
+    let waiting = api.get(&format!("/workflows/{id}/steps/wait/runs")).await;
+    assert_eq!(waiting.body["total"], 2, "{}", waiting.body);
+    let keys: Vec<&str> = waiting.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["I-1", "I-2"]);
+    let exited = api
+        .post(&format!("/workflows/{id}/exit"), json!({"contact_id": ada, "key": "I-2"}), None)
+        .await;
+    assert_eq!(exited.body["exited"], true, "{}", exited.body);
+    let paid = api
+        .post(
+            "/events",
+            json!({"events": [{"email": "ada@alpha.test", "name": "invoice_paid",
+                               "external_id": "p1", "properties": {"invoice": "I-1"}}]}),
+            None,
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::OK);
+    let stats = api.get(&format!("/workflows/{id}/stats")).await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
+    let whole = &stats.body["whole"];
+    assert_eq!(whole["entered"], 2, "{}", stats.body);
+    assert_eq!(whole["goal"], 1);
+    assert_eq!(whole["in_progress"], 0);
+    assert_eq!(
+        whole["exited"],
+        json!([{"reason": "goal", "n": 1}, {"reason": "stopped", "n": 1}])
+    );
+    assert_eq!(stats.body["steps"][0]["words"], "Send the email “Due”");
+    assert_eq!(stats.body["steps"][0]["messages"]["recipients"], 2);
+    assert_eq!(stats.body["steps"][1]["here"], 0);
+
+    let paused = api.post(&format!("/workflows/{id}/pause"), json!({}), None).await;
+    assert_eq!(paused.body["status"], "inactive", "{}", paused.body);
+    let bad = api
+        .post(&format!("/workflows/{id}/resume"), json!({"overdue": "later"}), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let resumed = api
+        .post(&format!("/workflows/{id}/resume"), json!({"overdue": "skip"}), None)
+        .await;
+    assert_eq!(resumed.body["status"], "active", "{}", resumed.body);
+    // A new version without the wait: nobody waits there, so no choice is needed.
+    let v2 = json!({"entry": "send", "key": "invoice", "goal": "invoice_paid", "steps": [
+        {"id": "send", "type": "send", "channel": "email", "template_id": template, "next": null}]});
+    api.put(&format!("/workflows/{id}"), v2).await;
+    let published = api.post(&format!("/workflows/{id}/publish"), json!({}), None).await;
+    assert_eq!(published.body["version"], 2, "{}", published.body);
+    let v1 = stats.body["versions"][0]["id"].as_i64().unwrap();
+    let old = api.get(&format!("/workflows/{id}/stats?version={v1}")).await;
+    assert_eq!(old.body["whole"]["entered"], 2, "{}", old.body);
+    let all = api.get(&format!("/workflows/{id}/stats")).await;
+    assert_eq!(all.body["versions"].as_array().unwrap().len(), 2);
+    let bad = api.get(&format!("/workflows/{id}/stats?version=abc")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }

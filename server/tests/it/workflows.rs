@@ -230,8 +230,10 @@ async fn open_pixel(w: &World, who: &str) {
     panic!("{who}'s open was not recorded");
 }
 
-fn reason_counts(v: &[(ExitReason, i64)]) -> BTreeMap<&'static str, i64> {
-    v.iter().map(|(r, n)| (r.as_str(), *n)).collect()
+fn reason_counts(
+    v: &[herald_core::domain::workflow::report::ExitCount],
+) -> BTreeMap<&'static str, i64> {
+    v.iter().map(|e| (e.reason.as_str(), e.n)).collect()
 }
 
 #[tokio::test]
@@ -743,4 +745,57 @@ async fn quiet_periods_defer_a_send_step_and_the_other_steps_do_what_they_say() 
         .map(|m| m.state)
         .collect();
     assert!(states.iter().all(|s| *s == DeliveryState::Sent || *s == DeliveryState::Skipped), "{states:?}");
+}
+
+#[tokio::test]
+async fn a_paused_workflow_freezes_runs_and_resumes_sending_or_skipping_what_fell_due() {
+    let w = world().await;
+    let hello = template(&w, "Hello").await;
+    let later = template(&w, "Later").await;
+    let wf = || Workflow {
+        entry: "hello".into(),
+        steps: vec![
+            send("hello", hello, n("wait")),
+            step(
+                "wait",
+                StepKind::Wait {
+                    span: days(1),
+                    next: n("later"),
+                },
+            ),
+            send("later", later, None),
+        ],
+        ..Workflow::default()
+    };
+    let skip = start(&w, Trigger::Immediately, wf(), |_| {}).await;
+    let send_now = start(&w, Trigger::Immediately, wf(), |_| {}).await;
+    drain(&w.h, &w.clock, everything).await;
+    assert_eq!(inbox(&w).await["ada"], ["Hello", "Hello"]);
+    for id in [skip, send_now] {
+        builder::deactivate(&w.h.db, &w.admin, id, w.h.now()).await.unwrap();
+    }
+    // Two days pass while paused: nobody moves.
+    w.clock.advance(Duration::days(2));
+    drain(&w.h, &w.clock, everything).await;
+    assert_eq!(inbox(&w).await["ada"].len(), 2);
+    assert!(runs(&w, skip).await.iter().filter(|r| r.status == RunStatus::Active).all(|r| r.step_id == "wait"));
+
+    manage::resume(&w.h.db, &w.admin, skip, manage::Overdue::Skip, w.h.now()).await.unwrap();
+    manage::resume(&w.h.db, &w.admin, send_now, manage::Overdue::Send, w.h.now()).await.unwrap();
+    drain(&w.h, &w.clock, everything).await;
+    assert_eq!(inbox(&w).await["ada"], ["Hello", "Hello", "Later"], "only the campaign resumed with send");
+    let skipped: Vec<_> = message::Entity::find()
+        .filter(message::Column::CampaignId.eq(skip))
+        .filter(message::Column::SkipReason.eq(herald_core::domain::SkipReason::Paused))
+        .all(&w.h.db)
+        .await
+        .unwrap();
+    assert_eq!(skipped.len(), 3, "ada's, eve's and fay's “Later”");
+    for id in [skip, send_now] {
+        let r = report::report(&w.h.db, &w.admin, id, None).await.unwrap();
+        assert_eq!(r.whole.completed, 3);
+        consistent(&w, id).await;
+    }
+    // After the skip, the runs' next messages would go again (the mark is cleared).
+    assert!(runs(&w, skip).await.iter().all(|r| !r.skip_sends));
 }

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 /// `active`.
 pub type Counters = BTreeMap<String, i64>;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowReport {
     /// The versions published, newest first, and the one reported (`None`: all together).
     pub versions: Vec<VersionInfo>,
@@ -22,26 +23,29 @@ pub struct WorkflowReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     pub id: i64,
     pub version: i32,
     pub published_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Whole {
     pub entered: i64,
     pub in_progress: i64,
     pub completed: i64,
     pub failed: i64,
     /// Exited early, by reason (the goal among them).
-    pub exited: Vec<(ExitReason, i64)>,
+    pub exited: Vec<ExitCount>,
     pub goal: i64,
     /// Reached the goal, of those who entered.
     pub conversion: Rate,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepReport {
     pub id: String,
     pub words: String,
@@ -50,7 +54,7 @@ pub struct StepReport {
     pub here: i64,
     pub proceeded: i64,
     pub failed: i64,
-    pub exited: Vec<(ExitReason, i64)>,
+    pub exited: Vec<ExitCount>,
     /// A step with several ways on: how many took each, and their share of those who went on.
     pub paths: Vec<PathCount>,
     /// A send step's messages.
@@ -58,6 +62,7 @@ pub struct StepReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PathCount {
     pub label: String,
     /// The step it leads to (`None`: the run completes).
@@ -66,12 +71,20 @@ pub struct PathCount {
     pub share: Rate,
 }
 
-fn exits(c: &Counters) -> Vec<(ExitReason, i64)> {
+/// How many ended for one reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExitCount {
+    pub reason: ExitReason,
+    pub n: i64,
+}
+
+fn exits(c: &Counters) -> Vec<ExitCount> {
     ExitReason::ALL
         .iter()
         .filter_map(|r| {
             let n = c.get(&format!("exited:{}", r.as_str())).copied().unwrap_or(0);
-            (n != 0).then_some((*r, n))
+            (n != 0).then_some(ExitCount { reason: *r, n })
         })
         .collect()
 }
@@ -214,7 +227,10 @@ mod tests {
         assert_eq!(whole.conversion.display(), "20 %");
         assert_eq!(
             whole.exited,
-            vec![(ExitReason::Goal, 2), (ExitReason::Stopped, 1)]
+            vec![
+                ExitCount { reason: ExitReason::Goal, n: 2 },
+                ExitCount { reason: ExitReason::Stopped, n: 1 }
+            ]
         );
         let b = &steps[0];
         assert_eq!((b.entered, b.here, b.proceeded), (10, 3, 6));

@@ -58,9 +58,24 @@ fn action_table(name: &str) -> TableCreateStatement {
         // A workflow's to-do step: the run and its position (one action each).
         .col(big_integer_null(a("run_id")))
         .col(integer_null(a("run_seq")))
-        .foreign_key(&mut fk(name, "org_id", "organisation", ForeignKeyAction::Cascade))
-        .foreign_key(&mut fk(name, "campaign_id", "campaign", ForeignKeyAction::Cascade))
-        .foreign_key(&mut fk(name, "contact_id", "contact", ForeignKeyAction::Cascade))
+        .foreign_key(&mut fk(
+            name,
+            "org_id",
+            "organisation",
+            ForeignKeyAction::Cascade,
+        ))
+        .foreign_key(&mut fk(
+            name,
+            "campaign_id",
+            "campaign",
+            ForeignKeyAction::Cascade,
+        ))
+        .foreign_key(&mut fk(
+            name,
+            "contact_id",
+            "contact",
+            ForeignKeyAction::Cascade,
+        ))
         .to_owned()
 }
 
@@ -290,8 +305,13 @@ impl MigrationTrait for Migration {
             ("campaign", "workflow_version_id"),
             ("campaign", "workflow"),
         ] {
-            m.alter_table(Table::alter().table(a(table)).drop_column(a(col)).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(a(table))
+                    .drop_column(a(col))
+                    .to_owned(),
+            )
+            .await?;
         }
         for table in [
             "workflow_counter",

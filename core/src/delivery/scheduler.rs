@@ -404,7 +404,12 @@ pub async fn on_events(
                 // A keyed workflow: one run per contact and key (an event without the key
                 // starts none).
                 let Some(value) = crate::workflows::key_of(&e.properties, &key) else {
-                    tracing::info!(event = e.id, campaign = c.id, key, "event without the workflow's key");
+                    tracing::info!(
+                        event = e.id,
+                        campaign = c.id,
+                        key,
+                        "event without the workflow's key"
+                    );
                     continue;
                 };
                 let entrant = crate::workflows::entry::Entrant {

@@ -641,8 +641,7 @@ async fn compose_message(
         unsubscribe_url.as_deref(),
         &urls.view(m.id),
     );
-    if let Some(serde_json::Value::Object(extra)) =
-        batch.contexts.get(&m.id)
+    if let Some(serde_json::Value::Object(extra)) = batch.contexts.get(&m.id)
         && let Some(vars) = vars.as_object_mut()
     {
         vars.extend(extra.clone());

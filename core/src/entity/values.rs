@@ -12,12 +12,12 @@ use crate::domain::campaign::{Draft, Settings};
 use crate::domain::ingest::ColumnTarget;
 use crate::domain::template::Content;
 use crate::domain::trigger::Trigger;
+use crate::domain::workflow::Workflow;
 use crate::domain::{
     ActionState, BounceType, CampaignKind, CampaignStatus, Channel, ContactStatus, DeliveryState,
     ExitReason, HitKind, ImportState, JobState, ListKind, Machine, MessageType, Role, RunOutcome,
     RunStatus, SkipReason, SubscriptionStatus,
 };
-use crate::domain::workflow::Workflow;
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
 use sea_orm::{ColIdx, DbErr, QueryResult, TryGetError, TryGetable, Value};
 use serde::{Deserialize, Serialize};

@@ -75,7 +75,10 @@ pub(crate) async fn advance_runs(
         // of this advance is written.
         let mut update = workflow_run::Entity::update_many()
             .col_expr(workflow_run::Column::Attempts, Expr::value(0))
-            .col_expr(workflow_run::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(
+                workflow_run::Column::Error,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(workflow_run::Column::SkipSends, Expr::value(false))
             .filter(workflow_run::Column::Id.eq(r.id))
             .filter(workflow_run::Column::Seq.eq(r.seq))
@@ -88,7 +91,10 @@ pub(crate) async fn advance_runs(
                 .col_expr(workflow_run::Column::WakeAt, Expr::value(*until)),
             Outcome::Completed => {
                 // It stays at the last step it went through.
-                let last = a.passed.last().map_or((r.step_id.clone(), r.seq), |p| (p.step.clone(), p.seq));
+                let last = a
+                    .passed
+                    .last()
+                    .map_or((r.step_id.clone(), r.seq), |p| (p.step.clone(), p.seq));
                 ended(update, RunStatus::Completed, None, now)
                     .col_expr(workflow_run::Column::StepId, Expr::value(last.0))
                     .col_expr(workflow_run::Column::Seq, Expr::value(last.1))
@@ -167,7 +173,8 @@ pub(crate) async fn advance_runs(
         }
     }
     for (step, runs) in sends {
-        moved.messages += enqueue_messages(db, c, org, version, &step, &runs, &contacts, now).await?;
+        moved.messages +=
+            enqueue_messages(db, c, org, version, &step, &runs, &contacts, now).await?;
     }
     apply_changes(db, c.org_id, &changes, now).await?;
     open_todos(db, c, &todos, now).await?;
@@ -218,17 +225,23 @@ async fn read_facts(
             if paths.iter().any(|p| matches!(p.condition, Condition::Opened { .. } | Condition::Clicked { .. })))
     });
     if asks_engagement {
-        let rows: Vec<(Option<i64>, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-            message::Entity::find()
-                .select_only()
-                .column(message::Column::RunId)
-                .column(message::Column::SendId)
-                .column(message::Column::FirstOpenedAt)
-                .column(message::Column::FirstClickedAt)
-                .filter(message::Column::RunId.is_in(run_ids.clone()))
-                .into_tuple()
-                .all(db)
-                .await?;
+        // (run, send, first opened, first clicked)
+        type Engagement = (
+            Option<i64>,
+            i64,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let rows: Vec<Engagement> = message::Entity::find()
+            .select_only()
+            .column(message::Column::RunId)
+            .column(message::Column::SendId)
+            .column(message::Column::FirstOpenedAt)
+            .column(message::Column::FirstClickedAt)
+            .filter(message::Column::RunId.is_in(run_ids.clone()))
+            .into_tuple()
+            .all(db)
+            .await?;
         let steps: HashMap<i64, String> = campaign_send::Entity::find()
             .filter(campaign_send::Column::CampaignId.eq(c.id))
             .filter(campaign_send::Column::StepId.is_not_null())
@@ -466,7 +479,15 @@ async fn apply_changes(
     for (contact_id, change) in changes {
         match change {
             ContactChange::AddToGroup { group } | ContactChange::RemoveFromGroup { group } => {
-                let Some(g) = group_named(db, org_id, group, matches!(change, ContactChange::AddToGroup { .. }), now).await? else {
+                let Some(g) = group_named(
+                    db,
+                    org_id,
+                    group,
+                    matches!(change, ContactChange::AddToGroup { .. }),
+                    now,
+                )
+                .await?
+                else {
                     continue;
                 };
                 if matches!(change, ContactChange::AddToGroup { .. }) {
@@ -592,10 +613,7 @@ async fn open_todos(
 }
 
 /// Reads what `version` needs for a campaign; a run of a version that is gone is an error.
-pub(crate) async fn version(
-    db: &impl ConnectionTrait,
-    id: i64,
-) -> Result<workflow_version::Model> {
+pub(crate) async fn version(db: &impl ConnectionTrait, id: i64) -> Result<workflow_version::Model> {
     workflow_version::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -15,8 +15,7 @@ use crate::{Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -181,9 +180,7 @@ pub(crate) async fn admit(
         .await?;
     let mut last: HashMap<(i64, &str), (bool, DateTime<Utc>)> = HashMap::new();
     for (contact, key, status, at) in &earlier {
-        let e = last
-            .entry((*contact, key.as_str()))
-            .or_insert((false, *at));
+        let e = last.entry((*contact, key.as_str())).or_insert((false, *at));
         e.0 |= *status == RunStatus::Active;
         e.1 = e.1.max(*at);
     }
@@ -314,8 +311,7 @@ async fn enter_page(ctx: &JobContext, send_id: i64) -> Result<bool> {
         crate::entity::send_target::Entity::find()
             .filter(crate::entity::send_target::Column::SendId.eq(send.id))
             .filter(
-                crate::entity::send_target::Column::ContactId
-                    .is_in(contacts.iter().map(|k| k.id)),
+                crate::entity::send_target::Column::ContactId.is_in(contacts.iter().map(|k| k.id)),
             )
             .all(db)
             .await?
@@ -489,7 +485,10 @@ async fn advance_claimed(
 ) -> Result<()> {
     let mut groups: BTreeMap<(i64, i64), Vec<workflow_run::Model>> = BTreeMap::new();
     for r in runs {
-        groups.entry((r.campaign_id, r.version_id)).or_default().push(r);
+        groups
+            .entry((r.campaign_id, r.version_id))
+            .or_default()
+            .push(r);
     }
     for ((campaign_id, version_id), runs) in groups {
         let Some(c) = campaign::Entity::find_by_id(campaign_id).one(txn).await? else {
@@ -566,7 +565,10 @@ async fn record_failure(
         counts.add(&r.step_id, "failed", 1);
         counts.add("", "failed", 1);
         counts.add("", "active", -1);
-        if let Some(c) = campaign::Entity::find_by_id(r.campaign_id).one(&txn).await? {
+        if let Some(c) = campaign::Entity::find_by_id(r.campaign_id)
+            .one(&txn)
+            .await?
+        {
             counts.write(&txn, &c, r.version_id).await?;
         }
     }
@@ -608,7 +610,11 @@ pub(crate) async fn on_events(
         let mut goal = false;
         let mut wake = false;
         for e in mine {
-            if wf.goal.as_deref().is_some_and(|g| g.trim() == e.name.trim()) {
+            if wf
+                .goal
+                .as_deref()
+                .is_some_and(|g| g.trim() == e.name.trim())
+            {
                 goal = true;
             }
             if let Some(StepKind::WaitForEvent { event, .. }) = wf.step(&r.step_id).map(|s| &s.kind)
@@ -620,7 +626,10 @@ pub(crate) async fn on_events(
         if goal {
             goals.push(r);
         } else if wake {
-            woken.entry((r.campaign_id, r.version_id)).or_default().push(r);
+            woken
+                .entry((r.campaign_id, r.version_id))
+                .or_default()
+                .push(r);
         }
     }
     for r in goals {

@@ -28,7 +28,11 @@ async fn campaign_of(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Resul
 }
 
 /// A workflow campaign of the actor's organisation (a one-message campaign is not one).
-pub async fn campaign(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<campaign::Model> {
+pub async fn campaign(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+) -> Result<campaign::Model> {
     actor.require(Action::ReadCampaigns)?;
     let c = campaign_of(db, actor, id).await?;
     if c.workflow.is_none() && c.workflow_version_id.is_none() {
@@ -77,7 +81,11 @@ pub(crate) async fn template_names(
 }
 
 /// Everything that keeps `wf` from being published, in words.
-pub async fn problems(db: &impl ConnectionTrait, org_id: i64, wf: &Workflow) -> Result<Vec<String>> {
+pub async fn problems(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+    wf: &Workflow,
+) -> Result<Vec<String>> {
     let mut out: Vec<String> = wf.problems().iter().map(|p| p.message()).collect();
     if wf.steps.len() > MAX_STEPS {
         out.push(format!("A workflow has at most {MAX_STEPS} steps."));
@@ -226,7 +234,11 @@ pub(crate) async fn publish_in(
         return Err(Error::Invalid(p.problems.join(" ")));
     }
     let wf = c.workflow.clone().expect("preview_of checked");
-    let removed_with_runs: Vec<String> = p.waiting_at_removed.iter().map(|(s, _)| s.clone()).collect();
+    let removed_with_runs: Vec<String> = p
+        .waiting_at_removed
+        .iter()
+        .map(|(s, _)| s.clone())
+        .collect();
     let open = unresolved_removals(&wf, &removed_with_runs, choices);
     if !open.is_empty() {
         return Err(Error::Invalid(format!(
@@ -259,7 +271,10 @@ pub(crate) async fn publish_in(
     .await?;
     let new_id = inserted.last_insert_id;
     campaign::Entity::update_many()
-        .col_expr(campaign::Column::WorkflowVersionId, Expr::value(Some(new_id)))
+        .col_expr(
+            campaign::Column::WorkflowVersionId,
+            Expr::value(Some(new_id)),
+        )
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
         .col_expr(
             campaign::Column::Revision,
@@ -383,7 +398,9 @@ pub async fn exit_run(
     };
     if let Some(user) = actor.assigned_to() {
         // An account manager ends only their own contacts' runs.
-        let k = crate::entity::contact::Entity::find_by_id(contact_id).one(&txn).await?;
+        let k = crate::entity::contact::Entity::find_by_id(contact_id)
+            .one(&txn)
+            .await?;
         if k.and_then(|k| k.assigned_user_id) != Some(user) {
             return Err(Error::NotFound("contact"));
         }
@@ -416,7 +433,9 @@ pub async fn resume(
     actor.require(Action::ActivateCampaigns)?;
     let c = campaign_of(db, actor, id).await?;
     if c.workflow_version_id.is_none() {
-        return Err(Error::Invalid("The campaign has no published workflow.".into()));
+        return Err(Error::Invalid(
+            "The campaign has no published workflow.".into(),
+        ));
     }
     if overdue == Overdue::Send {
         return crate::campaigns::builder::activate(db, actor, id, now).await;

@@ -38,7 +38,9 @@ use crate::entity::{
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set,
+};
 use std::collections::BTreeMap;
 
 /// Runs are advanced in this many shards (run id modulo), each by its own job.
@@ -224,7 +226,10 @@ pub(crate) struct Counts(BTreeMap<(String, String), i64>);
 
 impl Counts {
     pub(crate) fn add(&mut self, step: &str, name: &str, n: i64) {
-        *self.0.entry((step.to_owned(), name.to_owned())).or_default() += n;
+        *self
+            .0
+            .entry((step.to_owned(), name.to_owned()))
+            .or_default() += n;
     }
 
     /// A run arrived at `step`.

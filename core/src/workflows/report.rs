@@ -1,18 +1,19 @@
 //! A workflow's numbers (from its counters, never by counting log rows), who is at a step now,
 //! and the runs a contact is in.
 
-use crate::domain::access::{Action, Actor};
 use crate::domain::DeliveryStats;
+use crate::domain::access::{Action, Actor};
 use crate::domain::workflow::Workflow;
 use crate::domain::workflow::report::{Counters, VersionInfo, WorkflowReport, build};
 use crate::domain::{ExitReason, RunStatus};
-use crate::entity::{campaign, campaign_send, contact, workflow_counter, workflow_run, workflow_version};
+use crate::entity::{
+    campaign, campaign_send, contact, workflow_counter, workflow_run, workflow_version,
+};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -57,7 +58,8 @@ pub async fn report(
         (None, Some(draft)) => draft.clone(),
         (None, None) => return Err(Error::Invalid("The campaign has no workflow.".into())),
     };
-    let mut q = workflow_counter::Entity::find().filter(workflow_counter::Column::CampaignId.eq(c.id));
+    let mut q =
+        workflow_counter::Entity::find().filter(workflow_counter::Column::CampaignId.eq(c.id));
     if let Some(v) = version {
         q = q.filter(workflow_counter::Column::VersionId.eq(v));
     }
@@ -80,13 +82,14 @@ pub async fn report(
     let stats = crate::reports::send_stats_of(db, &ids).await?;
     let mut messages: BTreeMap<String, DeliveryStats> = BTreeMap::new();
     for s in &sends {
-        let e = messages.entry(s.step_id.clone().unwrap_or_default()).or_default();
+        let e = messages
+            .entry(s.step_id.clone().unwrap_or_default())
+            .or_default();
         *e = e.plus(stats.get(&s.id).copied().unwrap_or_default());
     }
     let names = super::manage::template_names(db, c.org_id, &wf).await?;
-    let describe = |s: &crate::domain::workflow::Step| {
-        wf.describe(s, &|id| names.get(&id).cloned())
-    };
+    let describe =
+        |s: &crate::domain::workflow::Step| wf.describe(s, &|id| names.get(&id).cloned());
     let (whole, steps) = build(&wf, &counters, &messages, &describe);
     Ok(WorkflowReport {
         versions: versions
@@ -211,16 +214,16 @@ pub async fn of_contact(
     let mut versions: BTreeMap<i64, workflow_version::Model> = BTreeMap::new();
     let mut campaigns: BTreeMap<i64, String> = BTreeMap::new();
     for r in runs {
-        if !versions.contains_key(&r.version_id) {
-            versions.insert(r.version_id, super::advance::version(db, r.version_id).await?);
+        if let std::collections::btree_map::Entry::Vacant(e) = versions.entry(r.version_id) {
+            e.insert(super::advance::version(db, r.version_id).await?);
         }
-        if !campaigns.contains_key(&r.campaign_id) {
+        if let std::collections::btree_map::Entry::Vacant(e) = campaigns.entry(r.campaign_id) {
             let name = campaign::Entity::find_by_id(r.campaign_id)
                 .one(db)
                 .await?
                 .and_then(|c| c.name)
                 .unwrap_or_else(|| "Untitled".into());
-            campaigns.insert(r.campaign_id, name);
+            e.insert(name);
         }
         let wf = &versions[&r.version_id].definition;
         let names = super::manage::template_names(db, actor.org_id(), wf).await?;

@@ -76,7 +76,11 @@ pub struct WorkflowCampaign {
     pub problems: Vec<String>,
 }
 
-async fn answer(h: &Herald, actor: &herald_core::domain::access::Actor, id: i64) -> Result<WorkflowCampaign, ApiError> {
+async fn answer(
+    h: &Herald,
+    actor: &herald_core::domain::access::Actor,
+    id: i64,
+) -> Result<WorkflowCampaign, ApiError> {
     let c = herald_core::workflows::manage::campaign(&h.db, actor, id).await?;
     let version = match c.workflow_version_id {
         Some(v) => herald_core::workflows::manage::version_number(&h.db, v).await?,
@@ -134,7 +138,10 @@ pub(super) async fn create_workflow(
     };
     let saved = builder::save(&h.db, &actor, None, &draft, h.now()).await?;
     manage::save(&h.db, &actor, saved.id, new.workflow, h.now()).await?;
-    Ok((StatusCode::CREATED, Json(answer(&h, &actor, saved.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(answer(&h, &actor, saved.id).await?),
+    ))
 }
 
 /// A workflow campaign: its status, published version, the workflow being edited and what
@@ -314,7 +321,8 @@ pub(super) async fn workflow_stats(
     q: Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<WorkflowReport>, ApiError> {
     let id = path_id(id)?;
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text()))?;
+    let Query(q) =
+        q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text()))?;
     Ok(Json(report::report(&h.db, &actor, id, q.version).await?))
 }
 
@@ -356,9 +364,9 @@ pub(super) async fn step_runs(
             "The workflow id must be a number.",
         )
     })?;
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text()))?;
-    let (total, runs) =
-        report::runs_at(&h.db, &actor, id, &step, q.limit.unwrap_or(100)).await?;
+    let Query(q) =
+        q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text()))?;
+    let (total, runs) = report::runs_at(&h.db, &actor, id, &step, q.limit.unwrap_or(100)).await?;
     Ok(Json(StepRuns { total, runs }))
 }
 
@@ -393,6 +401,7 @@ pub(super) async fn exit_run(
 ) -> Result<Json<Exited>, ApiError> {
     let id = path_id(id)?;
     let req: ExitRequest = parse(&headers, &body)?;
-    let exited = manage::exit_run(&h.db, &actor, id, req.contact_id, req.key.trim(), h.now()).await?;
+    let exited =
+        manage::exit_run(&h.db, &actor, id, req.contact_id, req.key.trim(), h.now()).await?;
     Ok(Json(Exited { exited }))
 }

@@ -769,7 +769,10 @@ async fn the_rest_api_never_crosses_organisations() {
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert!(
-        a.body["problems"][0].as_str().unwrap().contains("not one of the organisation's templates"),
+        a.body["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not one of the organisation's templates"),
         "{}",
         a.body
     );
@@ -786,7 +789,10 @@ async fn the_rest_api_never_crosses_organisations() {
     clean(&a);
     case("PUT", "/workflows/{id}");
     let a = alpha
-        .put(&format!("/workflows/{bravo_flow}"), json!({"entry": "x", "steps": []}))
+        .put(
+            &format!("/workflows/{bravo_flow}"),
+            json!({"entry": "x", "steps": []}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
     clean(&a);
@@ -814,9 +820,7 @@ async fn the_rest_api_never_crosses_organisations() {
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     clean(&a);
-    let own = bravo
-        .get(&format!("/workflows/{bravo_flow}"))
-        .await;
+    let own = bravo.get(&format!("/workflows/{bravo_flow}")).await;
     assert_eq!(own.body["status"], "draft", "{}", own.body);
 
     case("POST", "/messages");
@@ -1504,11 +1508,21 @@ async fn a_workflow_is_run_through_the_api() {
         "{}",
         w.body
     );
-    let refused = api.post(&format!("/workflows/{id}/start"), json!({}), None).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let refused = api
+        .post(&format!("/workflows/{id}/start"), json!({}), None)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
     // Malformed: a step type that does not exist names the problem.
     let bad = api
-        .put(&format!("/workflows/{id}"), json!({"entry": "a", "steps": [{"id": "a", "type": "teleport"}]}))
+        .put(
+            &format!("/workflows/{id}"),
+            json!({"entry": "a", "steps": [{"id": "a", "type": "teleport"}]}),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert_eq!(fields(&bad), ["steps[0]"]);
@@ -1518,7 +1532,9 @@ async fn a_workflow_is_run_through_the_api() {
         {"id": "wait", "type": "wait", "span": {"amount": 7, "unit": "days"}, "next": null}]});
     let fixed = api.put(&format!("/workflows/{id}"), flow).await;
     assert_eq!(fixed.body["problems"], json!([]), "{}", fixed.body);
-    let started = api.post(&format!("/workflows/{id}/start"), json!({}), None).await;
+    let started = api
+        .post(&format!("/workflows/{id}/start"), json!({}), None)
+        .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     assert_eq!(started.body["status"], "active");
     assert_eq!(started.body["version"], 1);
@@ -1543,7 +1559,11 @@ async fn a_workflow_is_run_through_the_api() {
         .collect();
     assert_eq!(keys, ["I-1", "I-2"]);
     let exited = api
-        .post(&format!("/workflows/{id}/exit"), json!({"contact_id": ada, "key": "I-2"}), None)
+        .post(
+            &format!("/workflows/{id}/exit"),
+            json!({"contact_id": ada, "key": "I-2"}),
+            None,
+        )
         .await;
     assert_eq!(exited.body["exited"], true, "{}", exited.body);
     let paid = api
@@ -1569,24 +1589,38 @@ async fn a_workflow_is_run_through_the_api() {
     assert_eq!(stats.body["steps"][0]["messages"]["recipients"], 2);
     assert_eq!(stats.body["steps"][1]["here"], 0);
 
-    let paused = api.post(&format!("/workflows/{id}/pause"), json!({}), None).await;
+    let paused = api
+        .post(&format!("/workflows/{id}/pause"), json!({}), None)
+        .await;
     assert_eq!(paused.body["status"], "inactive", "{}", paused.body);
     let bad = api
-        .post(&format!("/workflows/{id}/resume"), json!({"overdue": "later"}), None)
+        .post(
+            &format!("/workflows/{id}/resume"),
+            json!({"overdue": "later"}),
+            None,
+        )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     let resumed = api
-        .post(&format!("/workflows/{id}/resume"), json!({"overdue": "skip"}), None)
+        .post(
+            &format!("/workflows/{id}/resume"),
+            json!({"overdue": "skip"}),
+            None,
+        )
         .await;
     assert_eq!(resumed.body["status"], "active", "{}", resumed.body);
     // A new version without the wait: nobody waits there, so no choice is needed.
     let v2 = json!({"entry": "send", "key": "invoice", "goal": "invoice_paid", "steps": [
         {"id": "send", "type": "send", "channel": "email", "template_id": template, "next": null}]});
     api.put(&format!("/workflows/{id}"), v2).await;
-    let published = api.post(&format!("/workflows/{id}/publish"), json!({}), None).await;
+    let published = api
+        .post(&format!("/workflows/{id}/publish"), json!({}), None)
+        .await;
     assert_eq!(published.body["version"], 2, "{}", published.body);
     let v1 = stats.body["versions"][0]["id"].as_i64().unwrap();
-    let old = api.get(&format!("/workflows/{id}/stats?version={v1}")).await;
+    let old = api
+        .get(&format!("/workflows/{id}/stats?version={v1}"))
+        .await;
     assert_eq!(old.body["whole"]["entered"], 2, "{}", old.body);
     let all = api.get(&format!("/workflows/{id}/stats")).await;
     assert_eq!(all.body["versions"].as_array().unwrap().len(), 2);

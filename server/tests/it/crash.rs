@@ -11,6 +11,14 @@ struct Instance {
     base: String,
 }
 
+impl Drop for Instance {
+    /// A test that fails leaves no server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(url: &str, dir: &std::path::Path, port: u16) -> Instance {
     start_with(url, dir, port, &[])
 }
@@ -488,6 +496,351 @@ async fn two_instances_on_postgresql_share_a_send_and_send_each_message_once() {
     assert_eq!(distinct.len(), recipients, "nobody missing");
     assert_eq!(received.len(), recipients, "nobody twice");
     assert_eq!(most_holders, 2, "both instances sent");
+    database.drop().await;
+    drop(sink);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A workflow of three messages (first, a one-minute wait, second, a wait for the event `go`,
+/// third) with 2,000 runs, the process killed three times while runs are at several steps:
+/// while overdue runs are being advanced, while the runs an event woke are being sent, and
+/// again. Afterwards every run is where its log says, every contact got each message, and
+/// nobody got one twice beyond what was in flight at the kills.
+#[tokio::test]
+async fn a_workflow_killed_three_times_sends_each_step_once_and_loses_no_one() {
+    use herald_core::campaigns::builder;
+    use herald_core::domain::access::{Actor, KeyScopes};
+    use herald_core::domain::campaign::{Draft, Frequency, Settings};
+    use herald_core::domain::ingest::EventInput;
+    use herald_core::domain::template::{Content, TemplateInput};
+    use herald_core::domain::trigger::Trigger;
+    use herald_core::domain::workflow::{Span, SpanUnit, Step, StepKind, Workflow};
+    use herald_core::domain::{CampaignKind, Channel, ContactStatus, MessageType};
+    use herald_core::entity::contact;
+    use sea_orm::{EntityTrait, Set};
+
+    let dir = std::env::temp_dir().join(format!("herald-crash-flow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = common::Database::fresh(&dir, 9_003).await;
+    let n = 2_000usize;
+    cli(
+        &database,
+        &dir,
+        &[
+            "user",
+            "add",
+            "--org",
+            "acme",
+            "--email",
+            "ops@acme.test",
+            "--role",
+            "admin",
+        ],
+    );
+    let db = herald_core::db::connect(&database.url).await.unwrap();
+    let org = herald_core::auth::accounts::find_org(&db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let system = Actor::system(org.id);
+    // Entered five minutes ago (the first wait is over when the instance starts).
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1_000) {
+        contact::Entity::insert_many(chunk.iter().map(|i| contact::ActiveModel {
+            org_id: Set(org.id),
+            email: Set(Some(format!("p{i}@example.org"))),
+            first_name: Set(format!("P{i}")),
+            last_name: Set(String::new()),
+            language: Set("en".into()),
+            time_zone: Set("UTC".into()),
+            status: Set(ContactStatus::Active),
+            created_at: Set(past),
+            updated_at: Set(past),
+            marketing_consent: Set(true),
+            newsletter_consent: Set(false),
+            ..Default::default()
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+    }
+    let mut templates = Vec::new();
+    for name in ["first", "second", "third"] {
+        let t = herald_core::templates::save(
+            &db,
+            &system,
+            None,
+            &TemplateInput {
+                name: name.into(),
+                kind: "news".into(),
+                description: String::new(),
+                language: "en".into(),
+                content: Content {
+                    subject: name.into(),
+                    preheader: String::new(),
+                    html: "<p>Hello {{ contact.first_name }}</p>".into(),
+                    text: "Hello {{ contact.first_name }}".into(),
+                },
+                variants: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        templates.push(t.id);
+    }
+    let step = |id: &str, kind| Step {
+        id: id.into(),
+        kind,
+    };
+    let send = |id: &str, t: i64, next: Option<&str>| {
+        step(
+            id,
+            StepKind::Send {
+                channel: Channel::Email,
+                template_id: t,
+                next: next.map(Into::into),
+            },
+        )
+    };
+    let wf = Workflow {
+        entry: "first".into(),
+        steps: vec![
+            send("first", templates[0], Some("wait")),
+            step(
+                "wait",
+                StepKind::Wait {
+                    span: Span {
+                        amount: 1,
+                        unit: SpanUnit::Minutes,
+                    },
+                    next: Some("second".into()),
+                },
+            ),
+            send("second", templates[1], Some("go?")),
+            step(
+                "go?",
+                StepKind::WaitForEvent {
+                    event: "go".into(),
+                    timeout: Span {
+                        amount: 1,
+                        unit: SpanUnit::Days,
+                    },
+                    next: Some("third".into()),
+                    on_timeout: None,
+                },
+            ),
+            send("third", templates[2], None),
+        ],
+        ..Workflow::default()
+    };
+    let draft = Draft {
+        name: "Series".into(),
+        kind: CampaignKind::EventTriggered,
+        message_type: MessageType::Marketing,
+        trigger: Some(Trigger::Event {
+            name: "start".into(),
+        }),
+        settings: Settings {
+            from_email: "news@acme.example".into(),
+            frequency: Frequency::Once,
+            ..Settings::default()
+        },
+        ..Draft::default()
+    };
+    let campaign = builder::save(&db, &system, None, &draft, past)
+        .await
+        .unwrap()
+        .id;
+    herald_core::workflows::manage::save(&db, &system, campaign, wf, past)
+        .await
+        .unwrap();
+    builder::activate(&db, &system, campaign, past)
+        .await
+        .unwrap();
+    let event = |i: usize, name: &str| EventInput {
+        email: format!("p{i}@example.org"),
+        name: name.into(),
+        occurred_at: None,
+        external_id: Some(format!("{name}-{i}")),
+        properties: Default::default(),
+    };
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1_000) {
+        let events: Vec<EventInput> = chunk.iter().map(|i| event(*i, "start")).collect();
+        herald_core::ingest::add_events(&db, &system, &events, past)
+            .await
+            .unwrap();
+    }
+    let (_, key) = herald_core::auth::api_keys::create(&db, &system, "crash", KeyScopes::all())
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(
+        database
+            .count("SELECT COUNT(*) FROM workflow_run WHERE step_id = 'wait'")
+            .await,
+        n as i64,
+        "every run waits at the first wait"
+    );
+
+    let sink = crate::delivery::SmtpSink::start(&dir.join("sink"), &[]);
+    let env = [
+        ("HERALD_SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port)),
+        ("HERALD_SMTP_POOL", "4".into()),
+    ];
+    let in_flight = "SELECT COUNT(*) FROM message WHERE state = 'sending'";
+    let at_go = "SELECT COUNT(*) FROM workflow_run WHERE step_id = 'go?'";
+    let before_go = "SELECT COUNT(*) FROM workflow_run WHERE seq < 4";
+    let http = reqwest::Client::new();
+    let go = |base: String, from: usize, to: usize| {
+        let (http, key) = (http.clone(), key.clone());
+        async move {
+            let events: Vec<_> = (from..to)
+                .map(|i| serde_json::json!({"email": format!("p{i}@example.org"), "name": "go", "external_id": format!("go-{i}")}))
+                .collect();
+            let r = http
+                .post(format!("{base}/api/v1/events"))
+                .bearer_auth(&key)
+                .json(&serde_json::json!({ "events": events }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        }
+    };
+    let mut bound = 0;
+    let mut kills = Vec::new();
+    for k in 1..=3usize {
+        let mut instance = start_with(&database.url, &dir, free_port(), &env);
+        ready(&instance.base).await;
+        match k {
+            // Killed while the overdue runs are advanced and their messages sent.
+            1 => {}
+            // The first half, then the second, goes on at an event (once all are there).
+            _ => {
+                let started = Instant::now();
+                while database.count(before_go).await > 0 {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(180),
+                        "runs did not reach the event wait"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let (from, to) = if k == 2 { (0, n / 2) } else { (n / 2, n) };
+                go(instance.base.clone(), from, to).await;
+            }
+        }
+        let started = Instant::now();
+        if k == 1 {
+            // As soon as the first batch of overdue runs has moved on (the others are still
+            // being advanced, or waiting to be).
+            while database.count(at_go).await == 0 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(180),
+                    "no run was advanced"
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let target = (k - 1) * n + n / 4 + rand::random::<usize>() % (n / 2);
+        while k > 1 && sink.received_count() < target {
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "stalled at {} of {target} (kills at {kills:?})",
+                sink.received_count()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        instance.child.kill().unwrap();
+        instance.child.wait().unwrap();
+        let flying = database.count(in_flight).await;
+        bound += flying;
+        kills.push((sink.received_count(), flying, database.count(at_go).await));
+    }
+    let mut last = start_with(&database.url, &dir, free_port(), &env);
+    ready(&last.base).await;
+    let open = format!(
+        "SELECT COUNT(*) FROM message WHERE campaign_id = {campaign} AND state IN ('queued', 'sending')"
+    );
+    let active = "SELECT COUNT(*) FROM workflow_run WHERE status = 'active'";
+    let started = Instant::now();
+    while database.count(&open).await > 0 || database.count(active).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "not finished after the kills {kills:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    last.child.kill().unwrap();
+    last.child.wait().unwrap();
+
+    // Everyone got each message; duplicates only of what was in flight at the kills.
+    let mut got: std::collections::HashMap<(String, String), usize> = Default::default();
+    for m in sink.received() {
+        let field = |name: &str| {
+            m.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|t| t.trim().to_owned())
+                .unwrap_or_default()
+        };
+        *got.entry((field("To: "), field("Subject: "))).or_default() += 1;
+    }
+    assert_eq!(
+        got.len(),
+        3 * n,
+        "each contact got each message (kills at {kills:?})"
+    );
+    let duplicates: usize = got.values().map(|c| c - 1).sum();
+    assert!(
+        duplicates as i64 <= bound,
+        "{duplicates} duplicates, more than the {bound} in flight at the kills {kills:?}"
+    );
+    // Every run completed at its fifth step, where its log says; one message per position.
+    let count = |sql: String| {
+        let database = &database;
+        async move { database.count(&sql).await }
+    };
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM workflow_run WHERE campaign_id = {campaign} AND status = 'completed' AND step_id = 'third' AND seq = 5")).await,
+        n as i64
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM workflow_run r WHERE NOT EXISTS (SELECT 1 FROM workflow_log l \
+               WHERE l.run_id = r.id AND l.status = 'active' AND l.seq = r.seq AND l.step_id = r.step_id)".into()).await,
+        0,
+        "a run is not where its log says"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM workflow_log WHERE status = 'active'".into()).await,
+        5 * n as i64
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM workflow_log WHERE status = 'completed'".into()).await,
+        n as i64
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(*) FROM message WHERE campaign_id = {campaign} AND state = 'sent'"
+        ))
+        .await,
+        3 * n as i64
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM (SELECT run_id, run_seq FROM message GROUP BY run_id, run_seq HAVING COUNT(*) > 1) d".into()).await,
+        0
+    );
+    // The counters agree: all completed, nobody anywhere.
+    assert_eq!(
+        count(format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM workflow_counter WHERE campaign_id = {campaign} AND step_id = '' AND name = 'completed'")).await,
+        n as i64
+    );
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM workflow_counter WHERE campaign_id = {campaign} AND name = 'here' AND n <> 0")).await,
+        0
+    );
+    eprintln!(
+        "workflow crash test: kills at (received, in flight, at the event wait) {kills:?}; {duplicates} duplicates"
+    );
     database.drop().await;
     drop(sink);
     let _ = std::fs::remove_dir_all(&dir);

@@ -88,12 +88,7 @@ fn send(id: &str, template_id: i64, next: Option<String>) -> Step {
 
 /// A workflow campaign to everyone with `trigger`, saved and activated (which publishes its
 /// first version).
-async fn start(
-    w: &World,
-    trigger: Trigger,
-    wf: Workflow,
-    adjust: impl FnOnce(&mut Draft),
-) -> i64 {
+async fn start(w: &World, trigger: Trigger, wf: Workflow, adjust: impl FnOnce(&mut Draft)) -> i64 {
     let mut draft = Draft {
         name: "Series".into(),
         kind: match trigger {
@@ -136,7 +131,10 @@ async fn runs(w: &World, campaign: i64) -> Vec<workflow_run::Model> {
 }
 
 /// Each contact's runs as (name, status, step, exit reason), by name.
-async fn where_are(w: &World, campaign: i64) -> Vec<(String, RunStatus, String, Option<ExitReason>)> {
+async fn where_are(
+    w: &World,
+    campaign: i64,
+) -> Vec<(String, RunStatus, String, Option<ExitReason>)> {
     let mut out: Vec<_> = runs(w, campaign)
         .await
         .into_iter()
@@ -191,7 +189,12 @@ async fn consistent(w: &World, campaign: i64) {
             r.id
         );
         let ends = log.iter().filter(|l| l.status != RunStatus::Active).count();
-        assert_eq!(ends, usize::from(r.status != RunStatus::Active), "run {}", r.id);
+        assert_eq!(
+            ends,
+            usize::from(r.status != RunStatus::Active),
+            "run {}",
+            r.id
+        );
         let msgs = message::Entity::find()
             .filter(message::Column::RunId.eq(r.id))
             .all(&w.h.db)
@@ -199,7 +202,12 @@ async fn consistent(w: &World, campaign: i64) {
             .unwrap();
         let mut seqs: Vec<i32> = msgs.iter().filter_map(|m| m.run_seq).collect();
         seqs.dedup();
-        assert_eq!(seqs.len(), msgs.len(), "one message per position of run {}", r.id);
+        assert_eq!(
+            seqs.len(),
+            msgs.len(),
+            "one message per position of run {}",
+            r.id
+        );
     }
 }
 
@@ -275,7 +283,9 @@ async fn a_welcome_series_branches_on_the_open_and_counts_every_step() {
 
     // bob is suppressed, dee inactive, cy unsubscribed: they leave at once, with the reason.
     // eve has no address: her message is skipped, and she goes on waiting like the others.
-    let at = |name: &str, status, step: &str, reason| (name.to_string(), status, step.to_string(), reason);
+    let at = |name: &str, status, step: &str, reason| {
+        (name.to_string(), status, step.to_string(), reason)
+    };
     use RunStatus::{Active, Completed, Exited};
     assert_eq!(
         where_are(&w, id).await,
@@ -305,12 +315,21 @@ async fn a_welcome_series_branches_on_the_open_and_counts_every_step() {
     let m = s.messages.unwrap();
     assert_eq!((m.recipients, m.sent, m.skipped), (3, 2, 1));
     assert_eq!((r.steps[1].entered, r.steps[1].here), (3, 3));
-    let (total, waiting) = report::runs_at(&w.h.db, &w.admin, id, "wait", 10).await.unwrap();
+    let (total, waiting) = report::runs_at(&w.h.db, &w.admin, id, "wait", 10)
+        .await
+        .unwrap();
     assert_eq!(total, 3);
-    let mut names: Vec<String> = waiting.iter().map(|r| r.email.clone().unwrap_or_default()).collect();
+    let mut names: Vec<String> = waiting
+        .iter()
+        .map(|r| r.email.clone().unwrap_or_default())
+        .collect();
     names.sort();
     assert_eq!(names, ["", "ada@example.org", "fay@example.org"]);
-    assert!(waiting.iter().all(|r| r.wake_at == Some(r.arrived_at + Duration::days(3))));
+    assert!(
+        waiting
+            .iter()
+            .all(|r| r.wake_at == Some(r.arrived_at + Duration::days(3)))
+    );
 
     // ada opens her welcome; three days later she gets the follow-up, the others a reminder.
     open_pixel(&w, "ada").await;
@@ -332,10 +351,17 @@ async fn a_welcome_series_branches_on_the_open_and_counts_every_step() {
         .iter()
         .map(|p| (p.label.as_str(), p.n, p.share.display()))
         .collect();
-    assert_eq!(paths, [("Yes", 1, "33.3 %".into()), ("No", 2, "66.7 %".into())]);
+    assert_eq!(
+        paths,
+        [("Yes", 1, "33.3 %".into()), ("No", 2, "66.7 %".into())]
+    );
     assert_eq!(r.steps[3].messages.unwrap().sent, 1);
     assert_eq!(r.steps[4].messages.unwrap().sent, 1);
-    assert_eq!(r.steps[4].messages.unwrap().skipped, 1, "eve has no address");
+    assert_eq!(
+        r.steps[4].messages.unwrap().skipped,
+        1,
+        "eve has no address"
+    );
     assert!(r.steps.iter().all(|s| s.here == 0));
     consistent(&w, id).await;
 
@@ -344,7 +370,9 @@ async fn a_welcome_series_branches_on_the_open_and_counts_every_step() {
     drain(&w.h, &w.clock, everything).await;
     assert_eq!(inbox(&w).await, mail);
     // The contact's timeline shows the run and where it ended.
-    let timeline = report::of_contact(&w.h.db, &w.admin, w.people["ada"]).await.unwrap();
+    let timeline = report::of_contact(&w.h.db, &w.admin, w.people["ada"])
+        .await
+        .unwrap();
     assert_eq!(timeline.len(), 1);
     assert_eq!(timeline[0].status, RunStatus::Completed);
     assert_eq!(timeline[0].step, "Send the email “Glad you liked it”");
@@ -410,9 +438,24 @@ async fn keyed_entries_run_side_by_side_and_the_goal_ends_only_its_own() {
     events(
         &w,
         &[
-            event("ada@example.org", "invoice_created", "i1", &[("invoice", "A1")]),
-            event("ada@example.org", "invoice_created", "i2", &[("invoice", "A2")]),
-            event("fay@example.org", "invoice_created", "i3", &[("invoice", "F1")]),
+            event(
+                "ada@example.org",
+                "invoice_created",
+                "i1",
+                &[("invoice", "A1")],
+            ),
+            event(
+                "ada@example.org",
+                "invoice_created",
+                "i2",
+                &[("invoice", "A2")],
+            ),
+            event(
+                "fay@example.org",
+                "invoice_created",
+                "i3",
+                &[("invoice", "F1")],
+            ),
             // No key: it starts nothing.
             event("fay@example.org", "invoice_created", "i4", &[]),
         ],
@@ -421,7 +464,12 @@ async fn keyed_entries_run_side_by_side_and_the_goal_ends_only_its_own() {
     // A2 again (another event): one run per contact and key at a time.
     events(
         &w,
-        &[event("ada@example.org", "invoice_created", "i5", &[("invoice", "A2")])],
+        &[event(
+            "ada@example.org",
+            "invoice_created",
+            "i5",
+            &[("invoice", "A2")],
+        )],
     )
     .await;
     let keys = |rs: Vec<workflow_run::Model>| -> Vec<(String, RunStatus)> {
@@ -440,8 +488,18 @@ async fn keyed_entries_run_side_by_side_and_the_goal_ends_only_its_own() {
     events(
         &w,
         &[
-            event("ada@example.org", "invoice_paid", "p1", &[("invoice", "A1")]),
-            event("fay@example.org", "invoice_paid", "p2", &[("invoice", "F9")]),
+            event(
+                "ada@example.org",
+                "invoice_paid",
+                "p1",
+                &[("invoice", "A1")],
+            ),
+            event(
+                "fay@example.org",
+                "invoice_paid",
+                "p2",
+                &[("invoice", "F9")],
+            ),
         ],
     )
     .await;
@@ -458,7 +516,10 @@ async fn keyed_entries_run_side_by_side_and_the_goal_ends_only_its_own() {
     assert_eq!(mail["fay"], ["Your invoice is due"]);
     w.clock.advance(Duration::days(7));
     drain(&w.h, &w.clock, everything).await;
-    assert_eq!(inbox(&w).await["ada"], ["Your invoice is due", "Last reminder"]);
+    assert_eq!(
+        inbox(&w).await["ada"],
+        ["Your invoice is due", "Last reminder"]
+    );
 
     let r = report::report(&w.h.db, &w.admin, id, None).await.unwrap();
     assert_eq!(r.whole.entered, 3);
@@ -469,9 +530,11 @@ async fn keyed_entries_run_side_by_side_and_the_goal_ends_only_its_own() {
     consistent(&w, id).await;
 
     // A run can be ended by hand, by contact and key: F1 has completed, so there is none.
-    assert!(!manage::exit_run(&w.h.db, &w.admin, id, w.people["fay"], "F1", w.h.now())
-        .await
-        .unwrap());
+    assert!(
+        !manage::exit_run(&w.h.db, &w.admin, id, w.people["fay"], "F1", w.h.now())
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -486,8 +549,14 @@ async fn the_entry_frequency_holds_per_contact() {
     let signup = || Trigger::Event {
         name: "signup".into(),
     };
-    let once = start(&w, signup(), wf(), |d| d.settings.frequency = Frequency::Once).await;
-    let every = start(&w, signup(), wf(), |d| d.settings.frequency = Frequency::EveryTime).await;
+    let once = start(&w, signup(), wf(), |d| {
+        d.settings.frequency = Frequency::Once
+    })
+    .await;
+    let every = start(&w, signup(), wf(), |d| {
+        d.settings.frequency = Frequency::EveryTime
+    })
+    .await;
     let weekly = start(&w, signup(), wf(), |d| {
         d.settings.frequency = Frequency::AtMostEvery { days: 7 }
     })
@@ -531,7 +600,10 @@ async fn a_new_version_moves_or_exits_the_people_at_removed_steps() {
     let id = start(&w, Trigger::Immediately, v1.clone(), |_| {}).await;
     drain(&w.h, &w.clock, everything).await;
     let waiting = || async {
-        report::runs_at(&w.h.db, &w.admin, id, "long", 10).await.unwrap().0
+        report::runs_at(&w.h.db, &w.admin, id, "long", 10)
+            .await
+            .unwrap()
+            .0
     };
     assert_eq!(waiting().await, 3);
 
@@ -545,7 +617,9 @@ async fn a_new_version_moves_or_exits_the_people_at_removed_steps() {
             next: n("later"),
         },
     );
-    manage::save(&w.h.db, &w.admin, id, v2.clone(), w.h.now()).await.unwrap();
+    manage::save(&w.h.db, &w.admin, id, v2.clone(), w.h.now())
+        .await
+        .unwrap();
     let p = manage::preview(&w.h.db, &w.admin, id).await.unwrap();
     assert_eq!(p.changes.removed, ["long"]);
     assert_eq!(p.changes.added, ["short"]);
@@ -564,12 +638,19 @@ async fn a_new_version_moves_or_exits_the_people_at_removed_steps() {
     )]
     .into();
     assert_eq!(
-        manage::publish(&w.h.db, &w.admin, id, &choices, w.h.now()).await.unwrap(),
+        manage::publish(&w.h.db, &w.admin, id, &choices, w.h.now())
+            .await
+            .unwrap(),
         2
     );
     assert_eq!(waiting().await, 0);
     let moved = runs(&w, id).await;
-    assert!(moved.iter().filter(|r| r.status == RunStatus::Active).all(|r| r.step_id == "short"));
+    assert!(
+        moved
+            .iter()
+            .filter(|r| r.status == RunStatus::Active)
+            .all(|r| r.step_id == "short")
+    );
     w.clock.advance(Duration::days(1));
     drain(&w.h, &w.clock, everything).await;
     assert_eq!(inbox(&w).await["ada"], ["Hello", "Later"]);
@@ -577,7 +658,9 @@ async fn a_new_version_moves_or_exits_the_people_at_removed_steps() {
     let all = report::report(&w.h.db, &w.admin, id, None).await.unwrap();
     assert_eq!(all.versions.len(), 2);
     assert_eq!(all.whole.completed, 3);
-    let first = report::report(&w.h.db, &w.admin, id, Some(all.versions[1].id)).await.unwrap();
+    let first = report::report(&w.h.db, &w.admin, id, Some(all.versions[1].id))
+        .await
+        .unwrap();
     assert_eq!(first.whole.entered, 6);
     assert_eq!(first.whole.completed, 0, "they completed in version 2");
     consistent(&w, id).await;
@@ -585,9 +668,13 @@ async fn a_new_version_moves_or_exits_the_people_at_removed_steps() {
     // A second campaign: its waiting people exit when their step goes.
     let id2 = start(&w, Trigger::Immediately, v1.clone(), |_| {}).await;
     drain(&w.h, &w.clock, everything).await;
-    manage::save(&w.h.db, &w.admin, id2, v2, w.h.now()).await.unwrap();
+    manage::save(&w.h.db, &w.admin, id2, v2, w.h.now())
+        .await
+        .unwrap();
     let choices: BTreeMap<String, Removal> = [("long".to_string(), Removal::Exit)].into();
-    manage::publish(&w.h.db, &w.admin, id2, &choices, w.h.now()).await.unwrap();
+    manage::publish(&w.h.db, &w.admin, id2, &choices, w.h.now())
+        .await
+        .unwrap();
     let reasons: Vec<Option<ExitReason>> = runs(&w, id2)
         .await
         .into_iter()
@@ -714,7 +801,11 @@ async fn quiet_periods_defer_a_send_step_and_the_other_steps_do_what_they_say() 
         .await
         .unwrap();
     assert_eq!(todos.len(), 3);
-    assert!(todos.iter().all(|a| a.reason == "Call to say hello" && a.message_id.is_none()));
+    assert!(
+        todos
+            .iter()
+            .all(|a| a.reason == "Call to say hello" && a.message_id.is_none())
+    );
 
     // fay books: she goes on at once, in the event's transaction; the others time out.
     events(&w, &[event("fay@example.org", "booked", "b1", &[])]).await;
@@ -744,7 +835,12 @@ async fn quiet_periods_defer_a_send_step_and_the_other_steps_do_what_they_say() 
         .into_iter()
         .map(|m| m.state)
         .collect();
-    assert!(states.iter().all(|s| *s == DeliveryState::Sent || *s == DeliveryState::Skipped), "{states:?}");
+    assert!(
+        states
+            .iter()
+            .all(|s| *s == DeliveryState::Sent || *s == DeliveryState::Skipped),
+        "{states:?}"
+    );
 }
 
 #[tokio::test]
@@ -772,18 +868,40 @@ async fn a_paused_workflow_freezes_runs_and_resumes_sending_or_skipping_what_fel
     drain(&w.h, &w.clock, everything).await;
     assert_eq!(inbox(&w).await["ada"], ["Hello", "Hello"]);
     for id in [skip, send_now] {
-        builder::deactivate(&w.h.db, &w.admin, id, w.h.now()).await.unwrap();
+        builder::deactivate(&w.h.db, &w.admin, id, w.h.now())
+            .await
+            .unwrap();
     }
     // Two days pass while paused: nobody moves.
     w.clock.advance(Duration::days(2));
     drain(&w.h, &w.clock, everything).await;
     assert_eq!(inbox(&w).await["ada"].len(), 2);
-    assert!(runs(&w, skip).await.iter().filter(|r| r.status == RunStatus::Active).all(|r| r.step_id == "wait"));
+    assert!(
+        runs(&w, skip)
+            .await
+            .iter()
+            .filter(|r| r.status == RunStatus::Active)
+            .all(|r| r.step_id == "wait")
+    );
 
-    manage::resume(&w.h.db, &w.admin, skip, manage::Overdue::Skip, w.h.now()).await.unwrap();
-    manage::resume(&w.h.db, &w.admin, send_now, manage::Overdue::Send, w.h.now()).await.unwrap();
+    manage::resume(&w.h.db, &w.admin, skip, manage::Overdue::Skip, w.h.now())
+        .await
+        .unwrap();
+    manage::resume(
+        &w.h.db,
+        &w.admin,
+        send_now,
+        manage::Overdue::Send,
+        w.h.now(),
+    )
+    .await
+    .unwrap();
     drain(&w.h, &w.clock, everything).await;
-    assert_eq!(inbox(&w).await["ada"], ["Hello", "Hello", "Later"], "only the campaign resumed with send");
+    assert_eq!(
+        inbox(&w).await["ada"],
+        ["Hello", "Hello", "Later"],
+        "only the campaign resumed with send"
+    );
     let skipped: Vec<_> = message::Entity::find()
         .filter(message::Column::CampaignId.eq(skip))
         .filter(message::Column::SkipReason.eq(herald_core::domain::SkipReason::Paused))

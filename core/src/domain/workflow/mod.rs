@@ -64,15 +64,20 @@ pub enum SpanUnit {
 }
 
 impl Span {
+    /// The length, at most [`Span::LONGEST`] (a longer wait is refused before publishing).
     pub fn duration(self) -> chrono::Duration {
         let n = i64::from(self.amount);
-        match self.unit {
+        let d = match self.unit {
             SpanUnit::Minutes => chrono::Duration::minutes(n),
             SpanUnit::Hours => chrono::Duration::hours(n),
             SpanUnit::Days => chrono::Duration::days(n),
             SpanUnit::Weeks => chrono::Duration::weeks(n),
-        }
+        };
+        d.min(Span::LONGEST)
     }
+
+    /// Ten years: the longest a run waits at one step.
+    pub const LONGEST: chrono::Duration = chrono::Duration::days(3653);
 }
 
 /// What a branch asks of a run's contact.
@@ -344,6 +349,8 @@ pub enum Problem {
     /// Steps that can follow one another for ever without waiting.
     LoopWithoutWait(Vec<String>),
     ZeroWait(String),
+    /// A wait longer than [`Span::LONGEST`].
+    TooLong(String),
     NoDays(String),
     EmptyEvent(String),
     NoPaths(String),
@@ -381,6 +388,7 @@ impl Problem {
                     .join(", ")
             ),
             Problem::ZeroWait(id) => format!("Step “{id}” waits for no time: give it a length."),
+            Problem::TooLong(id) => format!("Step “{id}” waits longer than ten years."),
             Problem::NoDays(id) => format!("Step “{id}” waits for a day, but no day is allowed."),
             Problem::EmptyEvent(id) => format!("Step “{id}” names no event."),
             Problem::NoPaths(id) => format!("Step “{id}” has no way out."),
@@ -477,6 +485,21 @@ impl Workflow {
     fn step_problems(&self, s: &Step, successors: &BTreeMap<&str, Vec<&str>>) -> Vec<Problem> {
         let id = || s.id.clone();
         let mut problems = Vec::new();
+        let too_long = |span: &Span| {
+            let n = i64::from(span.amount);
+            let minutes = match span.unit {
+                SpanUnit::Minutes => n,
+                SpanUnit::Hours => n * 60,
+                SpanUnit::Days => n * 1440,
+                SpanUnit::Weeks => n * 10080,
+            };
+            minutes > Span::LONGEST.num_minutes()
+        };
+        if let StepKind::Wait { span, .. } | StepKind::WaitForEvent { timeout: span, .. } = &s.kind
+            && too_long(span)
+        {
+            problems.push(Problem::TooLong(id()));
+        }
         match &s.kind {
             StepKind::Wait { span, .. } if span.amount == 0 => {
                 problems.push(Problem::ZeroWait(id()))
@@ -772,6 +795,11 @@ mod tests {
                 "a wait of no time",
                 flow("w", vec![wait("w", 0, None)]),
                 vec![Problem::ZeroWait("w".into())],
+            ),
+            (
+                "a wait of more than ten years",
+                flow("w", vec![wait("w", 3654, None)]),
+                vec![Problem::TooLong("w".into())],
             ),
             (
                 "shares that do not add up",

@@ -83,7 +83,10 @@ fn exits(c: &Counters) -> Vec<ExitCount> {
     ExitReason::ALL
         .iter()
         .filter_map(|r| {
-            let n = c.get(&format!("exited:{}", r.as_str())).copied().unwrap_or(0);
+            let n = c
+                .get(&format!("exited:{}", r.as_str()))
+                .copied()
+                .unwrap_or(0);
             (n != 0).then_some(ExitCount { reason: *r, n })
         })
         .collect()
@@ -154,7 +157,10 @@ pub fn build(
                         label,
                         to: to.clone(),
                         n,
-                        share: Rate { part: n, whole: total },
+                        share: Rate {
+                            part: n,
+                            whole: total,
+                        },
                     })
                     .collect()
             } else {
@@ -205,17 +211,29 @@ mod tests {
         let counters: BTreeMap<String, Counters> = [
             (
                 "".to_string(),
-                [("entered", 10), ("active", 3), ("completed", 4), ("exited:goal", 2), ("exited:stopped", 1)]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
+                [
+                    ("entered", 10),
+                    ("active", 3),
+                    ("completed", 4),
+                    ("exited:goal", 2),
+                    ("exited:stopped", 1),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             ),
             (
                 "b".to_string(),
-                [("entered", 10), ("here", 3), ("proceeded", 6), ("path:0", 2), ("path:1", 4)]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
+                [
+                    ("entered", 10),
+                    ("here", 3),
+                    ("proceeded", 6),
+                    ("path:0", 2),
+                    ("path:1", 4),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             ),
         ]
         .into_iter()
@@ -228,8 +246,14 @@ mod tests {
         assert_eq!(
             whole.exited,
             vec![
-                ExitCount { reason: ExitReason::Goal, n: 2 },
-                ExitCount { reason: ExitReason::Stopped, n: 1 }
+                ExitCount {
+                    reason: ExitReason::Goal,
+                    n: 2
+                },
+                ExitCount {
+                    reason: ExitReason::Stopped,
+                    n: 1
+                }
             ]
         );
         let b = &steps[0];

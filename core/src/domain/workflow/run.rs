@@ -59,9 +59,15 @@ impl Facts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Enqueue a message of the outbox for this run's `seq`.
-    Send { channel: Channel, template_id: i64 },
+    Send {
+        channel: Channel,
+        template_id: i64,
+    },
     Update(ContactChange),
-    Action { assignee: Assignee, title: String },
+    Action {
+        assignee: Assignee,
+        title: String,
+    },
 }
 
 /// A step the run left during the advance.
@@ -419,14 +425,15 @@ mod tests {
 
     /// The steps passed (id and exit taken) and where the run ends up.
     fn walk(a: &Advance) -> (Vec<(String, Option<usize>)>, String) {
-        let passed = a
-            .passed
-            .iter()
-            .map(|p| (p.step.clone(), p.exit))
-            .collect();
+        let passed = a.passed.iter().map(|p| (p.step.clone(), p.exit)).collect();
         let outcome = match &a.outcome {
             Outcome::Waiting { at, until } => {
-                format!("waiting at {} (#{}) until {}", at.step, at.seq, until.to_rfc3339())
+                format!(
+                    "waiting at {} (#{}) until {}",
+                    at.step,
+                    at.seq,
+                    until.to_rfc3339()
+                )
             }
             Outcome::Completed => "completed".into(),
             Outcome::Exited { step, seq, reason } => format!("exited at {step} (#{seq}): {reason}"),
@@ -457,47 +464,114 @@ mod tests {
         let p = |s: &str, e: usize| (s.to_string(), Some(e));
         assert!(roll(7, 6) < 50);
         #[rustfmt::skip]
-        let cases: Vec<(&str, At, Facts, &str, Vec<(String, Option<usize>)>, &str)> = vec![
-            ("entering sends and waits", at("welcome", 1, "2026-03-02T09:00:00Z"), Facts::default(),
-             "2026-03-02T09:00:00Z", vec![p("welcome", 0)],
-             "waiting at wait (#2) until 2026-03-05T09:00:00+00:00"),
-            ("a quiet period: the send step waits for its end", at("welcome", 1, "2026-03-02T09:00:00Z"),
-             Facts { quiet_until: Some(t("2026-03-02T12:00:00Z")), ..Facts::default() },
-             "2026-03-02T09:00:00Z", vec![],
-             "waiting at welcome (#1) until 2026-03-02T12:00:00+00:00"),
-            ("and sends when it is over", at("welcome", 1, "2026-03-02T09:00:00Z"),
-             Facts { quiet_until: Some(t("2026-03-02T12:00:00Z")), ..Facts::default() },
-             "2026-03-02T12:00:00Z", vec![p("welcome", 0)],
-             "waiting at wait (#2) until 2026-03-05T12:00:00+00:00"),
-            ("too early to go on", at("wait", 2, "2026-03-02T09:00:00Z"), Facts::default(),
-             "2026-03-05T08:59:59Z", vec![],
-             "waiting at wait (#2) until 2026-03-05T09:00:00+00:00"),
-            ("opened: thanks, and the run completes", at("wait", 2, "2026-03-02T09:00:00Z"), opened,
-             "2026-03-05T09:00:00Z", vec![p("wait", 0), p("opened?", 0), p("thanks", 0)],
-             "completed"),
-            ("not opened: waits for the payment", at("wait", 2, "2026-03-02T09:00:00Z"), Facts::default(),
-             "2026-03-05T09:00:00Z", vec![p("wait", 0), p("opened?", 1)],
-             "waiting at paid? (#4) until 2026-03-07T09:00:00+00:00"),
-            ("paid while waiting: the exit step", at("paid?", 4, "2026-03-05T09:00:00Z"), paid,
-             "2026-03-06T10:00:00Z", vec![p("paid?", 0), ("done".into(), None)],
-             "exited at done (#5): exit_step"),
-            ("an event before the wait began does not count", at("paid?", 4, "2026-03-05T09:00:00Z"),
-             paid_before.clone(), "2026-03-06T10:00:00Z", vec![],
-             "waiting at paid? (#4) until 2026-03-07T09:00:00+00:00"),
+        // (case, where the run is, facts, now, the steps passed, where it ends up)
+        type Case<'a> = (&'a str, At, Facts, &'a str, Vec<(String, Option<usize>)>, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "entering sends and waits",
+                at("welcome", 1, "2026-03-02T09:00:00Z"),
+                Facts::default(),
+                "2026-03-02T09:00:00Z",
+                vec![p("welcome", 0)],
+                "waiting at wait (#2) until 2026-03-05T09:00:00+00:00",
+            ),
+            (
+                "a quiet period: the send step waits for its end",
+                at("welcome", 1, "2026-03-02T09:00:00Z"),
+                Facts {
+                    quiet_until: Some(t("2026-03-02T12:00:00Z")),
+                    ..Facts::default()
+                },
+                "2026-03-02T09:00:00Z",
+                vec![],
+                "waiting at welcome (#1) until 2026-03-02T12:00:00+00:00",
+            ),
+            (
+                "and sends when it is over",
+                at("welcome", 1, "2026-03-02T09:00:00Z"),
+                Facts {
+                    quiet_until: Some(t("2026-03-02T12:00:00Z")),
+                    ..Facts::default()
+                },
+                "2026-03-02T12:00:00Z",
+                vec![p("welcome", 0)],
+                "waiting at wait (#2) until 2026-03-05T12:00:00+00:00",
+            ),
+            (
+                "too early to go on",
+                at("wait", 2, "2026-03-02T09:00:00Z"),
+                Facts::default(),
+                "2026-03-05T08:59:59Z",
+                vec![],
+                "waiting at wait (#2) until 2026-03-05T09:00:00+00:00",
+            ),
+            (
+                "opened: thanks, and the run completes",
+                at("wait", 2, "2026-03-02T09:00:00Z"),
+                opened,
+                "2026-03-05T09:00:00Z",
+                vec![p("wait", 0), p("opened?", 0), p("thanks", 0)],
+                "completed",
+            ),
+            (
+                "not opened: waits for the payment",
+                at("wait", 2, "2026-03-02T09:00:00Z"),
+                Facts::default(),
+                "2026-03-05T09:00:00Z",
+                vec![p("wait", 0), p("opened?", 1)],
+                "waiting at paid? (#4) until 2026-03-07T09:00:00+00:00",
+            ),
+            (
+                "paid while waiting: the exit step",
+                at("paid?", 4, "2026-03-05T09:00:00Z"),
+                paid,
+                "2026-03-06T10:00:00Z",
+                vec![p("paid?", 0), ("done".into(), None)],
+                "exited at done (#5): exit_step",
+            ),
+            (
+                "an event before the wait began does not count",
+                at("paid?", 4, "2026-03-05T09:00:00Z"),
+                paid_before.clone(),
+                "2026-03-06T10:00:00Z",
+                vec![],
+                "waiting at paid? (#4) until 2026-03-07T09:00:00+00:00",
+            ),
             // Run 7's roll at its 6th step is under 50: the first share (the call).
-            ("timed out: the nudge, the split, the call", at("paid?", 4, "2026-03-05T09:00:00Z"), paid_before,
-             "2026-03-07T09:00:00Z", vec![p("paid?", 1), p("nudge", 0), p("split", 0), p("call", 0)],
-             "completed"),
-            ("the goal ends it where it is", at("paid?", 4, "2026-03-05T09:00:00Z"), gone,
-             "2026-03-06T10:00:00Z", vec![], "exited at paid? (#4): goal"),
-            ("a step the version no longer has", at("gone", 3, "2026-03-05T09:00:00Z"), Facts::default(),
-             "2026-03-06T10:00:00Z", vec![], "exited at gone (#3): step_removed"),
+            (
+                "timed out: the nudge, the split, the call",
+                at("paid?", 4, "2026-03-05T09:00:00Z"),
+                paid_before,
+                "2026-03-07T09:00:00Z",
+                vec![p("paid?", 1), p("nudge", 0), p("split", 0), p("call", 0)],
+                "completed",
+            ),
+            (
+                "the goal ends it where it is",
+                at("paid?", 4, "2026-03-05T09:00:00Z"),
+                gone,
+                "2026-03-06T10:00:00Z",
+                vec![],
+                "exited at paid? (#4): goal",
+            ),
+            (
+                "a step the version no longer has",
+                at("gone", 3, "2026-03-05T09:00:00Z"),
+                Facts::default(),
+                "2026-03-06T10:00:00Z",
+                vec![],
+                "exited at gone (#3): step_removed",
+            ),
         ];
         for (name, at, facts, now, passed, outcome) in cases {
             let a = advance(&wf, 7, &at, &facts, t(now), &Utc);
             assert_eq!(walk(&a), (passed, outcome.to_string()), "{name}");
             // The same advance again answers the same.
-            assert_eq!(advance(&wf, 7, &at, &facts, t(now), &Utc), a, "{name}: repeatable");
+            assert_eq!(
+                advance(&wf, 7, &at, &facts, t(now), &Utc),
+                a,
+                "{name}: repeatable"
+            );
         }
     }
 
@@ -568,7 +642,10 @@ mod tests {
             let got = next_allowed(t(after), time, &mon_wed, &tz).map(|a| a.to_rfc3339());
             assert_eq!(got.as_deref(), want, "{name}");
         }
-        assert_eq!(next_allowed(t("2026-03-02T06:00:00Z"), time, &[], &tz), None);
+        assert_eq!(
+            next_allowed(t("2026-03-02T06:00:00Z"), time, &[], &tz),
+            None
+        );
         // In a workflow: arrives Thursday, waits until Monday, then goes on.
         let wf = Workflow {
             entry: "w".into(),
@@ -583,12 +660,26 @@ mod tests {
             ..Workflow::default()
         };
         let here = at("w", 1, "2026-03-05T12:00:00Z");
-        let a = advance(&wf, 1, &here, &Facts::default(), t("2026-03-05T12:00:00Z"), &tz);
+        let a = advance(
+            &wf,
+            1,
+            &here,
+            &Facts::default(),
+            t("2026-03-05T12:00:00Z"),
+            &tz,
+        );
         assert_eq!(
             walk(&a).1,
             "waiting at w (#1) until 2026-03-09T07:00:00+00:00"
         );
-        let a = advance(&wf, 1, &here, &Facts::default(), t("2026-03-09T07:00:00Z"), &tz);
+        let a = advance(
+            &wf,
+            1,
+            &here,
+            &Facts::default(),
+            t("2026-03-09T07:00:00Z"),
+            &tz,
+        );
         assert_eq!(walk(&a).1, "completed");
     }
 

@@ -177,11 +177,7 @@ async fn consistent(w: &World, campaign: i64) {
             .all(&w.h.db)
             .await
             .unwrap();
-        let last_arrival = log
-            .iter()
-            .filter(|l| l.status == RunStatus::Active)
-            .next_back()
-            .unwrap();
+        let last_arrival = log.iter().rfind(|l| l.status == RunStatus::Active).unwrap();
         assert_eq!(
             (last_arrival.seq, last_arrival.step_id.as_str()),
             (r.seq, r.step_id.as_str()),

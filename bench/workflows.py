@@ -3,9 +3,9 @@
 
 For each size (default 10,000 and 100,000 contacts), on a fresh PostgreSQL database:
 
-  workflow  a workflow campaign (wait one minute, then send) has admitted every contact; its
+  workflow  a workflow campaign (wait a day, then send) has admitted every contact; its
             runs all wait at the wait. The release `herald serve` is stopped, every run is made
-            due at once (its wake-up time set to now), and a fresh instance is started: timed
+            due at once (its day of waiting moved into the past), and a fresh instance is started: timed
             from its start to the last message at the local SMTP sink (tools/smtp-sink). So it
             covers claiming the due runs, advancing them, enqueueing their messages in the same
             transactions, and the delivery engine sending them.
@@ -28,6 +28,7 @@ SIZES = [int(a) for a in sys.argv[1:]] or [10_000, 100_000]
 
 
 def wait_until(what, done, limit=3600):
+    print(f"  waiting for {what}", file=sys.stderr, flush=True)
     started = time.time()
     while not done():
         if time.time() - started > limit:
@@ -40,7 +41,7 @@ def workflow(n, sink):
     proc, base = common.start(env, sink)
     t = common.template(base, key)
     flow = {"entry": "wait", "steps": [
-        {"id": "wait", "type": "wait", "span": {"amount": 1, "unit": "minutes"}, "next": "hello"},
+        {"id": "wait", "type": "wait", "span": {"amount": 1, "unit": "days"}, "next": "hello"},
         {"id": "hello", "type": "send", "channel": "email", "template_id": t, "next": None}]}
     c = common.api(base, key, "POST", "/workflows", {
         "name": "Series", "message_type": "marketing", "workflow": flow,
@@ -53,8 +54,9 @@ def workflow(n, sink):
     admitted = time.time() - admitted
     proc.send_signal(signal.SIGTERM)
     proc.wait()
-    # Every run due at once.
-    common.psql("UPDATE workflow_run SET wake_at = now() WHERE status = 'active'; ANALYZE;")
+    # Every run due at once: its day of waiting over (a wait counts from the arrival).
+    common.psql("UPDATE workflow_run SET arrived_at = arrived_at - interval '1 day', wake_at = now() "
+                "WHERE status = 'active'; ANALYZE;")
     sink.clear()
     started = time.time()
     proc, base = common.start(env, sink)

@@ -330,12 +330,35 @@ pub async fn detail(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<C
             Some(_) => format!("{} · {}", a.reason, a.state.label()),
             None => format!("{} · to do in Actions", a.reason),
         };
-        item(
-            a.created_at,
-            "action",
-            format!("Could not be sent ({})", a.channel.label()),
-            detail,
-        );
+        let title = match a.run_id {
+            // A workflow's to-do step.
+            Some(_) => "To do for a workflow".to_owned(),
+            None => format!("Could not be sent ({})", a.channel.label()),
+        };
+        item(a.created_at, "action", title, detail);
+    }
+    if actor.may(Action::ReadCampaigns) {
+        // The workflows the contact is in, and where.
+        for r in crate::workflows::report::of_contact(db, actor, c.id).await? {
+            let key = if r.key.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", r.key)
+            };
+            let detail = match (r.status, r.exit_reason) {
+                (crate::domain::RunStatus::Active, _) => format!("Now at: {}", r.step),
+                (crate::domain::RunStatus::Exited, Some(reason)) => {
+                    format!("Left at: {} · {}", r.step, reason.label())
+                }
+                (status, _) => format!("{} at: {}", status.label(), r.step),
+            };
+            item(
+                r.entered_at,
+                "workflow",
+                format!("Entered the workflow “{}”{key}", r.campaign_name),
+                detail,
+            );
+        }
     }
     timeline.sort_by_key(|t| std::cmp::Reverse(t.at));
     timeline.truncate(200);

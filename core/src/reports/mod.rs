@@ -154,6 +154,13 @@ pub async fn runs(
     let c = campaign_of(db, actor, id).await?;
     let sends = campaign_send::Entity::find()
         .filter(campaign_send::Column::CampaignId.eq(c.id))
+        // A workflow's entries (each event that let someone in) send nothing themselves: its
+        // runs are its send steps.
+        .filter(
+            sea_orm::Condition::any()
+                .add(campaign_send::Column::VersionId.is_null())
+                .add(campaign_send::Column::StepId.is_not_null()),
+        )
         .order_by_desc(campaign_send::Column::StartedAt)
         .order_by_desc(campaign_send::Column::Id)
         .limit(limit)

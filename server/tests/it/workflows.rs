@@ -372,6 +372,21 @@ async fn a_welcome_series_branches_on_the_open_and_counts_every_step() {
     assert_eq!(timeline.len(), 1);
     assert_eq!(timeline[0].status, RunStatus::Completed);
     assert_eq!(timeline[0].step, "Send the email “Glad you liked it”");
+    // And the contact page's timeline says so.
+    let page = herald_core::contacts::detail(&w.h.db, &w.admin, w.people["ada"])
+        .await
+        .unwrap();
+    let item = page.timeline.iter().find(|t| t.kind == "workflow").unwrap();
+    assert_eq!(item.title, "Entered the workflow “Series”");
+    assert_eq!(item.detail, "Completed at: Send the email “Glad you liked it”");
+    let bob = herald_core::contacts::detail(&w.h.db, &w.admin, w.people["bob"])
+        .await
+        .unwrap();
+    let item = bob.timeline.iter().find(|t| t.kind == "workflow").unwrap();
+    assert_eq!(
+        item.detail,
+        "Left at: Send the email “Welcome” · No longer reachable"
+    );
 }
 
 fn event(email: &str, name: &str, ext: &str, props: &[(&str, &str)]) -> EventInput {

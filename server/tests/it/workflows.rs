@@ -378,7 +378,10 @@ async fn a_welcome_series_branches_on_the_open_and_counts_every_step() {
         .unwrap();
     let item = page.timeline.iter().find(|t| t.kind == "workflow").unwrap();
     assert_eq!(item.title, "Entered the workflow “Series”");
-    assert_eq!(item.detail, "Completed at: Send the email “Glad you liked it”");
+    assert_eq!(
+        item.detail,
+        "Completed at: Send the email “Glad you liked it”"
+    );
     let bob = herald_core::contacts::detail(&w.h.db, &w.admin, w.people["bob"])
         .await
         .unwrap();

@@ -18,13 +18,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A workflow campaign of the actor's organisation (a one-message campaign is not found).
 async fn campaign_of(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<campaign::Model> {
-    actor.require(Action::ReadCampaigns)?;
-    campaign::Entity::find_by_id(id)
-        .filter(campaign::Column::OrgId.eq(actor.org_id()))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("campaign"))
+    super::manage::campaign(db, actor, id).await
 }
 
 /// The workflow's numbers: of version `version` (its id), or of all versions together, shown
@@ -56,7 +52,7 @@ pub async fn report(
     let wf: Workflow = match (shown, &c.workflow) {
         (Some(v), _) => v.definition.clone(),
         (None, Some(draft)) => draft.clone(),
-        (None, None) => return Err(Error::Invalid("The campaign has no workflow.".into())),
+        (None, None) => return Err(Error::NotFound("workflow")),
     };
     let mut q =
         workflow_counter::Entity::find().filter(workflow_counter::Column::CampaignId.eq(c.id));

@@ -1626,4 +1626,18 @@ async fn a_workflow_is_run_through_the_api() {
     assert_eq!(all.body["versions"].as_array().unwrap().len(), 2);
     let bad = api.get(&format!("/workflows/{id}/stats?version=abc")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // A one-message campaign is not a workflow (found by the fuzzer: it answered 422).
+    let plain = api
+        .post(
+            "/campaigns",
+            json!({"name": "Plain", "message_type": "marketing", "template_id": template,
+                   "audience": {"filter": "all", "of": []}, "trigger": {"trigger": "immediately"}}),
+            None,
+        )
+        .await;
+    let plain = plain.body["id"].as_i64().unwrap();
+    for path in ["stats", "steps/send/runs"] {
+        let a = api.get(&format!("/workflows/{plain}/{path}")).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}: {}", a.body);
+    }
 }

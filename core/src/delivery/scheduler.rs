@@ -390,9 +390,14 @@ pub async fn on_events(
     // Runs in workflows first: the goals an event reaches, the waits it ends.
     crate::workflows::entry::on_events(db, org_id, events, now).await?;
     let waiting = waiting_in(db, org_id, |t| matches!(t, Trigger::Event { .. })).await?;
+    // Each keyed workflow's key property, read once per campaign rather than per event.
+    let mut keys = Vec::with_capacity(waiting.len());
+    for c in &waiting {
+        keys.push(keyed_by(c, db).await?);
+    }
     let mut started = 0;
     for e in events {
-        for c in &waiting {
+        for (c, key) in waiting.iter().zip(&keys) {
             let Some(Trigger::Event { name }) = &c.trigger else {
                 continue;
             };
@@ -400,10 +405,10 @@ pub async fn on_events(
                 continue;
             }
             let occurrence = format!("event:{}", e.id);
-            if let Some(key) = keyed_by(c, db).await? {
+            if let Some(key) = key {
                 // A keyed workflow: one run per contact and key (an event without the key
                 // starts none).
-                let Some(value) = crate::workflows::key_of(&e.properties, &key) else {
+                let Some(value) = crate::workflows::key_of(&e.properties, key) else {
                     tracing::info!(
                         event = e.id,
                         campaign = c.id,

@@ -27,13 +27,7 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 fn path_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
-    id.map(|Path(id)| id).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_path",
-            "The workflow id must be a number.",
-        )
-    })
+    super::sending::path_id(id, "workflow")
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
